@@ -1,0 +1,161 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """Shared options of every entra.provisioning module: authentication, cloud and connection."""
+
+    # Options are grouped as in module_utils: authentication (_authenticator.py), then cloud and connection
+    # (_connection_options.py). Keep both in step; a unit test compares them.
+    DOCUMENTATION = r'''
+options:
+  auth_method:
+    description:
+      - How to sign in to Microsoft Entra ID.
+      - V(auto) picks the method from the credential that was given. Options given to the task are looked at
+        first, then environment variables. At each of these two levels exactly one kind of credential may be
+        present (O(access_token), O(client_certificate_path), O(client_secret) or O(federated_token_file));
+        two kinds at the same level fail as contradictory, and none at both levels fails as missing.
+      - V(auto) never picks V(managed_identity); ask for it explicitly.
+      - V(client_secret) signs in as the app O(client_id) in O(tenant_id) with O(client_secret).
+      - V(certificate) signs in with the certificate in O(client_certificate_path).
+      - V(federated_token) uses workload identity federation with the token in O(federated_token_file).
+      - V(managed_identity) uses the Azure resource's system-assigned identity, or the user-assigned identity
+        whose client ID is O(client_id).
+      - V(access_token) sends O(access_token) as it is; it cannot be refreshed.
+    type: str
+    choices: [auto, access_token, certificate, client_secret, federated_token, managed_identity]
+    default: auto
+    version_added: 0.1.0
+  tenant_id:
+    description:
+      - The directory (tenant) ID, or a verified domain of the tenant such as V(contoso.onmicrosoft.com).
+      - If not set, the environment variable E(AZURE_TENANT_ID) is used, then E(AZURE_TENANT) (set by the AWX
+        Azure credential).
+      - Not used with O(auth_method=managed_identity) or O(auth_method=access_token).
+    type: str
+    version_added: 0.1.0
+  client_id:
+    description:
+      - The application (client) ID of the app registration that signs in.
+      - With O(auth_method=managed_identity), the client ID of a user-assigned managed identity; without it the
+        system-assigned identity is used.
+      - If not set, the environment variable E(AZURE_CLIENT_ID) is used.
+    type: str
+    version_added: 0.1.0
+  client_secret:
+    description:
+      - A client secret of the app registration (the secret's value, not its ID).
+      - If not set, the environment variable E(AZURE_CLIENT_SECRET) is used, then E(AZURE_SECRET) (set by the AWX
+        Azure credential).
+    type: str
+    version_added: 0.1.0
+  client_certificate_path:
+    description:
+      - Path to the app's certificate with its private key, either a PEM file holding the RSA key and the
+        certificate (a chain may follow), or a PFX/PKCS#12 file.
+      - The certificate is identified to Microsoft Entra ID by its SHA-256 thumbprint.
+      - If not set, the environment variable E(AZURE_CLIENT_CERTIFICATE_PATH) is used.
+    type: path
+    version_added: 0.1.0
+  client_certificate_password:
+    description:
+      - The password of an encrypted private key in O(client_certificate_path), or of the PFX file.
+      - If not set, the environment variable E(AZURE_CLIENT_CERTIFICATE_PASSWORD) is used.
+    type: str
+    version_added: 0.1.0
+  federated_token_file:
+    description:
+      - Path to a file holding a token from a trusted identity provider (for example a Kubernetes service
+        account token), exchanged for a Microsoft Entra token through the app's federated identity credential.
+      - The file is read again for every token request, because the platform replaces it as the token rotates.
+      - If not set, the environment variable E(AZURE_FEDERATED_TOKEN_FILE) is used.
+    type: path
+    version_added: 0.1.0
+  access_token:
+    description:
+      - A Microsoft Graph access token obtained elsewhere, used as it is.
+      - Its audience must be the Graph of O(cloud). A token that has expired, or whose audience is another
+        cloud's Graph, is refused with an explanation before any request is sent.
+      - It cannot be refreshed; a run that outlives it fails. Prefer another O(auth_method) for long runs.
+    type: str
+    version_added: 0.1.0
+  cloud:
+    description:
+      - The national cloud of the tenant. It decides the Graph endpoint, the sign-in host and the token audience.
+      - V(global) is the global service (also GCC moderate), V(usgov) is US Gov L4 (GCC High), V(usgov_dod) is
+        US Gov L5 (DoD) and V(china) is the cloud operated by 21Vianet.
+      - Names from other tools are accepted too, in any case. For V(global) these are V(AzureCloud),
+        V(AzurePublicCloud) and V(public). For V(usgov) V(AzureUSGovernment), V(usgovernment), V(usgovernmentl4)
+        and V(gcchigh). For V(usgov_dod) V(dod), V(usgovernmentl5) and V(USGovDoD). For V(china)
+        V(AzureChinaCloud).
+      - If not set, the environment variable E(AZURE_CLOUD_ENVIRONMENT) is used (set by the AWX Azure
+        credential), and without it V(global).
+    type: str
+    version_added: 0.1.0
+  graph_endpoint:
+    description:
+      - Send Graph requests to this URL instead of the cloud's Graph endpoint, for example a proxy or a private
+        endpoint. The version (O(api_version)) is appended.
+      - The token is still requested for the cloud's own Graph (scope C(<graph root of cloud>/.default)).
+      - Must be HTTPS, except for a loopback address.
+    type: str
+    version_added: 0.1.0
+  authority_host:
+    description:
+      - Sign in at this host instead of the cloud's sign-in host, for example V(https://login.microsoftonline.us).
+        Instance discovery is turned off for a host that is not the cloud's own.
+      - Must be HTTPS. A known sign-in host of another cloud than O(cloud) is refused.
+      - If not set, the environment variable E(AZURE_AUTHORITY_HOST) is used.
+    type: str
+    version_added: 0.1.0
+  api_version:
+    description:
+      - The Graph API version to call.
+    type: str
+    choices: [v1.0, beta]
+    default: v1.0
+    version_added: 0.1.0
+  timeout:
+    description:
+      - Seconds to wait for Graph or the sign-in service to answer one request.
+      - Connecting may take at most 10 seconds of it.
+    type: int
+    default: 30
+    version_added: 0.1.0
+  max_retries:
+    description:
+      - How many times a throttled or transiently failed request is sent again (HTTP 429, 503, 504 and 409
+        C(Directory_ConcurrencyViolation), and failures to connect).
+      - The wait honours C(Retry-After), else grows exponentially with jitter up to 60 seconds.
+      - A request that is not idempotent is never repeated after it may have reached Graph; the failure then
+        says its outcome is unknown.
+    type: int
+    default: 5
+    version_added: 0.1.0
+  validate_certs:
+    description:
+      - Whether to check the TLS certificates of Graph and the sign-in service.
+      - V(false) wins over E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE). Use it only for tests.
+    type: bool
+    default: true
+    version_added: 0.1.0
+  ca_path:
+    description:
+      - A PEM file (or hashed directory) of CA certificates to trust for Graph and the sign-in service.
+      - It wins over E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE). Without it those variables, when set, choose
+        the bundle, otherwise the bundle of the Python C(certifi) package is used.
+      - Ignored when O(validate_certs=false).
+    type: path
+    version_added: 0.1.0
+notes:
+  - Proxies are taken from the standard environment variables (E(HTTPS_PROXY), E(NO_PROXY)).
+  - Secrets from options, environment variables and files are kept out of results, warnings and error messages.
+requirements:
+  - requests
+  - msal
+'''
