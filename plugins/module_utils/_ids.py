@@ -24,7 +24,7 @@ _TENANT_DOMAIN_RE = re.compile(r'^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,6
 
 def is_guid(value):
     """Return True when ``value`` is a GUID in its 8-4-4-4-12 hexadecimal form."""
-    return isinstance(value, str) and bool(_GUID_RE.match(value))
+    return isinstance(value, str) and bool(_GUID_RE.fullmatch(value))
 
 
 def validate_guid(value, what):
@@ -39,7 +39,7 @@ def validate_tenant(value, what='tenant_id'):
     """Return a tenant id (GUID) or verified domain name usable in an authority URL, else raise InvalidInputError."""
     if is_guid(value):
         return value.lower()
-    if isinstance(value, str) and _TENANT_DOMAIN_RE.match(value):
+    if isinstance(value, str) and _TENANT_DOMAIN_RE.fullmatch(value):
         return value.lower()
     raise InvalidInputError(
         '%s must be the directory (tenant) GUID or a verified domain such as contoso.onmicrosoft.com, got %r.'
@@ -55,7 +55,7 @@ def odata_literal(value):
 
 def odata_eq_filter(property_name, value):
     """Return a ``$filter`` expression ``<property> eq '<value>'`` with the value escaped."""
-    if not re.match(r'^[A-Za-z][A-Za-z0-9_/]*$', property_name or ''):
+    if not re.fullmatch(r'[A-Za-z][A-Za-z0-9_/]*', property_name or ''):
         raise InvalidInputError('Not a property name for an OData filter: %r.' % (property_name,))
     return '%s eq %s' % (property_name, odata_literal(value))
 
@@ -73,8 +73,8 @@ def alternate_key_segment(collection, key_name, value):
     The OData literal is escaped first, then the whole key is percent-encoded as part of one segment.
     """
     for name in (collection, key_name):
-        if not _NAME_RE.match(name or ''):
-                raise InvalidInputError('Not a collection or key name: %r.' % (name,))
+        if not _NAME_RE.fullmatch(name or ''):
+            raise InvalidInputError('Not a collection or key name: %r.' % (name,))
     return '%s(%s=%s)' % (collection, key_name, quote(odata_literal(value), safe="'"))
 
 
