@@ -1,0 +1,864 @@
+"""Microsoft Graph side of a cloud: service principals, applications, the synchronization API and $batch.
+
+Handlers are plain functions of a `GraphCall` returning (status, headers, body); the HTTP layer (server.py)
+adds transport faults, latency and logging, and $batch reuses the same dispatcher for each item.
+"""
+
+import base64
+import json
+import random
+import re
+import time
+import urllib.parse
+import uuid
+
+from .constants import AUTHORIZATION_CODE_KEY, DEFAULT_PAGE_SIZE, DIRECTORY_READ_PERMISSIONS, MAX_BATCH_REQUESTS
+from .constants import MAX_PAGE_SIZE, PERMISSION_OWNED_BY, PERMISSION_SYNC_ALL, PERMISSION_SYNC_READ_ALL
+from .constants import SYNCHRONIZATION_SECRET_KEYS
+from .faults import retry_after_header, take_rule
+from .state import redact, utc_timestamp
+
+ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+SECRET_PAIR_TYPES = frozenset({"microsoft.graph.synchronizationSecretKeyStringValuePair",
+                               "#microsoft.graph.synchronizationSecretKeyStringValuePair"})
+_MALFORMED = object()
+_ALTERNATE_KEY = re.compile(r"^(servicePrincipals|applications)\(appId='((?:[^']|'')*)'\)$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_shuffle = random.Random().shuffle
+
+
+class GraphCall:
+    """One Graph request, direct or an item of a $batch, after authentication."""
+
+    __slots__ = ("method", "version", "path", "query", "content_type", "body", "claims", "tenant", "principal",
+                 "cloud", "base_url", "request_id", "client_request_id", "operation")
+
+    def __init__(self, method, version, path, query, content_type, body, claims, tenant, principal, cloud,
+                 base_url, request_id, client_request_id):
+        self.method = method
+        self.version = version
+        self.path = path
+        self.query = query
+        self.content_type = content_type
+        self.body = body
+        self.claims = claims
+        self.tenant = tenant
+        self.principal = principal
+        self.cloud = cloud
+        self.base_url = base_url
+        self.request_id = request_id
+        self.client_request_id = client_request_id
+        self.operation = "unknown"
+
+
+def error_body(code, message, request_id, client_request_id):
+    """Graph's error shape with innerError."""
+    return {"error": {"code": code, "message": message, "innerError": {
+        "date": utc_timestamp(with_zone=False), "request-id": request_id, "client-request-id": client_request_id}}}
+
+
+def graph_error(call, status, code, message, headers=None):
+    """(status, headers, body) of a Graph error answer for `call`."""
+    answer_headers = {"Content-Type": ODATA_JSON}
+    if headers:
+        answer_headers.update(headers)
+    return status, answer_headers, error_body(code, message, call.request_id, call.client_request_id)
+
+
+def _ok(body):
+    return 200, {"Content-Type": ODATA_JSON}, body
+
+
+_NO_CONTENT = (204, {}, None)
+
+
+# ---- JSON bodies -------------------------------------------------------------------------------------------
+
+def parse_json_body(raw):
+    """Parse request bytes as JSON; None for an empty body, _MALFORMED when it is not JSON."""
+    if raw is None or raw == b"" or raw == "":
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return _MALFORMED
+
+
+def _is_json(content_type):
+    return bool(content_type) and content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def _read_body(call, type_name):
+    """Return (body_dict, None) or (None, error answer) applying Graph's content-type and JSON rules."""
+    if not _is_json(call.content_type) or call.body is _MALFORMED:
+        return None, graph_error(call, 400, "BadRequest",
+                                 "Unable to read JSON request payload. Please ensure Content-Type header is set and"
+                                 " payload is of valid JSON format.")
+    if call.body is None:
+        return {}, None
+    if not isinstance(call.body, dict):
+        return None, graph_error(call, 400, "BadRequest",
+                                 "The request payload must be a JSON object of type '%s'." % type_name)
+    return call.body, None
+
+
+def _unknown_property(call, name, type_name):
+    return graph_error(call, 400, "BadRequest",
+                       "The property '%s' does not exist on type '%s'. Make sure to only use property names that"
+                       " are defined by the type." % (name, type_name))
+
+
+def _read_secret_pairs(call, body, wrapper):
+    """Validate a list of synchronizationSecretKeyStringValuePair; returns (dict, None) or (None, error)."""
+    pairs = body.get(wrapper)
+    if pairs is None:
+        return None, graph_error(call, 400, "BadRequest",
+                                 "The request body must contain a non-null '%s' array." % wrapper)
+    if not isinstance(pairs, list):
+        return None, graph_error(call, 400, "BadRequest",
+                                 "'%s' must be an array of synchronizationSecretKeyStringValuePair." % wrapper)
+    result = {}
+    for position, pair in enumerate(pairs):
+        if not isinstance(pair, dict):
+            return None, graph_error(call, 400, "BadRequest",
+                                     "%s[%d] must be a synchronizationSecretKeyStringValuePair object."
+                                     % (wrapper, position))
+        for name in pair:
+            if name not in ("key", "value", "@odata.type"):
+                return None, _unknown_property(call, name, "microsoft.graph.synchronizationSecretKeyStringValuePair")
+        odata_type = pair.get("@odata.type")
+        if odata_type is not None and odata_type not in SECRET_PAIR_TYPES:
+            return None, graph_error(call, 400, "BadRequest",
+                                     "A type named '%s' could not be resolved by the model." % odata_type)
+        key = pair.get("key")
+        # Enum members are matched case-sensitively, as the OData enum deserializer does by default.
+        if not isinstance(key, str) or key not in SYNCHRONIZATION_SECRET_KEYS:
+            return None, graph_error(call, 400, "BadRequest",
+                                     "Invalid value '%s' for property 'key' of type"
+                                     " 'microsoft.graph.synchronizationSecret'." % (key,))
+        value = pair.get("value")
+        if value is not None and not isinstance(value, str):
+            return None, graph_error(call, 400, "BadRequest",
+                                     "Invalid value for property 'value' of '%s': a string is expected." % key)
+        result[key] = value
+    return result, None
+
+
+# ---- permissions -------------------------------------------------------------------------------------------
+
+def _roles(call):
+    return call.claims.get("roles") or ()
+
+
+def _denied(call):
+    return graph_error(call, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+
+
+def _may_read_objects(call):
+    return any(role in DIRECTORY_READ_PERMISSIONS for role in _roles(call))
+
+
+def _may_act(call, application, read_only=False):
+    roles = _roles(call)
+    if PERMISSION_SYNC_ALL in roles or (read_only and PERMISSION_SYNC_READ_ALL in roles):
+        return True
+    return PERMISSION_OWNED_BY in roles and call.claims.get("appid") in application.record["owners"]
+
+
+# ---- object shapes -----------------------------------------------------------------------------------------
+
+def service_principal_json(application):
+    """A servicePrincipal resource."""
+    record = application.record
+    return {
+        "id": record["service_principal_id"],
+        "deletedDateTime": None,
+        "accountEnabled": True,
+        "appDisplayName": record["display_name"],
+        "appId": record["app_id"],
+        "applicationTemplateId": record.get("application_template_id"),
+        "appOwnerOrganizationId": record["tenant_id"],
+        "displayName": record["display_name"],
+        "preferredSingleSignOnMode": None,
+        "servicePrincipalNames": [record["app_id"]],
+        "servicePrincipalType": "Application",
+        "signInAudience": "AzureADMyOrg",
+        "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+    }
+
+
+def application_json(application):
+    """An application resource."""
+    record = application.record
+    return {
+        "id": record["application_id"],
+        "deletedDateTime": None,
+        "appId": record["app_id"],
+        "createdDateTime": application.created,
+        "displayName": record["display_name"],
+        "identifierUris": [],
+        "publisherDomain": None,
+        "signInAudience": "AzureADMyOrg",
+    }
+
+
+def job_json(job_id, job):
+    """A synchronizationJob resource."""
+    return {
+        "id": job_id,
+        "templateId": job["templateId"],
+        "schedule": {"expiration": None, "interval": "PT40M", "state": job["state"]},
+        "status": {
+            "code": job["code"],
+            "countSuccessiveCompleteFailures": 0,
+            "escrowsPruned": False,
+            "lastExecution": None,
+            "lastSuccessfulExecution": None,
+            "lastSuccessfulExecutionWithExports": None,
+            "quarantine": None,
+            "steadyStateFirstAchievedTime": "0001-01-01T00:00:00Z",
+            "steadyStateLastAchievedTime": "0001-01-01T00:00:00Z",
+            "synchronizedEntryCountByType": [],
+            "troubleshootingUrl": None,
+        },
+        "synchronizationJobSettings": [],
+    }
+
+
+_SERIALIZERS = {"servicePrincipals": service_principal_json, "applications": application_json}
+
+
+def _select(call, item):
+    select = call.query.get("$select")
+    if not select:
+        return item
+    wanted = [name.strip() for name in select.split(",") if name.strip()]
+    return {name: item[name] for name in wanted if name in item}
+
+
+def _context(call, fragment):
+    return "%s/%s/$metadata#%s" % (call.base_url, call.version, fragment)
+
+
+# ---- $filter -----------------------------------------------------------------------------------------------
+
+class FilterError(ValueError):
+    """A $filter the emulator cannot parse or does not support; `unsupported` tells which."""
+
+    def __init__(self, message, unsupported=False):
+        super().__init__(message)
+        self.unsupported = unsupported
+
+
+_TOKEN = re.compile(r"\s*('(?:[^']|'')*'|\(|\)|,|[A-Za-z_][A-Za-z0-9_./]*|\S)")
+_FILTER_PROPERTIES = {"displayName": "display_name", "appId": "app_id", "id": None}
+
+
+def parse_filter(text):
+    """Parse the $filter subset the emulator serves into a tree.
+
+    Grammar: expr := conj ('or' conj)*; conj := atom ('and' atom)*; atom := '(' expr ')' |
+    property ('eq'|'ne') 'literal' | startswith(property, 'literal'); literals use OData quoting ('' is ').
+    """
+    tokens = []
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if not match or not match.group(1):
+            if text[position:].strip() == "":
+                break
+            raise FilterError("Invalid filter clause: syntax error at position %d." % position)
+        tokens.append(match.group(1))
+        position = match.end()
+    stream = {"tokens": tokens, "index": 0}
+
+    def peek():
+        return stream["tokens"][stream["index"]] if stream["index"] < len(stream["tokens"]) else None
+
+    def take(expected=None):
+        token = peek()
+        if token is None or (expected is not None and token != expected):
+            raise FilterError("Invalid filter clause: expected %s." % (expected or "more input"))
+        stream["index"] += 1
+        return token
+
+    def literal():
+        token = take()
+        if len(token) < 2 or token[0] != "'" or token[-1] != "'":
+            raise FilterError("Invalid filter clause: a quoted string literal is expected, got %s." % token)
+        return token[1:-1].replace("''", "'")
+
+    def prop(token):
+        if token not in _FILTER_PROPERTIES:
+            raise FilterError("Unsupported or invalid query filter clause specified for property '%s'." % token,
+                              unsupported=True)
+        return token
+
+    def atom():
+        token = take()
+        if token == "(":
+            node = expression()
+            take(")")
+            return node
+        if token == "startswith":
+            take("(")
+            name = prop(take())
+            take(",")
+            value = literal()
+            take(")")
+            return ("startswith", name, value)
+        name = prop(token)
+        operator = take()
+        if operator not in ("eq", "ne"):
+            raise FilterError("Unsupported or invalid query filter clause specified for operator '%s'." % operator,
+                              unsupported=True)
+        return (operator, name, literal())
+
+    def conjunction():
+        node = atom()
+        while peek() == "and":
+            take()
+            node = ("and", node, atom())
+        return node
+
+    def expression():
+        node = conjunction()
+        while peek() == "or":
+            take()
+            node = ("or", node, conjunction())
+        return node
+
+    tree = expression()
+    if peek() is not None:
+        raise FilterError("Invalid filter clause: unexpected '%s'." % peek())
+    return tree
+
+
+def _field(item_json, name):
+    return str(item_json.get(name) or "")
+
+
+def _matches(tree, item_json):
+    kind = tree[0]
+    if kind == "and":
+        return _matches(tree[1], item_json) and _matches(tree[2], item_json)
+    if kind == "or":
+        return _matches(tree[1], item_json) or _matches(tree[2], item_json)
+    # Directory string comparisons are case-insensitive.
+    actual = _field(item_json, tree[1]).lower()
+    expected = tree[2].lower()
+    if kind == "eq":
+        return actual == expected
+    if kind == "ne":
+        return actual != expected
+    return actual.startswith(expected)
+
+
+# ---- collection and entity reads --------------------------------------------------------------------------
+
+def _visible(call, application):
+    return application.is_visible(time.monotonic())
+
+
+def _encode_skiptoken(offset):
+    return base64.urlsafe_b64encode(("emulator-offset:%d" % offset).encode("ascii")).decode("ascii")
+
+
+def _decode_skiptoken(token):
+    try:
+        text = base64.urlsafe_b64decode(token.encode("ascii")).decode("ascii")
+        prefix, _, number = text.partition(":")
+        if prefix != "emulator-offset":
+            raise ValueError(text)
+        return int(number)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def list_collection(call, collection):
+    """GET /servicePrincipals or /applications with $filter, $select, $top and $skiptoken."""
+    call.operation = collection + ".list"
+    if not _may_read_objects(call):
+        return _denied(call)
+    top_text = call.query.get("$top")
+    page_size = DEFAULT_PAGE_SIZE
+    if top_text is not None:
+        if not top_text.isdigit() or not 1 <= int(top_text) <= MAX_PAGE_SIZE:
+            return graph_error(call, 400, "Request_BadRequest",
+                               "Invalid page size specified: '%s'. Must be between 1 and %d inclusive."
+                               % (top_text, MAX_PAGE_SIZE))
+        page_size = int(top_text)
+    offset = 0
+    if call.query.get("$skiptoken") is not None:
+        offset = _decode_skiptoken(call.query["$skiptoken"])
+        if offset is None:
+            return graph_error(call, 400, "Request_BadRequest", "The specified page token value has expired or"
+                                                                " is not valid.")
+    serializer = _SERIALIZERS[collection]
+    tenant = call.tenant
+    filter_text = call.query.get("$filter")
+    if filter_text:
+        try:
+            tree = parse_filter(filter_text)
+        except FilterError as error:
+            code = "Request_UnsupportedQuery" if error.unsupported else "BadRequest"
+            return graph_error(call, 400, code, str(error))
+        if tree[0] == "eq" and tree[1] == "displayName":
+            candidates = tenant.by_display_name.get(tree[2].lower(), [])
+        elif tree[0] == "eq" and tree[1] == "appId":
+            found = tenant.by_app_id.get(tree[2].lower())
+            candidates = [found] if found else []
+        else:
+            candidates = tenant.applications
+        selected = [item for item in (serializer(app) for app in candidates if _visible(call, app))
+                    if _matches(tree, item)]
+    else:
+        selected = [serializer(app) for app in tenant.applications if _visible(call, app)]
+    page = selected[offset:offset + page_size]
+    body = {"@odata.context": _context(call, collection), "value": [_select(call, item) for item in page]}
+    if offset + page_size < len(selected):
+        query = {"$top": str(page_size), "$skiptoken": _encode_skiptoken(offset + page_size)}
+        for name in ("$filter", "$select"):
+            if call.query.get(name):
+                query[name] = call.query[name]
+        body["@odata.nextLink"] = "%s/%s/%s?%s" % (call.base_url, call.version, collection,
+                                                   urllib.parse.urlencode(query, quote_via=urllib.parse.quote))
+    return _ok(body)
+
+
+def _not_found(call, identifier):
+    return graph_error(call, 404, "Request_ResourceNotFound",
+                       "Resource '%s' does not exist or one of its queried reference-property objects are not"
+                       " present." % identifier)
+
+
+def resolve(call, collection, key, by_app_id):
+    """Find the addressed application; returns (application, None) or (None, error answer)."""
+    if not _GUID.match(key):
+        return None, graph_error(call, 400, "Request_BadRequest", "Invalid object identifier '%s'." % key)
+    tenant = call.tenant
+    if by_app_id:
+        application = tenant.by_app_id.get(key.lower())
+    elif collection == "servicePrincipals":
+        application = tenant.by_service_principal_id.get(key.lower())
+    else:
+        application = tenant.by_application_id.get(key.lower())
+    if application is None or not _visible(call, application):
+        return None, _not_found(call, key)
+    return application, None
+
+
+def get_entity(call, collection, application):
+    """GET /servicePrincipals/{id} or /applications/{id}."""
+    call.operation = collection + ".get"
+    if not _may_read_objects(call):
+        return _denied(call)
+    body = {"@odata.context": _context(call, collection + "/$entity")}
+    body.update(_select(call, _SERIALIZERS[collection](application)))
+    return _ok(body)
+
+
+# ---- synchronization ---------------------------------------------------------------------------------------
+
+def check_credentials(application, given, consume):
+    """Compare credentials with what the app's connector accepts; returns None or a rejection message.
+
+    With `consume`, a matching authorization code is marked used (single-use, as OAuth codes are).
+    Messages name keys, never values.
+    """
+    accepted = application.record["accepted_credentials"]
+    name = application.record["display_name"]
+    if not accepted:
+        return "The provisioning connector of application '%s' accepts no credentials through this call." % name
+    missing = sorted(key for key in accepted if given.get(key) in (None, ""))
+    if missing:
+        return "The credentials for application '%s' are incomplete: missing %s." % (name, ", ".join(missing))
+    for key, value in accepted.items():
+        if key != AUTHORIZATION_CODE_KEY and given[key] != value:
+            return "The provisioning connector of application '%s' rejected the value of '%s'." % (name, key)
+    if application.needs_authorization_code:
+        code = given[AUTHORIZATION_CODE_KEY]
+        if code not in application.record["authorization_codes"]:
+            return ("The token endpoint of application '%s' rejected the authorization code (invalid_grant): the"
+                    " code is not valid." % name)
+        if code in application.used_codes:
+            return ("The token endpoint of application '%s' rejected the authorization code (invalid_grant): the"
+                    " code was already redeemed." % name)
+        if consume:
+            application.used_codes.add(code)
+    return None
+
+
+def _credentials_rejected(call, message):
+    # Inferred: Graph documents no error for this action; the code is the emulator's choice.
+    return graph_error(call, 400, "InvalidCredentials", message)
+
+
+def acquire_access_token(call, application):
+    """POST .../synchronization/acquireAccessToken."""
+    call.operation = "acquireAccessToken"
+    body, error = _read_body(call, "microsoft.graph.acquireAccessToken")
+    if error:
+        return error
+    for name in body:
+        if name != "credentials":
+            return _unknown_property(call, name, "microsoft.graph.acquireAccessToken")
+    given, error = _read_secret_pairs(call, body, "credentials")
+    if error:
+        return error
+    if not _may_act(call, application):
+        return _denied(call)
+    message = check_credentials(application, given, consume=True)
+    if message:
+        return _credentials_rejected(call, message)
+    application.saved_credentials.update(given)
+    application.authorized = True
+    return _NO_CONTENT
+
+
+def validate_credentials(call, application, job_id):
+    """POST .../synchronization/jobs/{jobId}/validateCredentials."""
+    call.operation = "validateCredentials"
+    body, error = _read_body(call, "microsoft.graph.validateCredentials")
+    if error:
+        return error
+    allowed = ("applicationIdentifier", "templateId", "useSavedCredentials", "credentials")
+    for name in body:
+        if name not in allowed:
+            return _unknown_property(call, name, "microsoft.graph.validateCredentials")
+    use_saved = body.get("useSavedCredentials", False)
+    if not isinstance(use_saved, bool):
+        return graph_error(call, 400, "BadRequest", "'useSavedCredentials' must be a boolean.")
+    given = {}
+    if not use_saved or body.get("credentials") is not None:
+        given, error = _read_secret_pairs(call, body, "credentials")
+        if error:
+            return error
+    if job_id not in application.jobs:
+        return graph_error(call, 404, "Request_ResourceNotFound", "Job '%s' does not exist." % job_id)
+    if not _may_act(call, application):
+        return _denied(call)
+    if use_saved:
+        if not application.authorized:
+            return _credentials_rejected(
+                call, "No valid saved credentials for application '%s': authorize it first."
+                % application.record["display_name"])
+        return _NO_CONTENT
+    message = check_credentials(application, given, consume=False)
+    if message:
+        return _credentials_rejected(call, message)
+    return _NO_CONTENT
+
+
+def put_secrets(call, application):
+    """PUT .../synchronization/secrets with {"value": [...]}."""
+    call.operation = "secrets.put"
+    body, error = _read_body(call, "microsoft.graph.synchronizationSecretKeyStringValuePair collection")
+    if error:
+        return error
+    for name in body:
+        if name != "value":
+            return _unknown_property(call, name, "Collection(microsoft.graph.synchronizationSecretKeyStringValuePair)")
+    given, error = _read_secret_pairs(call, body, "value")
+    if error:
+        return error
+    if not _may_act(call, application):
+        return _denied(call)
+    application.saved_credentials.update(given)
+    accepted = application.record["accepted_credentials"]
+    if accepted and not application.needs_authorization_code:
+        # Token connectors (base address + secret token) are authorized by saving matching secrets.
+        application.authorized = all(application.saved_credentials.get(key) == value
+                                     for key, value in accepted.items())
+    return _NO_CONTENT
+
+
+def list_jobs(call, application):
+    """GET .../synchronization/jobs."""
+    call.operation = "jobs.list"
+    if not _may_act(call, application, read_only=True):
+        return _denied(call)
+    return _ok({"@odata.context": _context(call, "servicePrincipals('%s')/synchronization/jobs"
+                                           % application.record["service_principal_id"]),
+                "value": [job_json(job_id, job) for job_id, job in application.jobs.items()]})
+
+
+def get_job(call, application, job_id):
+    """GET .../synchronization/jobs/{jobId}."""
+    call.operation = "jobs.get"
+    job = application.jobs.get(job_id)
+    if job is None:
+        return graph_error(call, 404, "Request_ResourceNotFound", "Job '%s' does not exist." % job_id)
+    if not _may_act(call, application, read_only=True):
+        return _denied(call)
+    body = {"@odata.context": _context(call, "servicePrincipals('%s')/synchronization/jobs/$entity"
+                                       % application.record["service_principal_id"])}
+    body.update(job_json(job_id, job))
+    return _ok(body)
+
+
+_JOB_ACTIONS = {"start": ("Active", "Active"), "pause": ("Paused", "Paused"), "restart": ("Active", "Active")}
+
+
+def job_action(call, application, job_id, action):
+    """POST .../synchronization/jobs/{jobId}/start|pause|restart."""
+    call.operation = "jobs." + action
+    job = application.jobs.get(job_id)
+    if job is None:
+        return graph_error(call, 404, "Request_ResourceNotFound", "Job '%s' does not exist." % job_id)
+    if not _may_act(call, application):
+        return _denied(call)
+    job["state"], job["code"] = _JOB_ACTIONS[action]
+    return _NO_CONTENT
+
+
+def list_templates(call, application):
+    """GET .../synchronization/templates."""
+    call.operation = "templates.list"
+    if not _may_act(call, application, read_only=True):
+        return _denied(call)
+    template_ids = sorted({job["templateId"] for job in application.jobs.values()})
+    return _ok({"value": [{"id": template_id, "applicationId": application.record["app_id"], "default": True,
+                           "description": None, "discoverable": True, "factoryTag": template_id, "metadata": []}
+                          for template_id in template_ids]})
+
+
+# ---- routing ----------------------------------------------------------------------------------------------
+
+def _method_not_allowed(call):
+    return graph_error(call, 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+
+
+def _segment_not_found(call, segment):
+    return graph_error(call, 400, "BadRequest", "Resource not found for the segment '%s'." % segment)
+
+
+def dispatch(call):
+    """Route one authenticated Graph call to its handler."""
+    segments = call.path.split("/")
+    if segments and segments[-1] == "":
+        segments.pop()
+    if not segments:
+        return _segment_not_found(call, "")
+    head = segments[0]
+    alternate = _ALTERNATE_KEY.match(head)
+    if alternate:
+        collection, key, by_app_id = alternate.group(1), alternate.group(2).replace("''", "'"), True
+        rest = segments[1:]
+    elif head in _SERIALIZERS:
+        collection = head
+        if len(segments) == 1:
+            if call.method != "GET":
+                return _method_not_allowed(call)
+            return list_collection(call, collection)
+        key, by_app_id, rest = segments[1], False, segments[2:]
+    else:
+        return _segment_not_found(call, head)
+    application, error = resolve(call, collection, key, by_app_id)
+    if error:
+        call.operation = collection + ".resolve"
+        return error
+    if not rest:
+        if call.method != "GET":
+            return _method_not_allowed(call)
+        return get_entity(call, collection, application)
+    if rest[0] != "synchronization" or len(rest) < 2:
+        return _segment_not_found(call, rest[0] if rest[0] != "synchronization" else "synchronization")
+    action = rest[1]
+    tail = rest[2:]
+    if action == "acquireAccessToken" and not tail:
+        return acquire_access_token(call, application) if call.method == "POST" else _method_not_allowed(call)
+    if action == "secrets" and not tail:
+        return put_secrets(call, application) if call.method == "PUT" else _method_not_allowed(call)
+    if action == "templates" and not tail:
+        return list_templates(call, application) if call.method == "GET" else _method_not_allowed(call)
+    if action == "jobs":
+        if not tail:
+            return list_jobs(call, application) if call.method == "GET" else _method_not_allowed(call)
+        job_id = tail[0]
+        if len(tail) == 1:
+            return get_job(call, application, job_id) if call.method == "GET" else _method_not_allowed(call)
+        if len(tail) == 2 and tail[1] == "validateCredentials":
+            if call.method != "POST":
+                return _method_not_allowed(call)
+            return validate_credentials(call, application, job_id)
+        if len(tail) == 2 and tail[1] in _JOB_ACTIONS:
+            if call.method != "POST":
+                return _method_not_allowed(call)
+            return job_action(call, application, job_id, tail[1])
+        return _segment_not_found(call, tail[-1])
+    return _segment_not_found(call, action)
+
+
+# ---- faults that act per Graph request (direct or batch item) ---------------------------------------------
+
+def request_faults(state, call, absolute_path):
+    """Apply the per-request faults (rate limit, 5xx bursts, 409); returns an error answer or None."""
+    faults = state.faults
+    retry = state.limiter.take(faults["rate_limit"], call.tenant.id, time.monotonic())
+    if retry is not None:
+        state.count_throttled(call.tenant.id)
+        call.operation = "throttled"
+        header = retry_after_header(retry, faults["rate_limit"]["retry_after"], time.time())
+        return graph_error(call, 429, "TooManyRequests",
+                           "Too many requests. Please wait before retrying; see the Retry-After header.",
+                           {"Retry-After": header})
+    burst = take_rule(faults["error_bursts"], absolute_path, "graph")
+    if burst is not None:
+        call.operation = "error_burst"
+        return burst_answer(call, burst)
+    violation = take_rule(faults["concurrency_violations"], absolute_path, "graph", method=call.method)
+    if violation is not None:
+        call.operation = "concurrency_violation"
+        return graph_error(call, 409, "Directory_ConcurrencyViolation",
+                           "Another operation is in progress on this object. Please retry the request.")
+    return None
+
+
+_BURST_CODES = {500: ("InternalServerError", "An internal server error occurred."),
+                502: ("BadGateway", "The gateway received an invalid response from the upstream service."),
+                503: ("ServiceNotAvailable", "The service is temporarily unavailable. Please retry later."),
+                504: ("GatewayTimeout", "The gateway did not receive a timely response from the upstream service.")}
+
+
+def burst_answer(call, burst):
+    """The answer to a request hit by a 5xx burst rule."""
+    code, message = _BURST_CODES[burst["status"]]
+    headers = {"Retry-After": str(burst["retry_after"])} if burst.get("retry_after") is not None else None
+    return graph_error(call, burst["status"], code, message, headers)
+
+
+# ---- $batch -----------------------------------------------------------------------------------------------
+
+def _split_relative_url(url):
+    parsed = urllib.parse.urlsplit(url)
+    path = urllib.parse.unquote(parsed.path).lstrip("/")
+    query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
+    return path, query, parsed
+
+
+def run_batch(state, envelope_call, log_item):
+    """POST /$batch: validate the envelope, run each item (in dependsOn order) and answer in shuffled order.
+
+    `log_item(item_call, method, url, body, status)` records each item in the request log.
+    """
+    envelope_call.operation = "$batch"
+    body, error = _read_body(envelope_call, "microsoft.graph.batchRequest")
+    if error:
+        return error
+    requests = body.get("requests")
+    if not isinstance(requests, list) or not requests:
+        return graph_error(envelope_call, 400, "BadRequest", "Invalid batch payload format: 'requests' must be a"
+                                                             " non-empty array.")
+    if len(requests) > MAX_BATCH_REQUESTS:
+        return graph_error(envelope_call, 400, "BadRequest",
+                           "Invalid batch payload format: the number of batch requests (%d) exceeds the limit of %d."
+                           % (len(requests), MAX_BATCH_REQUESTS))
+    items = {}
+    order = []
+    for position, item in enumerate(requests):
+        if not isinstance(item, dict):
+            return graph_error(envelope_call, 400, "BadRequest", "Invalid batch payload format.")
+        item_id = item.get("id")
+        if isinstance(item_id, int) and not isinstance(item_id, bool):
+            item_id = str(item_id)
+        if not isinstance(item_id, str) or not item_id:
+            return graph_error(envelope_call, 400, "BadRequest",
+                               "Invalid batch payload format: request %d has no id." % position)
+        if item_id in items:
+            return graph_error(envelope_call, 400, "BadRequest",
+                               "Invalid batch payload format: request id '%s' is used twice." % item_id)
+        method = item.get("method")
+        url = item.get("url")
+        if not isinstance(method, str) or not isinstance(url, str) or not url:
+            return graph_error(envelope_call, 400, "BadRequest",
+                               "Invalid batch payload format: request '%s' needs a method and a url." % item_id)
+        headers = item.get("headers") or {}
+        if not isinstance(headers, dict):
+            return graph_error(envelope_call, 400, "BadRequest",
+                               "Invalid batch payload format: headers of request '%s' must be an object." % item_id)
+        content_type = next((str(value) for name, value in headers.items() if name.lower() == "content-type"), None)
+        if "body" in item and item["body"] is not None and content_type is None:
+            return graph_error(envelope_call, 400, "BadRequest",
+                               "Write request id : %s does not contain Content-Type header or body." % item_id)
+        depends_on = item.get("dependsOn") or []
+        if not isinstance(depends_on, list):
+            return graph_error(envelope_call, 400, "BadRequest",
+                               "Invalid batch payload format: dependsOn of '%s' must be an array." % item_id)
+        items[item_id] = {"id": item_id, "method": method.upper(), "url": url, "headers": headers,
+                          "content_type": content_type, "body": item.get("body"),
+                          "depends_on": [str(dep) for dep in depends_on]}
+        order.append(item_id)
+    for item_id in order:
+        for dependency in items[item_id]["depends_on"]:
+            if dependency not in items or dependency == item_id:
+                return graph_error(envelope_call, 400, "BadRequest",
+                                   "Invalid batch payload format: request '%s' depends on unknown request '%s'."
+                                   % (item_id, dependency))
+    sequence, error = _dependency_order(envelope_call, items, order)
+    if error:
+        return error
+    state.counters["batch_envelopes"] += 1
+    results = {}
+    for item_id in sequence:
+        results[item_id] = _run_item(state, envelope_call, items[item_id], results, log_item)
+    responses = [results[item_id] for item_id in order]
+    _shuffle(responses)
+    return _ok({"responses": responses})
+
+
+def _dependency_order(call, items, order):
+    done, sequence, visiting = set(), [], set()
+
+    def visit(item_id):
+        if item_id in done:
+            return True
+        if item_id in visiting:
+            return False
+        visiting.add(item_id)
+        for dependency in items[item_id]["depends_on"]:
+            if not visit(dependency):
+                return False
+        visiting.discard(item_id)
+        done.add(item_id)
+        sequence.append(item_id)
+        return True
+
+    for item_id in order:
+        if not visit(item_id):
+            return None, graph_error(call, 400, "BadRequest",
+                                     "Invalid batch payload format: the dependsOn chain of '%s' has a cycle." % item_id)
+    return sequence, None
+
+
+def _run_item(state, envelope_call, item, results, log_item):
+    request_id = str(uuid.uuid4())
+    client_request_id = next((str(value) for name, value in item["headers"].items()
+                              if name.lower() == "client-request-id"), envelope_call.client_request_id)
+    path, query, parsed = _split_relative_url(item["url"])
+    body = item["body"]
+    call = GraphCall(item["method"], envelope_call.version, path, query, item["content_type"],
+                     body, envelope_call.claims, envelope_call.tenant, envelope_call.principal,
+                     envelope_call.cloud, envelope_call.base_url, request_id, client_request_id)
+    absolute_path = "/%s/%s" % (envelope_call.version, path)
+    state.counters["batch_items"] += 1
+    if parsed.scheme or parsed.netloc:
+        call.operation = "invalid_url"
+        answer = graph_error(call, 400, "BadRequest", "Invalid request URL '%s': batch requests take URLs relative"
+                                                      " to the version root." % item["url"])
+    elif any(results[dep]["status"] >= 400 for dep in item["depends_on"]):
+        call.operation = "failed_dependency"
+        answer = graph_error(call, 424, "FailedDependency", "The request depends on a request that failed.")
+    elif path.split("/", 1)[0] in ("$batch", "%24batch"):
+        call.operation = "nested_batch"
+        answer = graph_error(call, 400, "BadRequest", "Nested batch requests are not supported.")
+    else:
+        answer = request_faults(state, call, absolute_path) or dispatch(call)
+    status, headers, answer_body = answer
+    state.count("batch_item", tenant_id=call.tenant.id, operation=call.operation, status=status)
+    log_item(call, absolute_path, query, redact(body) if isinstance(body, (dict, list)) else body, status)
+    result = {"id": item["id"], "status": status, "headers": dict(headers)}
+    if answer_body is not None:
+        result["body"] = answer_body
+    return result
