@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Set up, run the demo and run every gate of entra.provisioning from a fresh clone.
 
 Only the standard library is used here, because this script is what creates the virtual environments.
@@ -9,10 +8,8 @@ Only the standard library is used here, because this script is what creates the 
 """
 
 import argparse
-import contextlib
 import glob
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -124,6 +121,8 @@ def tool_environment(venv_name="tools", **extra):
     environment = dict(os.environ)
     environment["PATH"] = os.path.join(VENV_ROOT, venv_name, "bin") + os.pathsep + environment.get("PATH", "")
     environment.pop("PYTHONPATH", None)
+    # Logs are read as plain text; colour codes only get in the way there.
+    environment.update(NO_COLOR="1", ANSIBLE_NOCOLOR="1", PY_COLORS="0", ANSIBLE_FORCE_COLOR="0")
     environment.update(extra)
     return environment
 
@@ -261,7 +260,7 @@ def run_gates(selected):
         if exit_code != 0:
             with open(log_path) as log:
                 say("".join(log.readlines()[-40:]))
-    passed = sum(1 for _, ok, _ in outcomes if ok)
+    passed = sum(1 for outcome in outcomes if outcome[1])
     failed = len(outcomes) - passed
     say("\n%-16s %-8s %s" % ("gate", "result", "seconds"))
     for gate_name, ok, elapsed in outcomes:
