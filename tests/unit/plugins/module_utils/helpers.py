@@ -80,6 +80,14 @@ class FakeEntra(object):
             }
         self.mock.add(responses.GET, url, json=body, status=status)
 
+    def instance_discovery(self, authority_host):
+        """Answer msal's instance metadata look-up, which it makes after a token error on a known host."""
+        host = authority_host.split('://', 1)[1]
+        self.mock.add(responses.GET, '%s/common/discovery/instance' % authority_host, json={
+            'tenant_discovery_endpoint': '%s/common/v2.0/.well-known/openid-configuration' % authority_host,
+            'metadata': [{'preferred_network': host, 'preferred_cache': host, 'aliases': [host]}],
+        })
+
     def token_url(self, authority_host, tenant):
         """Return the token endpoint URL the OpenID configuration above names."""
         return '%s/%s/oauth2/v2.0/token' % (authority_host, tenant)
@@ -94,6 +102,7 @@ class FakeEntra(object):
 
     def token_error(self, authority_host, tenant, code, description, error='invalid_client', status=401):
         """Answer the token endpoint with an Entra error for AADSTS ``code``."""
+        self.instance_discovery(authority_host)
         self.mock.add(responses.POST, self.token_url(authority_host, tenant), status=status, json={
             'error': error,
             'error_description': 'AADSTS%d: %s\r\nTrace ID: 0000-trace\r\nCorrelation ID: 0000-corr\r\n'
@@ -114,3 +123,69 @@ class FakeEntra(object):
 def session_for(settings):
     """Return the real GraphSession for ``settings``."""
     return build_session(settings)
+
+
+def make_key_and_certificate(common_name='entra.provisioning unit test', key=None, issuer=None, issuer_key=None):
+    """Return (RSA key, self-signed or issuer-signed certificate) made on the spot."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder()
+                   .subject_name(subject)
+                   .issuer_name(issuer.subject if issuer is not None else subject)
+                   .public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=2))
+                   .sign(issuer_key or key, hashes.SHA256()))
+    return key, certificate
+
+
+def pem_of(key=None, certificates=(), password=None):
+    """Return PEM bytes: the key (encrypted with ``password`` if given) followed by the certificates."""
+    from cryptography.hazmat.primitives import serialization
+
+    data = b''
+    if key is not None:
+        encryption = (serialization.BestAvailableEncryption(password.encode()) if password
+                      else serialization.NoEncryption())
+        data += key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    for certificate in certificates:
+        data += certificate.public_bytes(serialization.Encoding.PEM)
+    return data
+
+
+def pfx_of(key, certificate, password=None):
+    """Return PKCS#12 bytes holding the key and certificate."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    encryption = (serialization.BestAvailableEncryption(password.encode()) if password
+                  else serialization.NoEncryption())
+    return pkcs12.serialize_key_and_certificates(b'unit', key, certificate, None, encryption)
+
+
+def jwt_header(token):
+    """Return the decoded header of a JWT."""
+    part = token.split('.')[0]
+    return json.loads(base64.urlsafe_b64decode(part + '=' * (-len(part) % 4)))
+
+
+def make_auth(method_class, options, environ=None, clock=None):
+    """Return an auth method object over a real session, options and settings as a module would build them."""
+    resolver = make_resolver(options, environ)
+    settings = ConnectionOptions(resolver).settings()
+    return method_class(resolver, settings, build_session(settings), clock=clock)
+
+
+def app_options(**extra):
+    """Return tenant_id and client_id (the test app) plus ``extra``."""
+    options = {'tenant_id': TENANT_ID, 'client_id': CLIENT_ID}
+    options.update(extra)
+    return options

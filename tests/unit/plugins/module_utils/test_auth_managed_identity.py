@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+
+from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import TransientAuthenticationError
+from ansible_collections.entra.provisioning.plugins.module_utils._auth_managed_identity import ManagedIdentityAuth
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError, InvalidInputError
+from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
+    CLIENT_ID,
+    make_auth,
+    make_jwt,
+)
+
+ENDPOINT = 'https://127.0.0.1:9999/msi/token'
+IDENTITY_HEADER = 'unit-test-' + 'identity-header'
+
+
+@pytest.fixture
+def app_service_identity(monkeypatch):
+    """Point msal at an App Service style managed identity endpoint (it picks the source from these)."""
+    for variable in ('IDENTITY_SERVER_THUMBPRINT', 'MSI_ENDPOINT', 'MSI_SECRET', 'IMDS_ENDPOINT'):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv('IDENTITY_ENDPOINT', ENDPOINT)
+    monkeypatch.setenv('IDENTITY_HEADER', IDENTITY_HEADER)
+
+
+def answer_with_token(http, token):
+    def issue(request):
+        return 200, {}, json.dumps({'access_token': token, 'expires_on': str(int(time.time()) + 3600),
+                                    'resource': 'x', 'token_type': 'Bearer'})
+    http.add_callback(responses.GET, ENDPOINT, callback=issue)
+
+
+def sent_query(http):
+    return {key: values[0] for key, values in parse_qs(urlsplit(http.calls[-1].request.url).query).items()}
+
+
+def test_system_assigned_identity_asks_for_the_clouds_graph(http, app_service_identity):
+    token = make_jwt(aud='https://graph.microsoft.us')
+    answer_with_token(http, token)
+    auth = make_auth(ManagedIdentityAuth, {'auth_method': 'managed_identity', 'cloud': 'usgov'})
+    auth.validate()
+    assert auth.acquire_token().token == token
+    query = sent_query(http)
+    assert query['resource'] == 'https://graph.microsoft.us'
+    assert 'client_id' not in query
+    assert http.calls[-1].request.headers['X-IDENTITY-HEADER'] == IDENTITY_HEADER
+
+
+def test_user_assigned_identity_is_chosen_by_client_id(http, app_service_identity):
+    answer_with_token(http, make_jwt(aud='https://graph.microsoft.com'))
+    make_auth(ManagedIdentityAuth, {'client_id': CLIENT_ID}).acquire_token()
+    assert sent_query(http)['client_id'] == CLIENT_ID
+
+
+def test_user_assigned_client_id_falls_back_to_the_environment(http, app_service_identity):
+    answer_with_token(http, make_jwt(aud='https://graph.microsoft.com'))
+    auth = make_auth(ManagedIdentityAuth, {}, environ={'AZURE_CLIENT_ID': CLIENT_ID})
+    auth.acquire_token()
+    assert sent_query(http)['client_id'] == CLIENT_ID
+    assert auth.describe_identity() == ('the user-assigned managed identity %s (client_id from AZURE_CLIENT_ID)'
+                                        % CLIENT_ID)
+
+
+def test_client_id_must_be_a_guid():
+    with pytest.raises(InvalidInputError):
+        make_auth(ManagedIdentityAuth, {'client_id': 'my-identity'}).validate()
+
+
+def test_cached_token_is_dropped_by_forget_token(http, app_service_identity):
+    answer_with_token(http, make_jwt(aud='https://graph.microsoft.com'))
+    auth = make_auth(ManagedIdentityAuth, {})
+    auth.acquire_token()
+    auth.acquire_token()
+    assert len(http.calls) == 1
+    auth.forget_token()
+    auth.acquire_token()
+    assert len(http.calls) == 2
+
+
+def test_endpoint_error_says_what_to_check(http, app_service_identity):
+    http.add(responses.GET, ENDPOINT, status=400, json={'statusCode': 400, 'message': 'No identity found'})
+    with pytest.raises(AuthenticationError) as caught:
+        make_auth(ManagedIdentityAuth, {'client_id': CLIENT_ID}).acquire_token()
+    assert 'No identity found' in caught.value.message
+    assert 'client_id names one of its user-assigned identities' in caught.value.message
+    assert IDENTITY_HEADER not in caught.value.message
+
+
+def test_unreachable_endpoint_is_transient(http, app_service_identity):
+    http.add(responses.GET, ENDPOINT, body=requests.exceptions.ConnectionError('refused'))
+    with pytest.raises(TransientAuthenticationError) as caught:
+        make_auth(ManagedIdentityAuth, {}).acquire_token()
+    assert 'the managed identity endpoint' in caught.value.message
