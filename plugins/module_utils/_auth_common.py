@@ -20,6 +20,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import validate_guid, validate_tenant
 from ansible_collections.entra.provisioning.plugins.module_utils._options import ENV_FALLBACKS
+from ansible_collections.entra.provisioning.plugins.module_utils._retry import parse_retry_after
 from ansible_collections.entra.provisioning.plugins.module_utils._session import TLS_ADVICE, is_tls_error
 
 try:
@@ -50,8 +51,20 @@ TRANSIENT_TOKEN_ERRORS = frozenset(('temporarily_unavailable', 'server_error'))
 _AADSTS_RE = re.compile(r'AADSTS(\d+)')
 
 
+# msal replays a 429/5xx answer from its own cache for this long (or the answer's Retry-After) before it asks
+# the service again; a retry sooner would only see the same answer.
+MSAL_THROTTLE_SECONDS = 5
+
+
 class TransientAuthenticationError(AuthenticationError):
-    """The sign-in service could not be reached or answered with a server-side error: worth another try."""
+    """The sign-in service could not be reached or answered with a server-side error: worth another try.
+
+    ``retry_after`` (seconds or None) is the least wait before a retry can reach the service again.
+    """
+
+    def __init__(self, message, retry_after=None, **fields):
+        super(TransientAuthenticationError, self).__init__(message, **fields)
+        self.retry_after = retry_after
 
 
 def require_msal():
@@ -132,7 +145,8 @@ class AuthMethodBase(object):
         if is_tls_error(exc):
             return AuthenticationError('Could not connect to %s for %s: %s %s'
                                        % (where, self.describe_identity(), exc, TLS_ADVICE))
-        return TransientAuthenticationError('Could not reach %s for %s: %s' % (where, self.describe_identity(), exc))
+        return TransientAuthenticationError('Could not reach %s for %s: %s' % (where, self.describe_identity(), exc),
+                                            retry_after=_throttle_seconds(exc))
 
     def require_options(self, *names):
         """Raise InvalidInputError naming each missing option and the environment variables that could set it."""
@@ -247,14 +261,27 @@ class MsalConfidentialClientMethod(AuthMethodBase):
         else:
             message = ('Sign-in failed for %s: %s. Check tenant_id, client_id, the credential and cloud.'
                        % (identity, service_says))
-        error_class = TransientAuthenticationError if error in TRANSIENT_TOKEN_ERRORS else AuthenticationError
-        return error_class(message, code=code or error, request_id=result.get('trace_id'),
-                           client_request_id=result.get('correlation_id'), date=result.get('timestamp'))
+        fields = dict(code=code or error, request_id=result.get('trace_id'),
+                      client_request_id=result.get('correlation_id'), date=result.get('timestamp'))
+        if error in TRANSIENT_TOKEN_ERRORS:
+            return TransientAuthenticationError(message, retry_after=MSAL_THROTTLE_SECONDS, **fields)
+        return AuthenticationError(message, **fields)
 
     def _hint_values(self):
         return dict(tenant=self._options.get('tenant_id'), client_id=self._options.get('client_id'),
                     cloud=self.cloud.name, graph_root=self.cloud.graph_root,
                     authority_host=self._settings.authority_host)
+
+
+def _throttle_seconds(exc):
+    """How long msal will replay the answer behind ``exc``; None when no answer came (nothing is cached)."""
+    response = getattr(exc, 'response', None)
+    if response is not None and getattr(response, 'status_code', None) is not None:
+        asked = parse_retry_after(response.headers.get('Retry-After'))
+        return max(asked or 0, MSAL_THROTTLE_SECONDS)
+    if MsalServiceError is not None and isinstance(exc, MsalServiceError):
+        return MSAL_THROTTLE_SECONDS
+    return None
 
 
 # (why, what to do) per AADSTS code; method files add their own for codes only they can explain.

@@ -84,10 +84,10 @@ class ManagedIdentityAuth(AuthMethodBase):
                    % (self.describe_identity(), first_line(result.get('error_description')) or error,
                       ' and client_id names one of its user-assigned identities' if self._options.get('client_id')
                       else '', self.cloud.name))
-        error_class = (TransientAuthenticationError if error in _auth_common.TRANSIENT_TOKEN_ERRORS
-                       else AuthenticationError)
-        raise error_class(message, code=error, request_id=result.get('trace_id'),
-                          client_request_id=result.get('correlation_id'))
+        fields = dict(code=error, request_id=result.get('trace_id'), client_request_id=result.get('correlation_id'))
+        if error in _auth_common.TRANSIENT_TOKEN_ERRORS:
+            raise TransientAuthenticationError(message, retry_after=_auth_common.MSAL_THROTTLE_SECONDS, **fields)
+        raise AuthenticationError(message, **fields)
 
     def forget_token(self):
         if self._token_cache is not None:

@@ -172,5 +172,9 @@ class Authenticator(object):
                     raise AuthenticationError('Gave up after %d attempts: %s' % (attempt, exc.message),
                                               code=exc.code, request_id=exc.request_id,
                                               client_request_id=exc.client_request_id, date=exc.date)
-                self._retry.sleep(self._retry.delay(attempt))
+                delay = self._retry.delay(attempt)
+                if exc.retry_after is not None:
+                    # msal's replay cache counts whole seconds; one more makes sure it has expired
+                    delay = max(delay, exc.retry_after + 1)
+                self._retry.sleep(delay)
                 attempt += 1
