@@ -12,6 +12,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from .seed import SeedError, load_seed
+
 INFO_FILE = "emulator.json"
 LOG_FILE = "emulator.log"
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -205,6 +207,10 @@ def _prepare_state_dir(state_dir, seed):
             json.dump(seed, handle)
     else:
         seed_path = os.path.abspath(seed)
+        try:
+            load_seed(seed_path)  # fail here, with a clear message, rather than in the child
+        except (OSError, SeedError) as error:
+            raise EmulatorError("cannot use seed %s: %s" % (seed_path, error)) from None
     return state_dir, seed_path
 
 

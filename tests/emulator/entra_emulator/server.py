@@ -122,7 +122,9 @@ class Emulator:
         version, _, relative = path[1:].partition("/")
         query = {name: value for name, value in request.query.items()}
         raw = await request.read()
-        entry = state.log_request(cloud=cloud, kind="graph", method=request.method, path=path, query=query,
+        is_batch = relative in ("$batch", "$batch/")
+        kind = "batch" if is_batch else "graph"
+        entry = state.log_request(cloud=cloud, kind=kind, method=request.method, path=path, query=query,
                                   status=None, body=_body_for_log(raw), tenant_id=None, client_id=None,
                                   operation=None, **ids)
         drop = take_rule(state.faults["drop_connections"], path, "graph")
@@ -133,8 +135,6 @@ class Emulator:
         latency = state.faults["latency_ms"]
         if latency:
             await asyncio.sleep(latency / 1000.0)
-        is_batch = relative in ("$batch", "$batch/")
-        kind = "batch" if is_batch else "graph"
         call = graph.GraphCall(request.method, version, relative, query, request.headers.get("Content-Type"),
                                graph.parse_json_body(raw) if raw else None, None, None, None, cloud,
                                state.listener_urls[cloud], request_id, client_request_id)
