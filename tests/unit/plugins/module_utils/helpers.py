@@ -189,3 +189,18 @@ def app_options(**extra):
     options = {'tenant_id': TENANT_ID, 'client_id': CLIENT_ID}
     options.update(extra)
     return options
+
+
+def graph_token(cloud_graph_root='https://graph.microsoft.com', lifetime=3600):
+    """Return a JWT-shaped Graph token for ``cloud_graph_root`` valid for ``lifetime`` seconds from now."""
+    import time
+    return make_jwt(aud=cloud_graph_root, exp=int(time.time()) + lifetime)
+
+
+def make_client(options=None, environ=None, retry_policy=None, max_concurrency=None):
+    """Return a GraphClient built the way modules build it; the default signs in with a given access token."""
+    from ansible_collections.entra.provisioning.plugins.module_utils._graph_client import build_graph_client
+
+    options = dict(options or {'access_token': graph_token()})
+    return build_graph_client(OptionAdapter.from_dict(options), environ=dict(environ or {}),
+                              max_concurrency=max_concurrency, retry_policy=retry_policy)
