@@ -191,6 +191,11 @@ class Gates:
         environment = tool_environment(PYTHONPATH=os.path.join(self.collection_dir, "tests", "emulator"))
         return [(command, self.collection_dir, environment)]
 
+    def integration(self):
+        """ansible-test integration: every target under tests/integration/targets against the local emulator."""
+        command = [venv_bin("tools", "python"), os.path.join(TOOLING_DIR, "run_integration.py"), "-v"]
+        return [(command, self.collection_dir, tool_environment())]
+
     def ansible_lint(self):
         """ansible-lint, production profile, on roles, playbooks and every module's EXAMPLES."""
         return [(["ansible-lint", "--profile", "production", "--offline"], self.collection_dir, tool_environment())]
@@ -227,7 +232,7 @@ class GateError(Exception):
 
 
 GATE_ORDER = ("changelog_lint", "docs_lint", "ansible_lint", "build", "sanity_2_19", "sanity_2_18", "units",
-              "emulator")
+              "emulator", "integration")
 
 
 def run_gates(selected):
