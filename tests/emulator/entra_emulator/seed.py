@@ -284,11 +284,13 @@ def expand_seed(raw):
                     raise SeedError("%s: application %r names owner %s, which is no client or identity of the"
                                     " tenant" % (where, application["name"], owner))
             for key in ("app_id", "application_id", "service_principal_id"):
-                other = seen_objects.setdefault(application[key], application["name"])
-                if other != application["name"]:
-                    raise SeedError("%s: %s %s of %r is already used by %r"
-                                    % (where, key, application[key], application["name"], other))
+                other = seen_objects.get(application[key])
+                if other is not None:
+                    raise SeedError("%s: %s %s of %r is already used by %r (names and ids must be unique in a"
+                                    " tenant)" % (where, key, application[key], application["name"], other))
+                seen_objects[application[key]] = application["name"]
         tenant["applications"] = applications
+        seen_objects.clear()
         tenants.append(tenant)
     return {"tenants": tenants, "faults": dict(raw.get("faults") or {})}
 
