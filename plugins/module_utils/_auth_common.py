@@ -29,7 +29,9 @@ try:
 except ImportError:
     HAS_MSAL = False
     MSAL_IMPORT_ERROR = traceback.format_exc()
-    MsalServiceError = None
+
+    class MsalServiceError(Exception):
+        """Stands in for msal's type when msal is missing; never raised then."""
 else:
     HAS_MSAL = True
     MSAL_IMPORT_ERROR = None
@@ -37,10 +39,11 @@ else:
 try:
     from requests.exceptions import RequestException
 except ImportError:
-    RequestException = None
+    class RequestException(Exception):
+        """Stands in for requests' type when requests is missing; never raised then."""
 
 # Network failures and server-side (5xx) answers during sign-in; msal raises its own type for a 5xx it cached.
-NETWORK_EXCEPTIONS = tuple(exc for exc in (RequestException, MsalServiceError) if exc is not None)
+NETWORK_EXCEPTIONS = (RequestException, MsalServiceError)
 
 # ``token`` is the bearer value; ``expires_on`` and ``refresh_on`` are epoch seconds (refresh_on may be None).
 AccessToken = namedtuple('AccessToken', ['token', 'expires_on', 'refresh_on'])
@@ -279,7 +282,7 @@ def _throttle_seconds(exc):
     if response is not None and getattr(response, 'status_code', None) is not None:
         asked = parse_retry_after(response.headers.get('Retry-After'))
         return max(asked or 0, MSAL_THROTTLE_SECONDS)
-    if MsalServiceError is not None and isinstance(exc, MsalServiceError):
+    if isinstance(exc, MsalServiceError):
         return MSAL_THROTTLE_SECONDS
     return None
 

@@ -76,7 +76,7 @@ class Authenticator(object):
                 raise InvalidInputError('auth_method must be one of %s, got %r.' % (', '.join(AUTH_METHODS), requested))
             return requested
 
-        explicit = self._candidates(lambda option: self._options.is_explicit(option))
+        explicit = self._candidates(self._options.is_explicit)
         if len(explicit) == 1:
             return explicit[0][0]
         if len(explicit) > 1:

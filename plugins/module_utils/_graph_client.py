@@ -189,8 +189,7 @@ class GraphClient(object):
     def iter_items(self, path, params=None):
         """Yield every item of a list across all its pages."""
         for page in self.iter_pages(path, params=params):
-            for item in page.get('value') or []:
-                yield item
+            yield from page.get('value') or []
 
     def get_all(self, path, params=None):
         """Return every item of a list across all its pages."""

@@ -109,23 +109,23 @@ def test_password_for_a_plain_pem_key_is_not_needed(entra, tmp_path, key_and_cer
 
 def test_pem_with_chain_uses_the_certificate_of_its_key(entra, tmp_path, key_and_certificate):
     ca_key, ca_certificate = make_key_and_certificate('unit test CA')
-    key, _ = key_and_certificate
-    _, leaf = make_key_and_certificate('unit test leaf', key=key, issuer=ca_certificate, issuer_key=ca_key)
+    key = key_and_certificate[0]
+    leaf = make_key_and_certificate('unit test leaf', key=key, issuer=ca_certificate, issuer_key=ca_key)[1]
     path = write(tmp_path, 'chain.pem', pem_of(key, [ca_certificate, leaf]))
     sent = sign_in(entra, certificate_auth(path))
     assert sent_x5t_s256(sent) == x5t_s256(leaf)
 
 
 def test_pem_without_key_is_refused(tmp_path, key_and_certificate):
-    _, certificate = key_and_certificate
+    certificate = key_and_certificate[1]
     with pytest.raises(InvalidInputError) as caught:
         certificate_auth(write(tmp_path, 'cert.pem', pem_of(None, [certificate]))).validate()
     assert 'found 0 key(s), 1 certificate(s)' in caught.value.message
 
 
 def test_pem_whose_certificate_belongs_to_another_key_is_refused(tmp_path, key_and_certificate):
-    key, _ = key_and_certificate
-    _, other_certificate = make_key_and_certificate('someone else')
+    key = key_and_certificate[0]
+    other_certificate = make_key_and_certificate('someone else')[1]
     with pytest.raises(InvalidInputError) as caught:
         certificate_auth(write(tmp_path, 'mixed.pem', pem_of(key, [other_certificate]))).validate()
     assert 'No certificate' in caught.value.message

@@ -134,7 +134,7 @@ def scripted_authenticator(clock, retry_policy=None, **method_args):
 
 def test_token_is_reused_while_fresh(clock):
     authenticator = scripted_authenticator(clock)
-    tokens = {authenticator.get_token() for _ in range(50)}
+    tokens = {authenticator.get_token() for call in range(50)}
     assert tokens == {'token-1'}
 
 
@@ -175,7 +175,7 @@ def test_invalidate_with_an_older_token_keeps_the_current_one(clock):
 def test_concurrent_callers_share_one_token_request(clock):
     authenticator = scripted_authenticator(clock)
     seen = []
-    threads = [threading.Thread(target=lambda: seen.append(authenticator.get_token())) for _ in range(16)]
+    threads = [threading.Thread(target=lambda: seen.append(authenticator.get_token())) for number in range(16)]
     for thread in threads:
         thread.start()
     for thread in threads:

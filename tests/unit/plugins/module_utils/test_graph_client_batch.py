@@ -243,8 +243,8 @@ def test_error_bodies_are_redacted_in_results(http, client):
     secret = 'Oauth2Secret-' + 'abcdefgh'
     from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
     register_secret(secret)
-    FakeBatchEndpoint(http, decide=lambda item, seen: (400, {}, {'error': {'code': 'Request_BadRequest',
-                                                                            'message': 'bad %s' % secret}}))
+    refusal = {'error': {'code': 'Request_BadRequest', 'message': 'bad %s' % secret}}
+    FakeBatchEndpoint(http, decide=lambda item, seen: (400, {}, refusal))
     result = client.batch(gets(1))[0]
     assert secret not in json.dumps(result.body) and secret not in result.error.message
     assert isinstance(result.error, EntraError)
