@@ -37,7 +37,11 @@ _DISPLAY_NAME_PAGE = 5
 
 
 class ApplicationRequest(object):
-    """One application to authorize, validated: which target, its credentials and its per-app switches."""
+    """One application to authorize, validated: which target, its credentials and its per-app switches.
+
+    A request whose options were refused carries the error in ``rejection``; it is reported as failed without any
+    request being sent for it, while the other applications go on.
+    """
 
     def __init__(self, target_option, target_value, credentials, label=None, job_id=None, force=False,
                  verify=True):
@@ -48,6 +52,14 @@ class ApplicationRequest(object):
         self.job_id = job_id
         self.force = force
         self.verify = verify
+        self.rejection = None
+
+    @classmethod
+    def rejected(cls, label, error):
+        """Return a request that stands for an application whose options failed validation."""
+        request = cls(None, None, [], label=label)
+        request.rejection = error
+        return request
 
 
 def parse_request(options, where=''):
@@ -161,6 +173,9 @@ class SyncAuthorizer(object):
         """Authorize every request; return ApplicationOutcomes in input order. Raises only for a whole-run failure
         (for example no token at all); per-application failures are recorded on their outcome."""
         outcomes = [ApplicationOutcome(request) for request in requests]
+        for outcome in outcomes:
+            if outcome.request.rejection is not None:
+                outcome.fail('validating its options', outcome.request.rejection)
         self._resolve(outcomes)
         self._find_jobs(outcomes)
         self._check(outcomes)
@@ -178,6 +193,7 @@ class SyncAuthorizer(object):
     # -- phases -------------------------------------------------------------------------------------------------
 
     def _resolve(self, outcomes):
+        outcomes = [outcome for outcome in outcomes if not outcome.failed]
         requests = [_resolve_request(outcome.request) for outcome in outcomes]
         for outcome, result in zip(outcomes, self._send(requests)):
             request = outcome.request

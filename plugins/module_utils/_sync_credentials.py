@@ -40,10 +40,11 @@ def canonical_key(key, where):
     if canonical:
         return canonical
     close = difflib.get_close_matches(key.strip().lower(), list(_CANONICAL_BY_LOWER), n=3, cutoff=0.6)
-    suggestion = ('Did you mean %s? ' % ' or '.join(_CANONICAL_BY_LOWER[name] for name in close)) if close else ''
-    raise InvalidInputError(
-        '%s: %r is not a synchronizationSecret name. %sValid names: %s.'
-        % (where, key, suggestion, ', '.join(SYNCHRONIZATION_SECRET_KEYS)))
+    if close:
+        hint = 'Did you mean %s?' % ' or '.join(_CANONICAL_BY_LOWER[name] for name in close)
+    else:
+        hint = 'Valid names: %s.' % ', '.join(SYNCHRONIZATION_SECRET_KEYS)
+    raise InvalidInputError('%s: %r is not a synchronizationSecret name. %s' % (where, key, hint))
 
 
 def normalize_credentials(credentials, where='credentials'):

@@ -23,8 +23,9 @@ description:
   - If the connection is lost after C(acquireAccessToken) was sent, the module does not send it again; it asks
     C(validateCredentials) what happened and reports that.
   - With O(applications), many applications are authorized in one task; each phase (resolve, find jobs, check,
-    acquire, verify) runs for all of them at once through Graph C($batch). One application's failure does not stop
-    the others; the task fails at the end when any of them failed, and RV(results) says which and why.
+    acquire, verify) runs for all of them at once through Graph C($batch). Every item is validated before anything
+    is sent; an item with bad options is reported as failed and sends nothing. One application's failure does not
+    stop the others; the task fails at the end when any of them failed, and RV(results) says which and why.
 author:
   - entra.provisioning maintainers
 extends_documentation_fragment:
@@ -351,6 +352,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
     TARGET_OPTIONS,
+    ApplicationRequest,
     SyncAuthorizer,
     parse_request,
 )
@@ -403,10 +405,19 @@ def parse_requests(module):
             module.fail_json(msg='applications is empty: list at least one application.')
         if params['max_concurrency'] < 1:
             module.fail_json(msg='max_concurrency must be 1 or more, got %d.' % params['max_concurrency'])
-        return [parse_request(with_task_defaults(item, params), where='applications[%d].' % index)
-                for index, item in enumerate(params['applications'])]
     except EntraError as error:
         module.fail_from_error(error)
+    return [parse_item(item, index, params) for index, item in enumerate(params['applications'])]
+
+
+def parse_item(item, index, params):
+    """Validate one applications item; a bad one becomes a rejected request so the others still run."""
+    try:
+        return parse_request(with_task_defaults(item, params), where='applications[%d].' % index)
+    except EntraError as error:
+        label = item.get('name') or next((item[name] for name in TARGET_OPTIONS if item.get(name)),
+                                         'applications[%d]' % index)
+        return ApplicationRequest.rejected(label, error)
 
 
 def with_task_defaults(item, params):
