@@ -42,8 +42,6 @@ except ImportError:
     class RequestException(Exception):
         """Stands in for requests' type when requests is missing; never raised then."""
 
-# Network failures and server-side (5xx) answers during sign-in; msal raises its own type for a 5xx it cached.
-NETWORK_EXCEPTIONS = (RequestException, MsalServiceError)
 
 # ``token`` is the bearer value; ``expires_on`` and ``refresh_on`` are epoch seconds (refresh_on may be None).
 AccessToken = namedtuple('AccessToken', ['token', 'expires_on', 'refresh_on'])
@@ -206,7 +204,7 @@ class MsalConfidentialClientMethod(AuthMethodBase):
                     instance_discovery=self._settings.instance_discovery,
                     token_cache=msal.TokenCache(),
                 )
-            except NETWORK_EXCEPTIONS as exc:
+            except (RequestException, MsalServiceError) as exc:  # msal raises its own type for a cached 5xx
                 raise self.network_error(exc)
             except ValueError as exc:
                 raise self._authority_error(exc)
@@ -230,7 +228,7 @@ class MsalConfidentialClientMethod(AuthMethodBase):
         started = self._clock()
         try:
             result = app.acquire_token_for_client(scopes=[self.scope])
-        except NETWORK_EXCEPTIONS as exc:
+        except (RequestException, MsalServiceError) as exc:  # msal raises its own type for a cached 5xx
             raise self.network_error(exc)
         except ValueError as exc:
             # a token endpoint that answers with something other than JSON (a proxy's error page, say)

@@ -9,8 +9,9 @@ __metaclass__ = type
 
 from ansible_collections.entra.provisioning.plugins.module_utils import _auth_common
 from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import (
-    NETWORK_EXCEPTIONS,
     AuthMethodBase,
+    MsalServiceError,
+    RequestException,
     TransientAuthenticationError,
     first_line,
     require_msal,
@@ -69,7 +70,7 @@ class ManagedIdentityAuth(AuthMethodBase):
         try:
             # Managed identity endpoints take a resource, not a scope.
             result = client.acquire_token_for_client(resource=self.cloud.graph_root)
-        except NETWORK_EXCEPTIONS as exc:
+        except (RequestException, MsalServiceError) as exc:
             raise self.network_error(exc, where='the managed identity endpoint')
         except ValueError as exc:
             raise AuthenticationError(
