@@ -59,10 +59,9 @@ def _respond(status, headers, body, extra_headers=None):
     return response
 
 
-def _body_for_log(raw):
+def _body_for_log(raw, parsed):
     if not raw:
         return None
-    parsed = graph.parse_json_body(raw)
     if parsed is graph._MALFORMED:
         return "<%d bytes, not JSON>" % len(raw)
     return redact(parsed)
@@ -122,10 +121,11 @@ class Emulator:
         version, _, relative = path[1:].partition("/")
         query = {name: value for name, value in request.query.items()}
         raw = await request.read()
+        parsed_body = graph.parse_json_body(raw) if raw else None
         is_batch = relative in ("$batch", "$batch/")
         kind = "batch" if is_batch else "graph"
         entry = state.log_request(cloud=cloud, kind=kind, method=request.method, path=path, query=query,
-                                  status=None, body=_body_for_log(raw), tenant_id=None, client_id=None,
+                                  status=None, body=_body_for_log(raw, parsed_body), tenant_id=None, client_id=None,
                                   operation=None, **ids)
         drop = take_rule(state.faults["drop_connections"], path, "graph")
         if drop is not None and drop["when"] == "before":
@@ -136,7 +136,7 @@ class Emulator:
         if latency:
             await asyncio.sleep(latency / 1000.0)
         call = graph.GraphCall(request.method, version, relative, query, request.headers.get("Content-Type"),
-                               graph.parse_json_body(raw) if raw else None, None, None, None, cloud,
+                               parsed_body, None, None, None, cloud,
                                state.listener_urls[cloud], request_id, client_request_id)
         answer = self._authenticate(request, call)
         if answer is None:

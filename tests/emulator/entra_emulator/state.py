@@ -15,7 +15,7 @@ from .faults import RateLimiter, normalize_faults
 from .seed import expand_application
 from .tokens import AccessTokenService, FederationIssuer, registered_thumbprints
 
-DEFAULT_LOG_LIMIT = 200_000
+DEFAULT_LOG_LIMIT = 50_000
 _SECRET_FIELD_NAMES = frozenset({
     "client_secret", "client_assertion", "assertion", "password", "secret", "access_token", "refresh_token",
     "authorization",

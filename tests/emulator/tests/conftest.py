@@ -1,5 +1,7 @@
 """Shared fixtures: one emulator for the whole session, reset before every test."""
 
+import copy
+import functools
 import os
 import sys
 
@@ -8,7 +10,7 @@ import requests
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from entra_emulator import EmulatorProcess  # noqa: E402
+from entra_emulator import EmulatorProcess, load_seed  # noqa: E402
 
 TENANTS = {
     "global": "11111111-1111-4111-8111-111111111111",
@@ -175,13 +177,16 @@ def graph(emulator, http):
     return Graph(emulator, http)
 
 
-def seed_app(tenant_cloud, display_name):
-    """The expanded seed record of an app, from the same rules the emulator uses."""
-    from entra_emulator.seed import load_seed
-
+@functools.lru_cache(maxsize=None)
+def _expanded_seed_index():
     expanded = load_seed(SEED)
-    tenant = next(item for item in expanded["tenants"] if item["id"] == TENANTS[tenant_cloud])
-    return next(app for app in tenant["applications"] if app["display_name"] == display_name)
+    return {(tenant["cloud"], app["display_name"]): app for tenant in expanded["tenants"]
+            for app in tenant["applications"]}
+
+
+def seed_app(tenant_cloud, display_name):
+    """The expanded seed record of an app, from the same rules the emulator uses (a copy)."""
+    return copy.deepcopy(_expanded_seed_index()[(tenant_cloud, display_name)])
 
 
 def credentials(mapping):
