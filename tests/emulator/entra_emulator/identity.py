@@ -217,7 +217,7 @@ def managed_identity_token(state, tenant_reference, query, identity_header):
     """
     facts = {"tenant_id": None, "client_id": query.get("client_id")}
     if not identity_header or not hmac.compare_digest(identity_header.encode("utf-8"),
-                                                       state.msi_header.encode("utf-8")):
+                                                      state.msi_header.encode("utf-8")):
         return _msi_error(400, "The X-IDENTITY-HEADER header is missing or does not match.") + (facts,)
     if query.get("api-version") != MSI_API_VERSION:
         return _msi_error(400, "api-version must be %s." % MSI_API_VERSION) + (facts,)

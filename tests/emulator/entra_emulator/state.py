@@ -265,7 +265,10 @@ class EmulatorState:
     def log_request(self, **fields):
         """Append a log entry (a dict the caller may complete later, e.g. with the status); returns it."""
         self._seq += 1
-        entry = {"seq": self._seq, "time": utc_timestamp(), "in_batch": False, "batch_seq": None}
+        now = time.time()
+        # Milliseconds, so tests can check how long a client waited between retries.
+        stamp = "%s.%03dZ" % (utc_timestamp(now, with_zone=False), int(now * 1000) % 1000)
+        entry = {"seq": self._seq, "time": stamp, "in_batch": False, "batch_seq": None}
         entry.update(fields)
         self.log.append(entry)
         return entry

@@ -142,7 +142,7 @@ def unverified_claims(assertion):
         return jwt.get_unverified_header(assertion), jwt.decode(assertion, options={"verify_signature": False})
     except jwt.InvalidTokenError:
         raise AssertionRejected(50027, "invalid_request", 400,
-                              "JWT token is invalid or malformed.") from None
+                                "JWT token is invalid or malformed.") from None
 
 
 def verify_certificate_assertion(assertion, header, client_id, certificates_by_thumbprint, token_endpoint, now):
@@ -153,7 +153,7 @@ def verify_certificate_assertion(assertion, header, client_id, certificates_by_t
     algorithm = header.get("alg")
     if algorithm not in ("RS256", "PS256"):
         raise AssertionRejected(5002738, "invalid_client", 401,
-                              "Invalid JWT token. '%s' is not a supported signature algorithm." % algorithm)
+                                "Invalid JWT token. '%s' is not a supported signature algorithm." % algorithm)
     certificate = None
     presented = None
     for header_name in ("x5t#S256", "x5t"):
@@ -164,7 +164,7 @@ def verify_certificate_assertion(assertion, header, client_id, certificates_by_t
             break
     if presented is None:
         raise AssertionRejected(700027, "invalid_client", 401,
-                              "Client assertion failed signature validation. [Reason - The key was not found.]")
+                                "Client assertion failed signature validation. [Reason - The key was not found.]")
     if certificate is None:
         raise AssertionRejected(
             700027, "invalid_client", 401,
@@ -177,7 +177,7 @@ def verify_certificate_assertion(assertion, header, client_id, certificates_by_t
                                      "verify_iat": False})
     except jwt.InvalidSignatureError:
         raise AssertionRejected(700027, "invalid_client", 401,
-                              "Client assertion failed signature validation.") from None
+                                "Client assertion failed signature validation.") from None
     except jwt.InvalidTokenError:
         raise AssertionRejected(50027, "invalid_request", 400, "JWT token is invalid or malformed.") from None
     _check_assertion_claims(claims, client_id, token_endpoint, now)
@@ -186,13 +186,13 @@ def verify_certificate_assertion(assertion, header, client_id, certificates_by_t
 def _check_assertion_claims(claims, client_id, token_endpoint, now):
     if claims.get("iss") != client_id or claims.get("sub") != client_id:
         raise AssertionRejected(700021, "invalid_client", 401,
-                              "Client assertion application identifier doesn't match 'client_id' parameter.")
+                                "Client assertion application identifier doesn't match 'client_id' parameter.")
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
     if token_endpoint not in audiences:
         raise AssertionRejected(50027, "invalid_client", 401,
-                              "Invalid JWT token. The audience of the client assertion must be the token"
-                              " endpoint '%s'." % token_endpoint)
+                                "Invalid JWT token. The audience of the client assertion must be the token"
+                                " endpoint '%s'." % token_endpoint)
     expires = claims.get("exp")
     not_before = claims.get("nbf", claims.get("iat"))
     if not isinstance(expires, (int, float)) or expires + ASSERTION_LEEWAY_SECONDS < now or (
@@ -211,31 +211,31 @@ def verify_federated_assertion(assertion, issuer, federated_credentials, now):
     by_issuer = [item for item in federated_credentials if item["issuer"] == token_issuer]
     if not by_issuer:
         raise AssertionRejected(700211, "invalid_client", 401,
-                              "No matching federated identity record found for presented assertion issuer '%s'."
-                              % token_issuer)
+                                "No matching federated identity record found for presented assertion issuer '%s'."
+                                % token_issuer)
     if token_issuer != issuer.issuer_url or header.get("kid") != issuer.key.key_id:
         raise AssertionRejected(70021, "invalid_client", 401,
-                              "The key of the presented assertion could not be found at its issuer.")
+                                "The key of the presented assertion could not be found at its issuer.")
     try:
         jwt.decode(assertion, issuer.key.public_key, algorithms=["RS256"],
                    options={"verify_aud": False, "verify_exp": False, "verify_nbf": False, "verify_iat": False})
     except jwt.InvalidTokenError:
         raise AssertionRejected(700027, "invalid_client", 401,
-                              "Client assertion failed signature validation.") from None
+                                "Client assertion failed signature validation.") from None
     subject = claims.get("sub")
     by_subject = [item for item in by_issuer if item["subject"] == subject]
     if not by_subject:
         raise AssertionRejected(700213, "invalid_client", 401,
-                              "No matching federated identity record found for presented assertion subject '%s'."
-                              " Please note that the matching is done using a case-sensitive comparison."
-                              % subject)
+                                "No matching federated identity record found for presented assertion subject '%s'."
+                                " Please note that the matching is done using a case-sensitive comparison."
+                                % subject)
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
     matching = [item for item in by_subject if item["audience"] in audiences]
     if not matching:
         raise AssertionRejected(700212, "invalid_client", 401,
-                              "No matching federated identity record found for presented assertion audience '%s'."
-                              % audience)
+                                "No matching federated identity record found for presented assertion audience '%s'."
+                                % audience)
     expires = claims.get("exp")
     if not isinstance(expires, (int, float)) or expires + ASSERTION_LEEWAY_SECONDS < now:
         raise AssertionRejected(700024, "invalid_client", 401, "Client assertion is not within its valid time range.")

@@ -58,7 +58,7 @@ def test_item_statuses_and_bodies_are_independent(graph):
         {"id": "missing", "method": "GET", "url": "/servicePrincipals/00000000-0000-4000-8000-0000000000aa"},
         {"id": "filter", "method": "GET", "url": "servicePrincipals?$filter=displayName%20eq%20'O''Brien%20Payroll'"},
         {"id": "bad", "method": "POST", "url": "/servicePrincipals/%s/synchronization/acquireAccessToken"
-                                              % token_app["service_principal_id"],
+         % token_app["service_principal_id"],
          "headers": {"Content-Type": "application/json"}, "body": {"credentials": [{"key": "Nope", "value": "x"}]}},
         {"id": "absolute", "method": "GET", "url": graph.base + "/servicePrincipals"},
     ]
@@ -100,7 +100,7 @@ def test_depends_on_success_runs_in_order(emulator, graph):
     assert responses == {"a": 204, "b": 204}
     items = [entry for entry in emulator.log() if entry["in_batch"]]
     assert [entry["path"].split("/")[3] for entry in items] == [apps[0]["service_principal_id"],
-                                                                 apps[1]["service_principal_id"]]
+                                                                apps[1]["service_principal_id"]]
 
 
 def test_unknown_depends_on_is_400(graph):
