@@ -172,3 +172,12 @@ def test_emulator_process_leaves_no_process(tmp_path):
 
 def test_session_seed_is_the_one_served(emulator):
     assert sorted(emulator.info["tenants"]) == sorted(tenant["id"] for tenant in SEED["tenants"])
+
+
+def test_control_api_answers_on_every_listener(emulator):
+    from entra_emulator import ControlClient
+
+    emulator.set_faults(latency_ms=7)
+    for cloud in ("usgov", "usgov_dod", "china"):
+        control = ControlClient(emulator.info["clouds"][cloud]["authority_host"], emulator.ca_path)
+        assert control.faults()["latency_ms"] == 7
