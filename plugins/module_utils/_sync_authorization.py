@@ -28,6 +28,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._ids import (
     path_segment,
     validate_guid,
 )
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import normalize_credentials
 
 TARGET_OPTIONS = ('service_principal_id', 'application_id', 'app_id', 'display_name')
@@ -80,9 +81,14 @@ def parse_request(options, where=''):
     job_id = options.get('job_id')
     if job_id is not None and job_id.strip() == '':
         raise InvalidInputError('%sjob_id is empty; leave it out to use the only job of the application.' % where)
+    credentials = normalize_credentials(options.get('credentials'), where + 'credentials')
+    for pair in credentials:
+        # AnsibleModule's no_log masks these only in what a module returns; registering them also masks a value
+        # that Graph echoes into an error text, for every caller of this engine (the role included).
+        register_secret(pair['value'])
     return ApplicationRequest(
         target_option, target_value,
-        normalize_credentials(options.get('credentials'), where + 'credentials'),
+        credentials,
         label=options.get('name'),
         job_id=job_id,
         force=bool(options.get('force')),
@@ -216,13 +222,29 @@ class SyncAuthorizer(object):
             outcome.path = '/%s/%s' % (collection, path_segment(outcome.object_id))
             if request.label == request.target_value and outcome.display_name:
                 request.label = outcome.display_name
+        self._refuse_repeated_applications(outcomes)
+
+    @staticmethod
+    def _refuse_repeated_applications(outcomes):
+        # Two items naming one application (perhaps by different ids) would be sent in the same batch in no
+        # defined order: a single-use code would be spent twice and which credentials win would be chance.
+        first_by_app_id = {}
+        for outcome in outcomes:
+            if outcome.failed or not outcome.app_id:
+                continue
+            earlier = first_by_app_id.setdefault(outcome.app_id.lower(), outcome)
+            if earlier is not outcome:
+                outcome.fail('resolving %s %s' % (outcome.request.target_option, outcome.request.target_value),
+                             "it is the same application (appId %s) as '%s', earlier in the list."
+                             % (outcome.app_id, earlier.request.label),
+                             'List each application once, with the credentials to send.')
 
     def _find_jobs(self, outcomes):
         live = [outcome for outcome in outcomes if not outcome.failed]
         requests = [BatchRequest('GET', outcome.path + '/synchronization/jobs') for outcome in live]
         for outcome, result in zip(live, self._send(requests)):
             if not result.ok:
-                outcome.fail('listing synchronization jobs', result.error)
+                outcome.fail('listing synchronization jobs', result.error, _permission_advice(result.error))
                 continue
             jobs = (result.body or {}).get('value') or []
             job_ids = [job.get('id') for job in jobs]
@@ -268,7 +290,8 @@ class SyncAuthorizer(object):
                 outcome.outcome_unknown = True
                 outcome.request_id = result.error.request_id or outcome.request_id
             else:
-                outcome.fail('acquireAccessToken', result.error, _acquire_advice(result.error))
+                outcome.fail('acquireAccessToken', result.error,
+                             _permission_advice(result.error) or _acquire_advice(result.error))
 
     def _verify(self, outcomes):
         to_verify = [outcome for outcome in outcomes if not outcome.failed and outcome.job_id is not None
@@ -309,7 +332,12 @@ class SyncAuthorizer(object):
                 # 400 is how the service says "these saved credentials do not work (yet)".
                 answers.append(False)
             else:
-                outcome.fail('%s the saved credentials (validateCredentials)' % step, result.error)
+                advice = _permission_advice(result.error)
+                if outcome.outcome_unknown:
+                    advice = ('The answer to acquireAccessToken was lost, so it is unknown whether acquireAccessToken '
+                              'took effect: check the application in the portal before sending a single-use code '
+                              'again.%s' % (' ' + advice if advice else ''))
+                outcome.fail('%s the saved credentials (validateCredentials)' % step, result.error, advice)
                 answers.append(None)
         return answers
 
@@ -353,21 +381,31 @@ def _display_name_problem(display_name, matches):
         return ("no service principal is named %r in this tenant; check the spelling (the match is exact) and that "
                 "tenant_id and cloud are the application's." % display_name)
     found = ', '.join('%s (appId %s)' % (match.get('id'), match.get('appId')) for match in matches)
-    return ('%d or more service principals are named %r: %s. Use service_principal_id or app_id to pick one.'
-            % (len(matches), display_name, found))
+    # Only one page is read, so a full page means there may be more.
+    count = ('%d or more' if len(matches) >= _DISPLAY_NAME_PAGE else '%d') % len(matches)
+    return ('%s service principals are named %r: %s. Use service_principal_id or app_id to pick one.'
+            % (count, display_name, found))
 
 
 def _resolve_advice(error, client):
     if error is not None and error.status == 404:
         return ('Check the id, and that tenant_id and cloud (%s) are those of the application.'
                 % client.settings.cloud.name)
+    if error is not None and error.status == 403:
+        return ('Reading the application needs Application.Read.All, or Application.ReadWrite.OwnedBy and ownership '
+                'of it (admin consent in both cases); Synchronization.ReadWrite.All alone does not allow it.')
+    return None
+
+
+def _permission_advice(error):
+    """What a 403 on a synchronization call (jobs, validateCredentials, acquireAccessToken) needs."""
+    if error is not None and error.status == 403:
+        return ('Grant the identity Synchronization.ReadWrite.All, or make it an owner of the application and grant '
+                'Application.ReadWrite.OwnedBy (admin consent in both cases).')
     return None
 
 
 def _acquire_advice(error):
-    if error is not None and error.status == 403:
-        return ('Grant the identity Synchronization.ReadWrite.All, or make it an owner of the application and grant '
-                'Application.ReadWrite.OwnedBy (admin consent in both cases).')
     if error is not None and error.status == 400:
         return 'Check the credential keys and values the application expects; an OAuth authorization code works once.'
     return None
