@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import importlib
 import json
 import os
 import sys
@@ -26,7 +27,7 @@ sys.path.insert(0, os.path.join(REPO_ROOT, 'tests', 'emulator'))
 def _make_collection_importable():
     """Expose the checkout as ansible_collections.entra.provisioning when it is not installed as such."""
     try:
-        import ansible_collections.entra.provisioning.plugins.module_utils._graph_client  # noqa: F401
+        importlib.import_module('ansible_collections.entra.provisioning.plugins.module_utils._graph_client')
         return
     except ImportError:
         pass
