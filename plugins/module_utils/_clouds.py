@@ -52,10 +52,10 @@ DOCUMENTED_ALIASES = {
 GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000'
 
 
-def resolve_cloud(name):
+def resolve_cloud(name, what='cloud'):
     """Return the ``Cloud`` for a canonical name or alias, compared case-insensitively; ``None`` means global.
 
-    Raises InvalidInputError naming the accepted values for anything else.
+    Raises InvalidInputError naming ``what`` (the option, or where its value came from) and the accepted values.
     """
     if name is None or str(name).strip() == '':
         return CLOUDS[DEFAULT_CLOUD]
@@ -67,7 +67,8 @@ def resolve_cloud(name):
     for canonical in CLOUDS:
         accepted.append(canonical)
         accepted.extend(DOCUMENTED_ALIASES[canonical])
-    raise InvalidInputError("Unknown cloud %r: use one of %s (case does not matter)." % (name, ', '.join(accepted)))
+    raise InvalidInputError('%s %r is not a known cloud: use one of %s (case does not matter).'
+                            % (what, name, ', '.join(accepted)))
 
 
 def graph_scope(cloud):

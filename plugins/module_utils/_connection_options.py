@@ -62,7 +62,7 @@ class ConnectionOptions(object):
         ``max_concurrency`` sizes the connection pool; a module that runs $batch envelopes in parallel passes
         its own concurrency here.
         """
-        cloud = resolve_cloud(self._options.get('cloud'))
+        cloud = resolve_cloud(self._options.get('cloud'), self._options.describe('cloud'))
 
         graph_endpoint = self._options.get('graph_endpoint')
         graph_base_url = _normalize_base_url(graph_endpoint, 'graph_endpoint') if graph_endpoint else cloud.graph_root

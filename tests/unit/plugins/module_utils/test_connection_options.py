@@ -27,6 +27,12 @@ def test_cloud_comes_from_awx_variable_when_not_given():
     assert settings.graph_base_url == 'https://graph.microsoft.us'
 
 
+def test_unknown_cloud_from_awx_variable_names_the_variable():
+    with pytest.raises(InvalidInputError) as caught:
+        make_settings({}, {'AZURE_CLOUD_ENVIRONMENT': 'AzureGermanCloud'})
+    assert caught.value.message.startswith("cloud (from AZURE_CLOUD_ENVIRONMENT) 'AzureGermanCloud' is not a known")
+
+
 def test_cloud_option_wins_over_awx_variable():
     settings = make_settings({'cloud': 'china'}, {'AZURE_CLOUD_ENVIRONMENT': 'AzureUSGovernment'})
     assert settings.cloud.name == 'china'
