@@ -200,15 +200,19 @@ class GraphClient(object):
 
         Requests go in envelopes of at most 20, up to ``max_concurrency`` envelopes at a time (default from the
         settings). Items answered 429/503/504 or 409 Directory_ConcurrencyViolation are sent again, alone,
-        after the longest Retry-After among them; the rest keep their first answer.
+        after the longest Retry-After among them; the rest keep their first answer. After a round with such
+        answers, the next round sends only as many items as the last round settled, so the retries do not
+        hit the same limit all at once; the round size doubles again while nothing is refused.
         """
         batch_requests = list(batch_requests)
         results = [None] * len(batch_requests)
         attempts = [0] * len(batch_requests)
         workers = max_concurrency or self.settings.max_concurrency
         pending = list(range(len(batch_requests)))
+        round_size = None
         while pending:
-            envelopes = [pending[start:start + BATCH_LIMIT] for start in range(0, len(pending), BATCH_LIMIT)]
+            sending, held = (pending, []) if round_size is None else (pending[:round_size], pending[round_size:])
+            envelopes = [sending[start:start + BATCH_LIMIT] for start in range(0, len(sending), BATCH_LIMIT)]
             retry_delays = {}
             with ThreadPoolExecutor(max_workers=max(1, min(workers, len(envelopes)))) as pool:
                 outcomes = list(pool.map(lambda indices: self._send_envelope(indices, batch_requests, attempts),
@@ -219,11 +223,15 @@ class GraphClient(object):
                         results[index] = result
                     else:
                         retry_delays[index] = delay
-            pending = sorted(retry_delays)
-            if pending:
+            if retry_delays:
+                round_size = max(BATCH_LIMIT, len(sending) - len(retry_delays))
                 with self._counter_lock:
-                    self.counters['retries'] += len(pending)
+                    self.counters['retries'] += len(retry_delays)
                 self.retry.sleep(max(retry_delays.values()))
+            elif round_size is not None:
+                round_size *= 2
+            # retried items go first: they have waited longest and hold the fewest attempts
+            pending = sorted(retry_delays) + held
         return results
 
     def close(self):

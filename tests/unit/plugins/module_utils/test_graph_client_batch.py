@@ -248,3 +248,32 @@ def test_error_bodies_are_redacted_in_results(http, client):
     result = client.batch(gets(1))[0]
     assert secret not in json.dumps(result.body) and secret not in result.error.message
     assert isinstance(result.error, EntraError)
+
+
+def test_after_throttling_rounds_shrink_to_what_got_through_then_grow(http, client, sleeper, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+    from ansible_collections.entra.provisioning.plugins.module_utils import _graph_client
+
+    round_sizes = []
+
+    class RecordingPool(ThreadPoolExecutor):
+        # one pool per round: record how many items each round sends
+        def map(self, function, *iterables, **kwargs):
+            envelopes = list(iterables[0])
+            round_sizes.append(sum(len(envelope) for envelope in envelopes))
+            return super(RecordingPool, self).map(function, envelopes, **kwargs)
+
+    monkeypatch.setattr(_graph_client, 'ThreadPoolExecutor', RecordingPool)
+
+    def decide(item, seen):
+        if seen == 1 and int(item['url'].rsplit('/', 1)[1]) >= 20:
+            return 429, {'Retry-After': '1'}, {'error': {'code': 'TooManyRequests'}}
+        return 200, {}, {'url': item['url']}
+
+    FakeBatchEndpoint(http, decide)
+    results = client.batch(gets(100))
+    # 20 of 100 got through, so the next round holds 20; with nothing refused it doubles, then the rest
+    assert round_sizes == [100, 20, 40, 20]
+    assert sleeper.delays == [1.0]
+    assert all(result.ok for result in results)
+    assert max(result.attempts for result in results) == 2
