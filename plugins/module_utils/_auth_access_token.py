@@ -56,6 +56,7 @@ class AccessTokenAuth(AuthMethodBase):
         self._check(InvalidInputError)
 
     def describe_identity(self):
+        """Name the credential for messages (never its value)."""
         return 'the given access_token'
 
     def acquire_token(self):

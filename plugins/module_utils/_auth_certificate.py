@@ -74,6 +74,7 @@ class CertificateAuth(MsalConfidentialClientMethod):
         return self._credential
 
     def describe_identity(self):
+        """Name the app, tenant and, once read, the certificate's SHA-1 thumbprint (as the portal shows it)."""
         identity = super(CertificateAuth, self).describe_identity()
         if self.sha1_thumbprint:
             identity += ' with certificate %s' % self.sha1_thumbprint

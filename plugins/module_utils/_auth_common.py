@@ -180,11 +180,13 @@ class MsalConfidentialClientMethod(AuthMethodBase):
         raise NotImplementedError('client_credential must be implemented')
 
     def validate(self):
+        """Check tenant_id and client_id are present and well-formed."""
         self.require_options('tenant_id', 'client_id')
         self.validated_tenant()
         self.validated_client_id()
 
     def describe_identity(self):
+        """Name the app, tenant, cloud and sign-in host, for messages."""
         return 'application %s in tenant %s (%s cloud, sign-in host %s)' % (
             self._options.get('client_id'), self._options.get('tenant_id'), self.cloud.name,
             self._settings.authority_host)
@@ -224,6 +226,7 @@ class MsalConfidentialClientMethod(AuthMethodBase):
         return InvalidInputError('Sign-in could not start for %s: %s' % (self.describe_identity(), exc), code=code)
 
     def acquire_token(self):
+        """Ask msal for a client-credentials token for the cloud's Graph (from its cache when still fresh)."""
         app = self._application()
         started = self._clock()
         try:
@@ -239,6 +242,7 @@ class MsalConfidentialClientMethod(AuthMethodBase):
         raise self.token_error(result or {})
 
     def forget_token(self):
+        """Remove the access tokens msal cached, so the next request goes to the token endpoint."""
         if self._app is not None:
             cache = self._app.token_cache
             for entry in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):

@@ -42,6 +42,7 @@ class ManagedIdentityAuth(AuthMethodBase):
             self.validated_client_id()
 
     def describe_identity(self):
+        """Name the identity (system-assigned, or user-assigned with its client id and where that came from)."""
         client_id = self._options.get('client_id')
         if not client_id:
             return 'the system-assigned managed identity'
@@ -91,6 +92,7 @@ class ManagedIdentityAuth(AuthMethodBase):
         raise AuthenticationError(message, **fields)
 
     def forget_token(self):
+        """Remove the access tokens msal cached for the identity."""
         if self._token_cache is not None:
             msal = _auth_common.msal
             for entry in list(self._token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):

@@ -54,6 +54,7 @@ class OptionAdapter(object):
     def from_ansible_plugin(cls, plugin):
         """Wrap an AnsiblePlugin; its documented options must not declare ``env:`` for the fallbacks above."""
         def getter(key):
+            """Read an option, None when the plugin does not have it."""
             try:
                 return plugin.get_option(key)
             except KeyError:

@@ -48,6 +48,7 @@ class _SecretRegistry(object):
         self._ordered = ()
 
     def add(self, value):
+        """Remember ``value`` and its encoded forms."""
         if value is None:
             return
         if not isinstance(value, str):
@@ -65,9 +66,11 @@ class _SecretRegistry(object):
             self._ordered = tuple(sorted(self._values, key=len, reverse=True))
 
     def values(self):
+        """Return the remembered forms, longest first."""
         return self._ordered
 
     def clear(self):
+        """Forget everything."""
         with self._lock:
             self._values = set()
             self._ordered = ()

@@ -56,6 +56,7 @@ class GraphSession(_SessionBase):
         self.entra_timeout = timeout
 
     def request(self, method, url, **kwargs):
+        """Send like requests.Session.request, with this session's verify and timeout unless given."""
         if kwargs.get('verify') is None:
             kwargs['verify'] = self.entra_verify
         if kwargs.get('timeout') is None:
