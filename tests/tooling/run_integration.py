@@ -27,6 +27,8 @@ def main(ansible_test_arguments):
             "emulator": emulator.info,
             "emulator_state_dir": state_dir,
             "emulator_seed_path": os.path.abspath(SEED_PATH),
+            # runme.sh targets import entra_emulator (seed reading, control client) from here.
+            "emulator_pythonpath": os.path.abspath(os.path.join("tests", "emulator")),
         }
         with open(CONFIG_PATH, "w") as config_file:
             # JSON is YAML, and keeps the file free of YAML quoting surprises.
