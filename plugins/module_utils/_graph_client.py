@@ -305,16 +305,9 @@ class GraphClient(object):
                 if self.authenticator.invalidate(token):
                     continue
             if is_retryable(status, code):
-                if status in AMBIGUOUS_STATUSES and not idempotent:
-                    raise error_from_answer(what, status, response.headers, payload, OutcomeUnknownError,
-                                            advice=_GATEWAY_TIMEOUT_ADVICE)
-                if not self.retry.can_retry(attempt):
-                    raise error_from_answer(what, status, response.headers, payload, RetriesExhaustedError,
-                                            prefix='gave up after %d attempts' % attempt)
-                delay = self.retry.delay(attempt, response.headers.get('Retry-After'))
-                if delay > self.retry.max_retry_after:
-                    raise error_from_answer(what, status, response.headers, payload, RetriesExhaustedError,
-                                            prefix=_too_long(delay, self.retry.max_retry_after))
+                error, delay = self._retry_or_give_up(what, status, response.headers, payload, idempotent, attempt)
+                if error is not None:
+                    raise error
                 self._pause(delay)
                 attempt += 1
                 continue
@@ -322,6 +315,21 @@ class GraphClient(object):
                 raise error_from_answer(what, status, response.headers, payload, AuthenticationError,
                                         advice=self._refused_token_advice())
             raise error_from_answer(what, status, response.headers, payload)
+
+    def _retry_or_give_up(self, what, status, headers, payload, idempotent, attempt):
+        """For a throttled or transient answer return (None, seconds to wait) or (the error to report, None)."""
+        if status in AMBIGUOUS_STATUSES and not idempotent:
+            return error_from_answer(what, status, headers, payload, OutcomeUnknownError,
+                                     advice=_GATEWAY_TIMEOUT_ADVICE), None
+        if not self.retry.can_retry(attempt):
+            return error_from_answer(what, status, headers, payload, RetriesExhaustedError,
+                                     prefix='gave up after %d attempts' % attempt), None
+        delay = self.retry.delay(attempt, _header(headers, 'Retry-After'))
+        if delay > self.retry.max_retry_after:
+            return error_from_answer(what, status, headers, payload, RetriesExhaustedError,
+                                     prefix='Graph asked to wait %d seconds, longer than %d; run again later'
+                                            % (delay, self.retry.max_retry_after)), None
+        return None, delay
 
     def _pause(self, delay):
         with self._counter_lock:
@@ -391,19 +399,12 @@ class GraphClient(object):
         # items rarely carry their own ids; the envelope's identify the call to Microsoft support
         ids = {'request-id': envelope.request_id, 'client-request-id': envelope.client_request_id}
         ids.update(headers)
-        if not is_retryable(status, code):
-            error = error_from_answer(what, status, ids, body)
-        elif status in AMBIGUOUS_STATUSES and not request.idempotent:
-            error = error_from_answer(what, status, ids, body, OutcomeUnknownError, advice=_GATEWAY_TIMEOUT_ADVICE)
-        elif not self.retry.can_retry(attempt):
-            error = error_from_answer(what, status, ids, body, RetriesExhaustedError,
-                                      prefix='gave up after %d attempts' % attempt)
-        else:
-            delay = self.retry.delay(attempt, _header(headers, 'Retry-After'))
-            if delay <= self.retry.max_retry_after:
+        if is_retryable(status, code):
+            error, delay = self._retry_or_give_up(what, status, ids, body, request.idempotent, attempt)
+            if error is None:
                 return (None, delay)
-            error = error_from_answer(what, status, ids, body, RetriesExhaustedError,
-                                      prefix=_too_long(delay, self.retry.max_retry_after))
+        else:
+            error = error_from_answer(what, status, ids, body)
         return (self._result(batch_requests, attempts, index, status=status, headers=headers, body=body,
                              error=error), None)
 
@@ -448,10 +449,6 @@ _STATUS_ADVICE = {
          '(with admin consent) and, for OwnedBy permissions, that it owns the object.',
     404: 'The object was not found; a newly created object can take a minute to become visible.',
 }
-
-
-def _too_long(delay, limit):
-    return 'Graph asked to wait %d seconds, longer than %d; run again later' % (delay, limit)
 
 
 def _failure_phase(exc):
