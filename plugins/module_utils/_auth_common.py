@@ -180,7 +180,8 @@ class MsalConfidentialClientMethod(AuthMethodBase):
         raise NotImplementedError('client_credential must be implemented')
 
     def validate(self):
-        """Check tenant_id and client_id are present and well-formed."""
+        """Check msal is there and tenant_id and client_id are present and well-formed."""
+        require_msal()
         self.require_options('tenant_id', 'client_id')
         self.validated_tenant()
         self.validated_client_id()

@@ -37,7 +37,8 @@ class ManagedIdentityAuth(AuthMethodBase):
         self._token_cache = None
 
     def validate(self):
-        """Check client_id, when given, is a GUID; tenant and secrets are not used."""
+        """Check msal is there and client_id, when given, is a GUID; tenant and secrets are not used."""
+        require_msal()
         if self._options.get('client_id') is not None:
             self.validated_client_id()
 

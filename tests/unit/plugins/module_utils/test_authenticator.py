@@ -242,3 +242,19 @@ def test_server_error_from_token_endpoint_is_retried_after_msals_replay_window(e
     assert authenticator.get_token() == entra.issued[0]
     assert delays == [6]
     assert len(entra.token_requests()) == 2
+
+
+def test_missing_msal_is_reported_before_any_request(monkeypatch):
+    from ansible_collections.entra.provisioning.plugins.module_utils import _auth_common
+    from ansible_collections.entra.provisioning.plugins.module_utils._errors import MissingDependencyError
+    monkeypatch.setattr(_auth_common, 'HAS_MSAL', False)
+    authenticator = make_authenticator(app_options(client_secret=CLIENT_SECRET))
+    with pytest.raises(MissingDependencyError) as caught:
+        authenticator.validate()
+    assert caught.value.library == 'msal'
+
+
+def test_access_token_needs_no_msal(monkeypatch):
+    from ansible_collections.entra.provisioning.plugins.module_utils import _auth_common
+    monkeypatch.setattr(_auth_common, 'HAS_MSAL', False)
+    make_authenticator({'access_token': 'opaque-token-value'}).validate()
