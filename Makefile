@@ -2,7 +2,7 @@
 # requirement files on first use, so a fresh clone needs only Python 3.11 and make.
 PYTHON ?= python3
 
-.PHONY: demo test setup
+.PHONY: demo test setup bench
 
 demo:
 	$(PYTHON) tests/tooling/tasks.py demo
@@ -12,3 +12,7 @@ test:
 
 setup:
 	$(PYTHON) tests/tooling/tasks.py setup
+
+bench:
+	$(PYTHON) tests/tooling/tasks.py setup
+	.venv/tools/bin/python tests/benchmark/run_benchmark.py

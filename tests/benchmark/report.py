@@ -1,0 +1,339 @@
+"""Turning scenario records into the benchmark's outputs: floor rows, extrapolations, targets, table, JSON and plot."""
+
+import json
+import os
+
+import workload
+
+CONTENDER_LABELS = {
+    "role": "(a) role as shipped",
+    "module_per_host": "(b) module once per host",
+    "uri_per_host": "(c) uri per host",
+    "empty": "empty ansible-playbook",
+    "floor": "floor",
+}
+
+
+def series_key(record):
+    """The line a record belongs to in tables and plots: contender plus forks where forks tell lines apart."""
+    if record["contender"] == "module_per_host":
+        return "module_per_host/forks%d" % record["forks"]
+    return record["contender"]
+
+
+def series_label(key):
+    """A reader's name for a series key."""
+    contender, _, forks = key.partition("/")
+    label = CONTENDER_LABELS.get(contender, contender)
+    return "%s, %s" % (label, forks.replace("forks", "forks ")) if forks else label
+
+
+def floor_records(records, sizes, graph_latency_ms, token_latency_ms, max_concurrency):
+    """One floor row per size: the least round trips and their latency, plus the empty run measured at that size."""
+    floors = []
+    empty_by_n = {record["n"]: record for record in records if record["contender"] == "empty" and record["measured"]}
+    for size in sizes:
+        least = workload.floor(size, graph_latency_ms, token_latency_ms, max_concurrency)
+        empty = empty_by_n.get(size)
+        floors.append({
+            "name": "floor-%d" % size,
+            "contender": "floor",
+            "n": size,
+            "forks": None,
+            "measured": empty is not None,
+            "wall_seconds": least["latency_seconds"] + empty["wall_seconds"] if empty else None,
+            "latency_seconds": least["latency_seconds"],
+            "empty_playbook_seconds": empty["wall_seconds"] if empty else None,
+            "graph_requests": least["graph_requests"],
+            "round_trips": least["round_trips"],
+            "token_requests": least["token_requests"],
+            "throttled": 0,
+            "formula": ("%d token request x %d ms + %d phases x %d waves of %d envelope(s) (%d in flight) x %d ms"
+                        " + empty ansible-playbook run" % (1, token_latency_ms, least["phases"],
+                                                           least["waves_per_phase"], least["envelopes_per_phase"],
+                                                           max_concurrency, graph_latency_ms)),
+            "correct": True,
+        })
+    return floors
+
+
+def extrapolations(records, sizes):
+    """Linear extrapolations for series that were not measured at some size, from their two largest measured sizes.
+
+    Returned rows carry measured=False and say which points they come from; they are never mixed with measurements.
+    """
+    rows = []
+    by_series = {}
+    for record in records:
+        if record["measured"] and record["contender"] in ("module_per_host", "uri_per_host") \
+                and record.get("expect", "authorized") == "authorized":
+            by_series.setdefault(series_key(record), []).append(record)
+    for key, measured in sorted(by_series.items()):
+        measured = sorted(measured, key=lambda record: record["n"])
+        measured_sizes = {record["n"] for record in measured}
+        if len(measured) < 2:
+            continue
+        low, high = measured[-2], measured[-1]
+        for size in sizes:
+            if size in measured_sizes or size < high["n"]:
+                continue
+            def line(field):
+                if low.get(field) is None or high.get(field) is None:
+                    return None
+                slope = (high[field] - low[field]) / float(high["n"] - low["n"])
+                return high[field] + slope * (size - high["n"])
+            rows.append({
+                "name": "%s-%d-extrapolated" % (high["name"].rsplit("-", 1)[0], size),
+                "contender": high["contender"],
+                "forks": high["forks"],
+                "n": size,
+                "measured": False,
+                "extrapolated_from": [low["n"], high["n"]],
+                "wall_seconds": line("wall_seconds"),
+                "graph_requests": line("graph_requests"),
+                "round_trips": line("round_trips"),
+                "token_requests": line("token_requests"),
+                "cpu_seconds_controller_and_modules": line("cpu_seconds_controller_and_modules"),
+                "throttled": None,
+                "correct": None,
+            })
+    return rows
+
+
+def _find(records, contender, size, forks=None, measured_only=False, expect="authorized"):
+    for record in records:
+        if record["contender"] != contender or record["n"] != size:
+            continue
+        if forks is not None and record.get("forks") != forks:
+            continue
+        if record.get("expect", "authorized") != expect or record.get("throttled_scenario"):
+            continue
+        if measured_only and not record["measured"]:
+            continue
+        return record
+    return None
+
+
+def targets(records, throttle, headline_n, uri_forks):
+    """Judge the issue's targets from one run's records; each with its ratio, the bound and met/missed."""
+    judged = []
+    role = _find(records, "role", headline_n, measured_only=True)
+    floor = _find(records, "floor", headline_n, measured_only=True)
+    uri = _find(records, "uri_per_host", headline_n, forks=uri_forks)
+    if role and floor and role["wall_seconds"] and floor["wall_seconds"]:
+        ratio = role["wall_seconds"] / floor["wall_seconds"]
+        judged.append({"target": "%d applications with the role: at most 1.5x the floor" % headline_n,
+                       "value": ratio, "bound": "<= 1.5", "met": ratio <= 1.5 and role["correct"],
+                       "detail": "role %.1f s / floor %.1f s" % (role["wall_seconds"], floor["wall_seconds"])})
+    if role and uri and uri["wall_seconds"]:
+        ratio = uri["wall_seconds"] / role["wall_seconds"]
+        how = "measured" if uri["measured"] else ("EXTRAPOLATED linearly from N=%d and N=%d"
+                                                   % tuple(uri["extrapolated_from"]))
+        judged.append({"target": "%d applications with the role: at least 20x faster than (c)" % headline_n,
+                       "value": ratio, "bound": ">= 20", "met": ratio >= 20 and role["correct"],
+                       "detail": "(c) %.1f s (%s) / role %.1f s" % (uri["wall_seconds"], how, role["wall_seconds"])})
+    if role:
+        peak = role.get("module_peak_rss_mib")
+        judged.append({"target": "%d applications with the role: module process peak RSS under 150 MB" % headline_n,
+                       "value": peak, "bound": "< 150 MiB (MB read as MiB, the stricter)",
+                       "met": peak is not None and peak < 150,
+                       "detail": "largest of %d module processes seen" % role.get("module_processes_seen", 0)})
+    if throttle:
+        analysis = throttle["throttling"]
+        share = analysis["cap_share"]
+        judged.append({"target": "throttled: at least 90% of the cap used", "value": share, "bound": ">= 0.90",
+                       "met": share is not None and share >= 0.9,
+                       "detail": "%d accepted in %.1f s at a cap of %s/s with burst %s"
+                                 % (analysis["accepted"], analysis["span_seconds"], throttle["rate_limit"]["rate"],
+                                    throttle["rate_limit"]["burst"])})
+        judged.append({"target": "throttled: no failures", "value": len(throttle["failed_checks"]), "bound": "== 0",
+                       "met": throttle["correct"], "detail": "; ".join(throttle["failed_checks"]) or "all checks passed"})
+        judged.append({"target": "throttled: no wasted immediate retries", "value": analysis["retries_early"],
+                       "bound": "== 0 retries sooner than Retry-After",
+                       "met": analysis["retries_early"] == 0 and analysis["throttled_never_retried"] == 0,
+                       "detail": "%d 429s, %d retries: %d certainly waited >= %ss, %d within the %.0f ms clock "
+                                 "resolution, %d early; %d retries were throttled again"
+                                 % (analysis["throttled"], analysis["retries"], analysis["retries_waited"],
+                                    analysis["retry_after"], analysis["retries_within_resolution"],
+                                    analysis["resolution_seconds"] * 1000, analysis["retries_early"],
+                                    analysis["retries_throttled_again"])})
+    role_one = _find(records, "role", 1, measured_only=True)
+    uri_one = _find(records, "uri_per_host", 1, forks=uri_forks, measured_only=True)
+    if role_one and uri_one:
+        ratio = role_one["wall_seconds"] / uri_one["wall_seconds"]
+        judged.append({"target": "one application: the role no slower than (c)", "value": ratio, "bound": "<= 1.0",
+                       "met": ratio <= 1.0 and role_one["correct"],
+                       "detail": "role %.2f s / (c) %.2f s" % (role_one["wall_seconds"], uri_one["wall_seconds"])})
+    return judged
+
+
+def _cell(value, digits=1):
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, float):
+        return ("%%.%df" % digits) % value
+    return str(value)
+
+
+def table_rows(records):
+    """The rows of the main table, ordered by contender then N."""
+    order = ["floor", "empty", "role", "module_per_host", "uri_per_host"]
+    rows = sorted(records, key=lambda record: (order.index(record["contender"]), record.get("forks") or 0,
+                                               record.get("throttled_scenario", False),
+                                               record.get("expect", "authorized") != "authorized", record["n"]))
+    return rows
+
+
+def scenario_label(record):
+    """The scenario column: series, plus what sets this row apart (re-run, throttled, extrapolated)."""
+    label = series_label(series_key(record))
+    if record.get("expect") == "unchanged":
+        label += ", re-run (all already authorized)"
+    if record.get("throttled_scenario"):
+        label += ", throttled at %s req/s" % record["rate_limit"]["rate"]
+    if not record["measured"] and record["contender"] != "floor":
+        label += ", EXTRAPOLATED (linear from N=%d and N=%d)" % tuple(record["extrapolated_from"])
+    return label
+
+
+def markdown(summary):
+    """The report as Markdown: settings, the table, the targets and where the role's time went."""
+    lines = []
+    settings = summary["settings"]
+    lines.append("# Benchmark results")
+    lines.append("")
+    lines.append("Run %s on %d CPUs, Python %s, ansible-core %s; emulator latency %d ms per Graph request, %d ms per "
+                 "token request; role max_concurrency %d. Benchmark time %.0f s (budget %d s). Load average before/after:"
+                 " %s / %s." % (summary["started_at"], settings["cpus"], settings["python"], settings["ansible_core"],
+                                settings["graph_latency_ms"], settings["token_latency_ms"], settings["max_concurrency"],
+                                summary["elapsed_seconds"], settings["budget_seconds"],
+                                " ".join("%.1f" % value for value in summary["load_before"]),
+                                " ".join("%.1f" % value for value in summary["load_after"])))
+    lines.append("")
+    lines.append("| scenario | N | wall s | x floor | Graph requests | round trips | token requests | 429s | "
+                 "controller peak MiB | module peak MiB | CPU s | correct |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    floors = {record["n"]: record for record in summary["records"] if record["contender"] == "floor"}
+    for record in table_rows(summary["records"]):
+        floor = floors.get(record["n"])
+        versus = (record["wall_seconds"] / floor["wall_seconds"]
+                  if floor and floor.get("wall_seconds") and record.get("wall_seconds") else None)
+        lines.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            scenario_label(record), record["n"], _cell(record.get("wall_seconds"), 2), _cell(versus, 2),
+            _cell(_whole(record.get("graph_requests"))), _cell(_whole(record.get("round_trips"))),
+            _cell(_whole(record.get("token_requests"))), _cell(record.get("throttled")),
+            _cell(record.get("controller_peak_rss_mib")), _cell(record.get("module_peak_rss_mib")),
+            _cell(record.get("cpu_seconds_controller_and_modules")),
+            _cell(record.get("correct")) if record["measured"] else "not run"))
+    lines.append("")
+    lines.append("Floor: %s." % next((record["formula"] for record in summary["records"]
+                                       if record["contender"] == "floor"), "-"))
+    lines.append("")
+    lines.append("## Targets")
+    lines.append("")
+    lines.append("| target | measured | bound | result | detail |")
+    lines.append("|---|---:|---|---|---|")
+    for target in summary["targets"]:
+        lines.append("| %s | %s | %s | %s | %s |" % (target["target"], _cell(target["value"], 2), target["bound"],
+                                                     "met" if target["met"] else "MISSED", target["detail"]))
+    for record in summary["records"]:
+        if record.get("failed_checks"):
+            lines.append("")
+            lines.append("Checks that failed in %s: %s" % (record["name"], "; ".join(record["failed_checks"])))
+    headline = _find(summary["records"], "role", summary["settings"]["headline_n"], measured_only=True)
+    if headline and headline.get("task_seconds"):
+        lines.append("")
+        lines.append("## Where the role's time went at N=%d (wall seconds per task)" % headline["n"])
+        lines.append("")
+        lines.append("| task | seconds | share |")
+        lines.append("|---|---:|---:|")
+        for name, seconds in headline["task_seconds"]:
+            lines.append("| %s | %.2f | %.0f%% |" % (name, seconds, 100.0 * seconds / headline["wall_seconds"]))
+    throttle = summary.get("throttle")
+    if throttle:
+        analysis = throttle["throttling"]
+        lines.append("")
+        lines.append("## Throttled scenario")
+        lines.append("")
+        lines.append("Role over %d applications, tenant capped at %s requests/s (token bucket, burst %s), Retry-After "
+                     "%s s. %d Graph requests judged, %d accepted, %d answered 429; achieved %.1f requests/s over "
+                     "%.1f s = %.1f%% of the cap (burst + rate x span). Retries: %d, of which %d certainly waited at "
+                     "least Retry-After, %d are within the clock resolution (%.0f ms) of it, %d were early, %d were "
+                     "throttled again; shortest gap between a 429 and its retry: %.3f to %.3f s."
+                     % (throttle["n"], throttle["rate_limit"]["rate"], throttle["rate_limit"]["burst"],
+                        analysis["retry_after"], analysis["graph_attempts"], analysis["accepted"],
+                        analysis["throttled"], analysis["achieved_rate"] or 0, analysis["span_seconds"],
+                        100 * (analysis["cap_share"] or 0), analysis["retries"], analysis["retries_waited"],
+                        analysis["retries_within_resolution"], analysis["resolution_seconds"] * 1000,
+                        analysis["retries_early"], analysis["retries_throttled_again"],
+                        analysis["min_gap_lower_bound"] or 0, analysis["min_gap_upper_bound"] or 0))
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _whole(value):
+    if isinstance(value, float):
+        return int(round(value))
+    return value
+
+
+def write_json(summary, path):
+    """Write the whole summary (records, targets, settings) as JSON."""
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2, sort_keys=True)
+
+
+def plot(summary, path):
+    """Draw wall time against N per series, log-log; extrapolated points hollow on a dashed line. Returns the path,
+    or None when matplotlib is missing (the table and JSON do not need it)."""
+    try:
+        import matplotlib  # pylint: disable=import-outside-toplevel
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as pyplot  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return None
+    figure, axes = pyplot.subplots(figsize=(8, 5.5))
+    series = {}
+    for record in summary["records"]:
+        if record.get("expect", "authorized") != "authorized" or record.get("throttled_scenario"):
+            continue
+        if record.get("wall_seconds") is None:
+            continue
+        series.setdefault(series_key(record), []).append(record)
+    for key in sorted(series):
+        points = sorted(series[key], key=lambda record: record["n"])
+        measured = [record for record in points if record["measured"]]
+        guessed = [record for record in points if not record["measured"]]
+        line = axes.plot([record["n"] for record in measured], [record["wall_seconds"] for record in measured],
+                         marker="o", label=series_label(key), linestyle="--" if key == "floor" else "-")[0]
+        if guessed:
+            bridge = measured[-1:] + guessed
+            axes.plot([record["n"] for record in bridge], [record["wall_seconds"] for record in bridge],
+                      linestyle=":", color=line.get_color(), marker="o", markerfacecolor="none",
+                      label="%s (extrapolated)" % series_label(key))
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("applications (N)")
+    axes.set_ylabel("wall time, seconds")
+    axes.set_title("Authorizing N applications against the emulator (%d ms Graph, %d ms token latency)"
+                   % (summary["settings"]["graph_latency_ms"], summary["settings"]["token_latency_ms"]), fontsize=10)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+    return path
+
+
+def write_outputs(summary, results_dir):
+    """Write benchmark.md, benchmark.json and benchmark.png into results_dir; return their paths."""
+    os.makedirs(results_dir, exist_ok=True)
+    markdown_path = os.path.join(results_dir, "benchmark.md")
+    with open(markdown_path, "w", encoding="utf-8") as handle:
+        handle.write(markdown(summary))
+    json_path = os.path.join(results_dir, "benchmark.json")
+    write_json(summary, json_path)
+    png_path = plot(summary, os.path.join(results_dir, "benchmark.png"))
+    return [path for path in (markdown_path, json_path, png_path) if path]
