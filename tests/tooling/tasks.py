@@ -31,6 +31,7 @@ VENVS = {
     "tools": [
         os.path.join(TOOLING_DIR, "requirements-tools.txt"),
         os.path.join(EMULATOR_DIR, "requirements.txt"),
+        os.path.join(REPO_ROOT, "tests", "benchmark", "requirements.txt"),
     ],
     "ansible-2.18": [os.path.join(TOOLING_DIR, "requirements-ansible-2.18.txt")],
 }
