@@ -33,12 +33,15 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: The read-only steps run for real (target resolved, job found, current authorization checked); no
-      write is sent.
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    details: The read-only steps run for real (target resolved, job found, current authorization checked); no write
+      is sent.
   diff_mode:
     support: none
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   action_group:
     support: full
+    description: Use C(group/entra.provisioning.entra) in C(module_defaults) to set defaults for this module.
     membership:
       - entra.provisioning.entra
 options:

@@ -192,6 +192,11 @@ class Gates:
         environment = tool_environment(PYTHONPATH=os.path.join(self.collection_dir, "tests", "emulator"))
         return [(command, self.collection_dir, environment)]
 
+    def functional(self):
+        """The Graph client against the real emulator from Python (real msal, requests and HTTPS; no ansible-playbook)."""
+        command = [venv_bin("tools", "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/functional"]
+        return [(command, self.collection_dir, tool_environment())]
+
     def integration(self):
         """ansible-test integration: every target under tests/integration/targets against the local emulator."""
         command = [venv_bin("tools", "python"), os.path.join(TOOLING_DIR, "run_integration.py"), "-v"]
@@ -199,7 +204,10 @@ class Gates:
 
     def ansible_lint(self):
         """ansible-lint, production profile, on roles, playbooks and every module's EXAMPLES."""
-        return [(["ansible-lint", "--profile", "production", "--offline"], self.collection_dir, tool_environment())]
+        # The staged tree is already an ansible_collections/entra/provisioning layout: pointing the collections path
+        # at it lets playbooks and roles resolve entra.provisioning.* as they would once installed.
+        environment = tool_environment(ANSIBLE_COLLECTIONS_PATH=self.scratch_dir)
+        return [(["ansible-lint", "--profile", "production", "--offline"], self.collection_dir, environment)]
 
     def docs_lint(self):
         """antsibull-docs lint-collection-docs with plugin docs."""
@@ -233,7 +241,7 @@ class GateError(Exception):
 
 
 GATE_ORDER = ("changelog_lint", "docs_lint", "ansible_lint", "build", "sanity_2_19", "sanity_2_18", "units",
-              "emulator", "integration")
+              "emulator", "functional", "integration")
 
 
 def run_gates(selected):
