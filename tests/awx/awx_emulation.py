@@ -626,7 +626,8 @@ class JobTemplate:
     """The parts of an AWX job template (and its launch) that decide what a job runs."""
 
     def __init__(self, name, playbook, inventory, project_dir, credentials=(), extra_vars=None, job_type="run",
-                 limit="", verbosity=0, forks=0, job_slice_count=1, task_env=None, omit_env_files=True):
+                 limit="", verbosity=0, forks=0, job_slice_count=1, task_env=None, omit_env_files=True,
+                 vault_password=None):
         self.name = name
         self.playbook = playbook
         self.inventory = inventory
@@ -643,6 +644,8 @@ class JobTemplate:
         self.task_env = dict(task_env or {})
         # AWX_RUNNER_OMIT_ENV_FILES (default True): the environment reaches runner as a parameter, not env/envvars.
         self.omit_env_files = omit_env_files
+        # The password of an AWX Vault credential on the template (AWX answers ansible's prompt for it).
+        self.vault_password = vault_password
 
     def effective_slice_count(self):
         """``get_effective_slice_ct``: never more slices than hosts."""
@@ -679,6 +682,11 @@ def run_job(template, base_dir, ee, job_id, survey_answers=None, slice_number=1,
         args.extend(["-l", template.limit])
     if template.verbosity:
         args.append("-%s" % ("v" * min(5, template.verbosity)))
+    # get_password_prompts + create_expect_passwords_data_struct: runner answers the prompt through pexpect.
+    expect_passwords = {}
+    if template.vault_password is not None:
+        args.append("--ask-vault-pass")
+        expect_passwords[r"Vault password:\s*?$"] = template.vault_password
 
     env = _job_env(job_id, 1, private_data_dir, ee, template.task_env)
     safe_env = build_safe_env(env)
@@ -704,6 +712,8 @@ def run_job(template, base_dir, ee, job_id, survey_answers=None, slice_number=1,
         "inventory": inventory_path, "suppress_env_files": template.omit_env_files, "envvars": env,
         "fact_cache_type": "",
     }
+    if expect_passwords:
+        params["passwords"] = expect_passwords
     status, rc = _stream_through_worker(params, ee)
     return JobResult(job_id, status, rc, private_data_dir, env, safe_env, written_files, time.monotonic() - started)
 

@@ -92,6 +92,47 @@ def credential_project(tmp_path_factory):
     return project_dir
 
 
+VAULT_PASSWORD = "awx-vault-credential-3f9a"
+VAULTED_HOSTS = ("contoso-oauth-0002", "contoso-scim-0002")
+
+
+@pytest.fixture(scope="session")
+def vaulted_project(tmp_path_factory, credential_project):
+    """credential_project with two applications' secret credential values encrypted inline (``!vault``) in
+    host_vars, as a project keeps them when its inventory is sourced by AWX and a Vault credential decrypts them."""
+    from ansible.parsing.vault import VaultLib, VaultSecret  # pylint: disable=import-outside-toplevel
+    project_dir = os.path.join(str(tmp_path_factory.mktemp("project-vaulted")), "project")
+    shutil.copytree(credential_project, project_dir)
+    with open(os.path.join(project_dir, "inventory", "hosts.yml")) as hosts_file:
+        inventory = yaml.safe_load(hosts_file)
+    vault = VaultLib([("default", VaultSecret(VAULT_PASSWORD.encode()))])
+    host_vars_dir = os.path.join(project_dir, "inventory", "host_vars")
+    os.mkdir(host_vars_dir)
+    for host_name in VAULTED_HOSTS:
+        credentials = inventory["all"]["children"]["contoso"]["hosts"][host_name]["authorize_credentials"]
+        lines = ["authorize_credentials:"]
+        for key, value in credentials.items():
+            if key in ("SecretToken", "Oauth2ClientSecret", "Oauth2AuthorizationCode"):
+                ciphertext = vault.encrypt(value).decode()
+                lines.append("  %s: !vault |" % key)
+                lines.extend("    " + line for line in ciphertext.splitlines())
+            else:
+                lines.append("  %s: %s" % (key, value))
+        with open(os.path.join(host_vars_dir, host_name + ".yml"), "w") as host_vars_file:
+            host_vars_file.write("\n".join(lines) + "\n")
+    return project_dir
+
+
+@pytest.fixture(scope="session")
+def vaulted_inventory(vaulted_project, awx_root, execution_environment):
+    """The AWX inventory sourced from vaulted_project (no vault password is needed to import it)."""
+    inventory = awx_emulation.Inventory()
+    exported, _update_dir = awx_emulation.run_inventory_update(vaulted_project, "inventory", awx_root,
+                                                               execution_environment, next_job_id())
+    inventory.import_source(exported)
+    return inventory
+
+
 @pytest.fixture(scope="session")
 def example_project(tmp_path_factory, emulator):
     """An AWX project that is the example as shipped (playbook, inventory with group_vars), plus a second

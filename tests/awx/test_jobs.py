@@ -9,6 +9,8 @@ from cryptography.hazmat.primitives import serialization
 import awx_emulation
 from conftest import (
     GROUP_CLOUDS,
+    VAULT_PASSWORD,
+    VAULTED_HOSTS,
     PLAYBOOK,
     REPORT_TASK,
     TENANT_IDS,
@@ -26,6 +28,9 @@ CONTOSO_FEDERATED_CLIENT = "0c6a1f57-3e2d-4b8a-9f41-7d5e2c9b1a03"
 CONTOSO_FEDERATED_SUBJECT = "repo:contoso/provisioning:ref:refs/heads/main"
 FABRIKAM_AUTOMATION_CLIENT = "5e4d3c2b-1a09-4f8e-8d7c-6b5a4f3e2d01"
 FABRIKAM_AUTOMATION_SECRET = "emulator-secret-fabrikam-automation"
+# A few Contoso applications of each kind (OAuth code, token, named by display name, with two jobs): enough to
+# prove a sign-in method end to end without paying for the whole tenant in every test.
+CONTOSO_SAMPLE = ["contoso-hr-directory", "contoso-oauth-0001", "contoso-scim-0001", "o-brien-expenses"]
 # The names of the synchronizationSecret keys whose values are secrets in the example inventory.
 SECRET_CREDENTIAL_KEYS = ("SecretToken", "Oauth2ClientSecret", "Oauth2AuthorizationCode")
 
@@ -178,13 +183,13 @@ def encrypted_key_and_certificate(emulator, client_id, password):
 
 def test_certificate_credential_signs_in_with_the_injected_certificate_file(
         fresh_emulator, credential_type, credential_inventory, credential_project, awx_root, execution_environment):
-    hosts = group_hosts(credential_inventory, "contoso")
+    hosts = CONTOSO_SAMPLE
     key_password = "awx-test-key-password-7d1c"
     certificate_pem = encrypted_key_and_certificate(fresh_emulator, CONTOSO_AUTOMATION_CLIENT, key_password)
     credential = entra_credential(credential_type, fresh_emulator, "contoso", client_id=CONTOSO_AUTOMATION_CLIENT,
                                   client_certificate=certificate_pem, client_certificate_password=key_password)
     template = awx_emulation.JobTemplate("Authorize Contoso (certificate)", PLAYBOOK, credential_inventory,
-                                         credential_project, credentials=[credential], limit="contoso",
+                                         credential_project, credentials=[credential], limit=":".join(hosts),
                                          task_env=awx_task_env(fresh_emulator))
 
     job = awx_emulation.run_job(template, awx_root, execution_environment, next_job_id())
@@ -202,12 +207,12 @@ def test_certificate_credential_signs_in_with_the_injected_certificate_file(
 
 def test_federated_token_credential_signs_in_with_the_injected_token_file(
         fresh_emulator, credential_type, credential_inventory, credential_project, awx_root, execution_environment):
-    hosts = group_hosts(credential_inventory, "contoso")
+    hosts = CONTOSO_SAMPLE
     federated_token = fresh_emulator.federation_token(CONTOSO_FEDERATED_SUBJECT)
     credential = entra_credential(credential_type, fresh_emulator, "contoso", client_id=CONTOSO_FEDERATED_CLIENT,
                                   federated_token=federated_token)
     template = awx_emulation.JobTemplate("Authorize Contoso (workload identity)", PLAYBOOK, credential_inventory,
-                                         credential_project, credentials=[credential], limit="contoso",
+                                         credential_project, credentials=[credential], limit=":".join(hosts),
                                          task_env=awx_task_env(fresh_emulator))
 
     job = awx_emulation.run_job(template, awx_root, execution_environment, next_job_id())
@@ -240,9 +245,9 @@ def builtin_azure_template(emulator, inventory, project, name, **template_option
 
 def test_builtin_azure_credential_works_unchanged_even_at_verbosity_3(
         fresh_emulator, credential_inventory, credential_project, awx_root, execution_environment):
-    hosts = group_hosts(credential_inventory, "contoso")
+    hosts = CONTOSO_SAMPLE
     template = builtin_azure_template(fresh_emulator, credential_inventory, credential_project,
-                                      "Authorize Contoso (Azure Resource Manager credential)", limit="contoso",
+                                      "Authorize Contoso (Azure Resource Manager credential)", limit=":".join(hosts),
                                       verbosity=3, omit_env_files=False)
 
     job = awx_emulation.run_job(template, awx_root, execution_environment, next_job_id())
@@ -296,3 +301,27 @@ def test_rejected_secret_fails_each_application_with_the_sign_in_error_and_no_se
     assert sorted(job.stats()["failures"]) == hosts
     assert write_requests(fresh_emulator) == []
     assert_secrets_only_in_runner_environment_record(job, {"client_secret": wrong_secret}, ["AZURE_CLIENT_SECRET"])
+
+
+def test_inline_vaulted_application_credentials_are_decrypted_with_a_vault_credential(
+        fresh_emulator, credential_type, credential_inventory, vaulted_inventory, vaulted_project, awx_root,
+        execution_environment):
+    hosts = sorted(VAULTED_HOSTS)
+    imported_token = vaulted_inventory.hosts["contoso-scim-0002"]["authorize_credentials"]["SecretToken"]
+    # The inventory update stored the ciphertext: AWX never saw the value.
+    assert sorted(imported_token) == ["__ansible_vault"]
+    credential = entra_credential(credential_type, fresh_emulator, "contoso", client_id=CONTOSO_AUTOMATION_CLIENT,
+                                  client_secret=CONTOSO_AUTOMATION_SECRET)
+    template = awx_emulation.JobTemplate("Authorize vaulted applications", PLAYBOOK, vaulted_inventory,
+                                         vaulted_project, credentials=[credential], limit=":".join(hosts),
+                                         task_env=awx_task_env(fresh_emulator), vault_password=VAULT_PASSWORD)
+
+    job = awx_emulation.run_job(template, awx_root, execution_environment, next_job_id())
+
+    assert_every_host(job, hosts, "changed")
+    records = application_records(fresh_emulator, vaulted_inventory, hosts)
+    assert acquire_counts(fresh_emulator, records) == dict.fromkeys(hosts, 1)
+    vaulted_values = {label: value for label, value in application_secrets(credential_inventory).items()
+                      if label.split(" ")[0] in VAULTED_HOSTS}
+    secrets = dict(vaulted_values, vault_password=VAULT_PASSWORD, client_secret=CONTOSO_AUTOMATION_SECRET)
+    assert_secrets_only_in_runner_environment_record(job, secrets, ["AZURE_CLIENT_SECRET"])
