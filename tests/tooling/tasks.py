@@ -32,6 +32,7 @@ VENVS = {
         os.path.join(TOOLING_DIR, "requirements-tools.txt"),
         os.path.join(EMULATOR_DIR, "requirements.txt"),
         os.path.join(REPO_ROOT, "tests", "benchmark", "requirements.txt"),
+        os.path.join(REPO_ROOT, "tests", "awx", "requirements.txt"),
     ],
     "ansible-2.18": [os.path.join(TOOLING_DIR, "requirements-ansible-2.18.txt")],
 }
@@ -202,6 +203,12 @@ class Gates:
         command = [venv_bin("tools", "python"), os.path.join(TOOLING_DIR, "run_integration.py"), "-v"]
         return [(command, self.collection_dir, tool_environment())]
 
+    def awx(self):
+        """Jobs run the AWX way (ansible-runner, credential injection, slicing) and the ansible-builder context."""
+        command = [venv_bin("tools", "python"), "-m", "pytest", "-q", "-rP", "-p", "no:cacheprovider", "tests/awx"]
+        environment = tool_environment(PYTHONPATH=os.path.join(self.collection_dir, "tests", "emulator"))
+        return [(command, self.collection_dir, environment)]
+
     def ansible_lint(self):
         """ansible-lint, production profile, on roles, playbooks and every module's EXAMPLES."""
         # The staged tree is already an ansible_collections/entra/provisioning layout: pointing the collections path
@@ -241,7 +248,7 @@ class GateError(Exception):
 
 
 GATE_ORDER = ("changelog_lint", "docs_lint", "ansible_lint", "build", "sanity_2_19", "sanity_2_18", "units",
-              "emulator", "functional", "integration")
+              "emulator", "functional", "integration", "awx")
 
 
 def run_gates(selected):
