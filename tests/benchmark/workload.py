@@ -33,6 +33,7 @@ PLAYBOOKS = {
     "module_per_host": os.path.join(PLAYBOOK_DIR, "module_per_host.yml"),
     "uri_per_host": os.path.join(PLAYBOOK_DIR, "uri_per_host.yml"),
     "empty": os.path.join(PLAYBOOK_DIR, "empty.yml"),
+    "module_bulk": os.path.join(PLAYBOOK_DIR, "module_bulk.yml"),
 }
 
 
@@ -107,6 +108,24 @@ def write_inventory(path, applications, emulator_info):
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(inventory(applications, emulator_info), handle)
     return path
+
+
+def bulk_variables(applications, emulator_info):
+    """Extra variables for the module_bulk playbook: the applications list and the connection settings."""
+    cloud = emulator_info["clouds"][CLOUD]
+    return {
+        "bench_applications": [{
+            "name": application["name"],
+            "service_principal_id": application["service_principal_id"],
+            "credentials": [{"key": key, "value": value}
+                            for key, value in sorted(application["accepted_credentials"].items())],
+        } for application in applications],
+        "bench_settings": {
+            "tenant_id": TENANT_ID, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "cloud": CLOUD,
+            "graph_endpoint": cloud["graph_endpoint"], "authority_host": cloud["authority_host"],
+            "ca_path": emulator_info["ca_path"],
+        },
+    }
 
 
 def collections_dir(scratch_dir):
