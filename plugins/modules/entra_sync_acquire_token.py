@@ -27,7 +27,7 @@ description:
     is sent; an item with bad options is reported as failed and sends nothing. One application's failure does not
     stop the others; the task fails at the end when any of them failed, and RV(results) says which and why.
 author:
-  - entra.provisioning maintainers
+  - entra.provisioning maintainers (@entra-provisioning)
 extends_documentation_fragment:
   - entra.provisioning.entra
 attributes:

@@ -368,7 +368,7 @@ def _encode_skiptoken(offset):
 def _decode_skiptoken(token):
     try:
         text = base64.urlsafe_b64decode(token.encode("ascii")).decode("ascii")
-        prefix, _, number = text.partition(":")
+        prefix, _colon, number = text.partition(":")
         if prefix != "emulator-offset":
             raise ValueError(text)
         return int(number)

@@ -106,7 +106,7 @@ def _basic_credentials(authorization_header):
         decoded = base64.b64decode(authorization_header[6:].strip()).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
         return None, None
-    client_id, _, secret = decoded.partition(":")
+    client_id, _colon, secret = decoded.partition(":")
     return urllib.parse.unquote_plus(client_id), urllib.parse.unquote_plus(secret)
 
 
@@ -200,7 +200,7 @@ def token_request(state, cloud, reference, form, authorization_header, correlati
         return fail(401, "invalid_client", 7000216,
                     "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials'"
                     " grant type.")
-    token, lifetime, _ = state.issue_access_token(principal, cloud, method)
+    token, lifetime, _expires_on = state.issue_access_token(principal, cloud, method)
     body = {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token}
     headers = dict(JSON, **{"x-ms-request-id": str(uuid.uuid4()), "client-request-id": correlation_id})
     return 200, headers, body, facts
@@ -247,7 +247,7 @@ def managed_identity_token(state, tenant_reference, query, identity_header):
         return _msi_error(
             400, "AADSTS500011: The resource principal named %s was not found in the tenant named %s."
             % (resource, principal.tenant.display_name)) + (facts,)
-    token, _, expires_on = state.issue_access_token(principal, cloud, "2")
+    token, _lifetime, expires_on = state.issue_access_token(principal, cloud, "2")
     body = {"access_token": token, "expires_on": str(expires_on), "resource": resource, "token_type": "Bearer",
             "client_id": principal.client_id}
     return 200, JSON, body, facts

@@ -118,8 +118,8 @@ class Emulator:
         client_request_id = request.headers.get("client-request-id") or request_id
         ids = {"request-id": request_id, "client-request-id": client_request_id}
         path = request.path
-        version, _, relative = path[1:].partition("/")
-        query = {name: value for name, value in request.query.items()}
+        version, _slash, relative = path[1:].partition("/")
+        query = dict(request.query.items())
         raw = await request.read()
         parsed_body = graph.parse_json_body(raw) if raw else None
         is_batch = relative in ("$batch", "$batch/")
@@ -180,7 +180,7 @@ class Emulator:
 
     def _authenticate(self, request, call):
         authorization = request.headers.get("Authorization", "")
-        scheme, _, token = authorization.partition(" ")
+        scheme, _space, token = authorization.partition(" ")
         challenge = {"WWW-Authenticate": 'Bearer realm="", authorization_uri="%s", client_id="%s"'
                      % (self.state.listener_urls[call.cloud] + "/common/oauth2/authorize",
                         "00000003-0000-0000-c000-000000000000")}
@@ -262,7 +262,7 @@ class Emulator:
 
     async def _managed_identity(self, request, cloud, tenant_reference):
         state = self.state
-        query = {name: value for name, value in request.query.items()}
+        query = dict(request.query.items())
         entry = state.log_request(cloud=cloud, kind="msi", method=request.method, path=request.path, query=query,
                                   status=None, body=None, tenant_id=None, client_id=query.get("client_id"),
                                   operation="managed_identity", **{"request-id": None, "client-request-id": None})

@@ -40,7 +40,7 @@ def test_batch_answers_come_in_shuffled_order(graph):
     apps = _bulk(20)
     requests = [{"id": str(index), "method": "GET", "url": "/servicePrincipals/" + app["service_principal_id"]}
                 for index, app in enumerate(apps)]
-    orders = {tuple(item["id"] for item in _batch(graph, requests).json()["responses"]) for _ in range(3)}
+    orders = {tuple(item["id"] for item in _batch(graph, requests).json()["responses"]) for _attempt in range(3)}
     # 20 items in request order three times in a row has probability (1/20!)^3.
     assert orders != {tuple(str(index) for index in range(20))}
 

@@ -113,7 +113,7 @@ def _free_port_base():
 def _cli(*arguments, timeout=90):
     environment = dict(os.environ, PYTHONPATH=EMULATOR_DIR)
     return subprocess.run([sys.executable, "-m", "entra_emulator", *arguments], capture_output=True, text=True,
-                          timeout=timeout, env=environment)
+                          timeout=timeout, env=environment, check=False)
 
 
 def test_cli_start_stop_with_port_base_and_startup_faults(tmp_path):

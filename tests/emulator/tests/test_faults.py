@@ -35,14 +35,14 @@ def test_graph_latency_is_added_per_request(emulator, graph):
     assert answer.status_code == 200
     assert elapsed >= 0.3
     emulator.clear_faults()
-    _, elapsed = _timed(graph.get, "/servicePrincipals?$top=1")
+    _answer, elapsed = _timed(graph.get, "/servicePrincipals?$top=1")
     assert elapsed < 0.25
 
 
 def test_token_latency_is_added_per_token_request(emulator, http):
     token_for(emulator, http)
     emulator.set_faults(token_latency_ms=300)
-    _, elapsed = _timed(token_for, emulator, http)
+    _token, elapsed = _timed(token_for, emulator, http)
     assert elapsed >= 0.3
 
 
@@ -79,7 +79,7 @@ def test_error_burst_matching_a_path(emulator, graph):
     emulator.set_faults(error_bursts=[{"status": 503, "count": 2, "path_regex": "acquireAccessToken$",
                                        "retry_after": 1}])
     assert graph.get("/servicePrincipals/" + app["service_principal_id"]).status_code == 200
-    for _ in range(2):
+    for _attempt in range(2):
         answer = _acquire(graph, app, TOKEN_APP["accepted_credentials"])
         assert_graph_error(answer, 503, "ServiceNotAvailable")
         assert answer.headers["Retry-After"] == "1"

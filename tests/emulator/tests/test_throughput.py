@@ -17,7 +17,7 @@ def _rate(figures):
 
 def test_at_least_1000_graph_requests_per_second_without_errors(capsys):
     best = {}
-    for _ in range(3):
+    for _attempt in range(3):
         status = bench_throughput.main(["--seconds", "1.5", "--workers", "8"])
         summary = json.loads(capsys.readouterr().out)
         assert status == 0, summary

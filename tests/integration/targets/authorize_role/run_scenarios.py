@@ -7,6 +7,7 @@ applications, of which six must fail for a reason of their own: two ids that do 
 least-privileged client does not own, two with a wrong secret token.
 """
 
+import collections
 import json
 import os
 import re
@@ -26,6 +27,7 @@ MISSING_IDS = {"one-missing-1": "5a000000-0000-4000-8000-0000000000e1",
                "one-missing-2": "5a000000-0000-4000-8000-0000000000e2"}
 NOT_OWNED = ("two-not-owned-1", "two-not-owned-2")
 WRONG_CREDENTIALS = ("three-app-0001", "three-app-0002")
+PlaybookRun = collections.namedtuple("PlaybookRun", "code stdout recap outcomes seconds")
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=\d+"
                         r"\s+failed=(?P<failed>\d+)")
 
@@ -82,7 +84,7 @@ def build_inventory(seed, emulator_info):
 
 
 def run_playbook(output_dir, inventory_path, outcomes_path, extra_arguments):
-    """Run the test playbook; return (exit code, stdout, {host: (changed, failed)}, outcomes or None, seconds)."""
+    """Run the test playbook; return a PlaybookRun (recap is {host: (changed, failed)}, outcomes may be None)."""
     if os.path.exists(outcomes_path):
         os.remove(outcomes_path)
     command = ["ansible-playbook", "authorize.yml", "-i", inventory_path, "-e", "outcomes_path=" + outcomes_path]
@@ -102,9 +104,9 @@ def run_playbook(output_dir, inventory_path, outcomes_path, extra_arguments):
     if os.path.exists(outcomes_path):
         with open(outcomes_path) as outcomes_file:
             outcomes = json.load(outcomes_file)
-    print("ran %s in %.1f s (exit %d, transcript %s)" % (" ".join(command[1:] + extra_arguments), seconds,
-                                                          completed.returncode, transcript_path), flush=True)
-    return completed.returncode, completed.stdout, recap, outcomes, seconds
+    print("ran %s in %.1f s (exit %d, transcript %s)"
+          % (" ".join(command[1:] + extra_arguments), seconds, completed.returncode, transcript_path), flush=True)
+    return PlaybookRun(completed.returncode, completed.stdout, recap, outcomes, seconds)
 
 
 def operations(entries, name):
@@ -136,12 +138,13 @@ def main(config_path, output_dir, passthrough):
     good_hosts = [host for host in all_hosts if host not in expected_failures]
     checks = Checks()
     checks.expect(len(all_hosts) == 200 and len(expected_failures) == 6,
-                  "inventory has 200 applications, 6 of them bad (got %d, %d)" % (len(all_hosts),
-                                                                                 len(expected_failures)))
+                  "inventory has 200 applications, 6 of them bad (got %d, %d)"
+                  % (len(all_hosts), len(expected_failures)))
 
     # Check mode: the read-only phases run for real, nothing is written.
     emulator.reset()
-    code, _, recap, outcomes, _ = run_playbook(output_dir, inventory_path, outcomes_path, ["--check"] + passthrough)
+    code, _stdout, recap, outcomes, _seconds = run_playbook(output_dir, inventory_path, outcomes_path,
+                                                            ["--check"] + passthrough)
     entries = emulator.log()
     checks.expect(code != 0, "check mode: the run reports failures (exit %d)" % code)
     checks.expect(not operations(entries, "acquireAccessToken") and not operations(entries, "secrets.put"),
@@ -156,8 +159,8 @@ def main(config_path, output_dir, passthrough):
     # --limit: only the named applications are touched.
     emulator.reset()
     limited = ["one-app-0001", "three-app-0010"]
-    code, _, recap, outcomes, _ = run_playbook(output_dir, inventory_path, outcomes_path,
-                                               ["--limit", ",".join(limited)] + passthrough)
+    code, _stdout, recap, outcomes, _seconds = run_playbook(output_dir, inventory_path, outcomes_path,
+                                                            ["--limit", ",".join(limited)] + passthrough)
     acquired_paths = [entry["path"] for entry in operations(emulator.log(), "acquireAccessToken")]
     # --limit applies to the second play's localhost too, so only the two applications appear in the recap.
     checks.expect(code == 0 and sorted(recap) == sorted(limited),
@@ -196,7 +199,7 @@ def main(config_path, output_dir, passthrough):
 
     # Re-run: nothing changes and no authorization code is sent again.
     emulator.clear_log()
-    code, _, recap, outcomes, _ = run_playbook(output_dir, inventory_path, outcomes_path, passthrough)
+    code, _stdout, recap, outcomes, _seconds = run_playbook(output_dir, inventory_path, outcomes_path, passthrough)
     # The two applications with a wrong token are still not authorized, so they are rightly tried (and fail) again.
     retried = sorted(entry["path"].split("/")[-3] for entry in operations(emulator.log(), "acquireAccessToken"))
     wrong_ids = sorted(application["service_principal_id"] for tenant in load_seed(config["emulator_seed_path"])["tenants"]
@@ -204,15 +207,15 @@ def main(config_path, output_dir, passthrough):
     checks.expect(retried == wrong_ids,
                   "re-run: acquireAccessToken sent only for the two applications still unauthorized (got %d)"
                   % len(retried))
-    checks.expect(sum(changed for host, (changed, _) in recap.items() if host in all_hosts) == 0,
+    checks.expect(sum(recap[host][0] for host in recap if host in all_hosts) == 0,
                   "re-run: 0 applications changed")
-    checks.expect(sorted(host for host, (_, failed) in recap.items() if failed) == sorted(expected_failures),
+    checks.expect(sorted(host for host in recap if recap[host][1]) == sorted(expected_failures),
                   "re-run: only the six bad applications fail")
 
     # serial: the play in batches of 70 still authorizes each application exactly once.
     emulator.reset()
-    code, _, recap, outcomes, _ = run_playbook(output_dir, inventory_path, outcomes_path,
-                                               ["-e", "play_serial=70"] + passthrough)
+    code, _stdout, recap, outcomes, _seconds = run_playbook(output_dir, inventory_path, outcomes_path,
+                                                            ["-e", "play_serial=70"] + passthrough)
     acquired_paths = [entry["path"] for entry in operations(emulator.log(), "acquireAccessToken")]
     checks.expect(len(set(acquired_paths)) == len(acquired_paths),
                   "serial: no application was sent acquireAccessToken twice")
