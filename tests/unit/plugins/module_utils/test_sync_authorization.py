@@ -242,9 +242,8 @@ def test_a_display_name_several_apps_share_fails_listing_each(graph):
 
 
 def test_a_full_page_of_matches_says_or_more(graph):
-    for _ in range(7):
-        app = graph.add_app('Shared')
-    outcome = run_one(graph, request_for(app, 'display_name'))
+    apps = [graph.add_app('Shared') for number in range(7)]
+    outcome = run_one(graph, request_for(apps[0], 'display_name'))
     assert '5 or more service principals are named' in outcome.msg
 
 
@@ -521,8 +520,8 @@ def test_force_and_verify_apply_per_item(graph):
     untouched = graph.add_app('Untouched', authorized=True)
     outcomes = SyncAuthorizer(graph).run([request_for(forced, force=True), request_for(unverified, verify=False),
                                           request_for(untouched)])
-    assert [(outcome.changed, outcome.authorized) for outcome in outcomes] == [(True, True), (True, None),
-                                                                              (False, True)]
+    expected = [(True, True), (True, None), (False, True)]
+    assert [(outcome.changed, outcome.authorized) for outcome in outcomes] == expected
 
 
 def test_in_check_mode_many_apps_get_no_write(graph):

@@ -456,8 +456,8 @@ def graph_app(http, acquire_status=204, lost=False, validate_statuses=(400, 204)
     sp_path = '/servicePrincipals/%s' % GUID
     job = 'scim.0001'
     http.add(responses.GET, GRAPH + sp_path, json={'id': GUID, 'appId': GUID, 'displayName': 'Contoso'})
-    http.add(responses.GET, GRAPH + sp_path + '/synchronization/jobs', json={'value': [{'id': job,
-                                                                                         'templateId': 'scim'}]})
+    http.add(responses.GET, GRAPH + sp_path + '/synchronization/jobs',
+             json={'value': [{'id': job, 'templateId': 'scim'}]})
     validate_url = GRAPH + sp_path + '/synchronization/jobs/%s/validateCredentials' % job
     for status in validate_statuses:
         http.add(responses.POST, validate_url, status=status,
