@@ -10,7 +10,6 @@ import threading
 import time
 
 
-
 def _children(pid):
     """Child pids of a process, from /proc/PID/task/*/children (cheap: no scan of every process)."""
     children = []

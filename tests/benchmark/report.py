@@ -24,9 +24,9 @@ def series_key(record):
 
 def series_label(key):
     """A reader's name for a series key."""
-    contender, _, forks = key.partition("/")
+    contender, separator, forks = key.partition("/")
     label = CONTENDER_LABELS.get(contender, contender)
-    return "%s, %s" % (label, forks.replace("forks", "forks ")) if forks else label
+    return "%s, %s" % (label, forks.replace("forks", "forks ")) if separator else label
 
 
 def floor_records(records, sizes, graph_latency_ms, token_latency_ms, max_concurrency):
@@ -53,7 +53,7 @@ def floor_records(records, sizes, graph_latency_ms, token_latency_ms, max_concur
                         " + empty ansible-playbook run" % (1, token_latency_ms, least["phases"],
                                                            least["waves_per_phase"], least["envelopes_per_phase"],
                                                            max_concurrency, graph_latency_ms)),
-            "correct": True,
+            "correct": None,
         })
     return floors
 
@@ -78,11 +78,6 @@ def extrapolations(records, sizes):
         for size in sizes:
             if size in measured_sizes or size < high["n"]:
                 continue
-            def line(field):
-                if low.get(field) is None or high.get(field) is None:
-                    return None
-                slope = (high[field] - low[field]) / float(high["n"] - low["n"])
-                return high[field] + slope * (size - high["n"])
             rows.append({
                 "name": "%s-%d-extrapolated" % (high["name"].rsplit("-", 1)[0], size),
                 "contender": high["contender"],
@@ -90,15 +85,23 @@ def extrapolations(records, sizes):
                 "n": size,
                 "measured": False,
                 "extrapolated_from": [low["n"], high["n"]],
-                "wall_seconds": line("wall_seconds"),
-                "graph_requests": line("graph_requests"),
-                "round_trips": line("round_trips"),
-                "token_requests": line("token_requests"),
-                "cpu_seconds_controller_and_modules": line("cpu_seconds_controller_and_modules"),
+                "wall_seconds": _linear(low, high, "wall_seconds", size),
+                "graph_requests": _linear(low, high, "graph_requests", size),
+                "round_trips": _linear(low, high, "round_trips", size),
+                "token_requests": _linear(low, high, "token_requests", size),
+                "cpu_seconds_controller_and_modules": _linear(low, high, "cpu_seconds_controller_and_modules", size),
                 "throttled": None,
                 "correct": None,
             })
     return rows
+
+
+def _linear(low, high, field, size):
+    """The value of `field` at `size` on the line through two measured records, or None if either lacks it."""
+    if low.get(field) is None or high.get(field) is None:
+        return None
+    slope = (high[field] - low[field]) / float(high["n"] - low["n"])
+    return high[field] + slope * (size - high["n"])
 
 
 def _find(records, contender, size, forks=None, measured_only=False, expect="authorized"):
@@ -128,8 +131,9 @@ def targets(records, throttle, headline_n, uri_forks):
                        "detail": "role %.1f s / floor %.1f s" % (role["wall_seconds"], floor["wall_seconds"])})
     if role and uri and uri["wall_seconds"]:
         ratio = uri["wall_seconds"] / role["wall_seconds"]
-        how = "measured" if uri["measured"] else ("EXTRAPOLATED linearly from N=%d and N=%d"
-                                                   % tuple(uri["extrapolated_from"]))
+        how = "measured"
+        if not uri["measured"]:
+            how = "EXTRAPOLATED linearly from N=%d and N=%d" % tuple(uri["extrapolated_from"])
         judged.append({"target": "%d applications with the role: at least 20x faster than (c)" % headline_n,
                        "value": ratio, "bound": ">= 20", "met": ratio >= 20 and role["correct"],
                        "detail": "(c) %.1f s (%s) / role %.1f s" % (uri["wall_seconds"], how, role["wall_seconds"])})
@@ -229,8 +233,11 @@ def markdown(summary):
             _cell(record.get("cpu_seconds_controller_and_modules")),
             _cell(record.get("correct")) if record["measured"] else "not run"))
     lines.append("")
-    lines.append("Floor: %s." % next((record["formula"] for record in summary["records"]
-                                       if record["contender"] == "floor"), "-"))
+    lines.append("Floor(N) = 1 token request x %d ms + %d phases x ceil(ceil(N/20) envelopes / %d in flight) x %d ms "
+                 "+ the empty ansible-playbook run over the same N hosts, measured in this run. Round trips of the "
+                 "floor: 1 + phases x ceil(N/20)."
+                 % (settings["token_latency_ms"], len(workload.MODULE_PHASES), settings["max_concurrency"],
+                    settings["graph_latency_ms"]))
     lines.append("")
     lines.append("## Targets")
     lines.append("")
@@ -292,7 +299,7 @@ def plot(summary, path):
     try:
         import matplotlib  # pylint: disable=import-outside-toplevel
         matplotlib.use("Agg")
-        import matplotlib.pyplot as pyplot  # pylint: disable=import-outside-toplevel
+        from matplotlib import pyplot  # pylint: disable=import-outside-toplevel
     except ImportError:
         return None
     figure, axes = pyplot.subplots(figsize=(8, 5.5))
