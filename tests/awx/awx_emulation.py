@@ -164,7 +164,7 @@ def validate_credential_type(definition):
         if field_id in seen_ids:
             problems.append("field IDs must be unique (%s)" % field_id)
         seen_ids.add(field_id)
-        if "default" in field and type(field["default"]) is not {"string": str, "boolean": bool}[field_type]:
+        if "default" in field and not isinstance(field["default"], {"string": str, "boolean": bool}[field_type]):
             problems.append("%s: default %r is not a %s" % (field_id, field["default"], field_type))
         for key in ("choices", "multiline", "format", "secret"):
             if key in field and field_type != "string":

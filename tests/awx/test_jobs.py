@@ -263,7 +263,7 @@ def test_builtin_azure_credential_works_unchanged_even_at_verbosity_3(
     assert_secrets_only_in_runner_environment_record(job, secrets, ["AZURE_SECRET"])
 
 
-def test_survey_answer_force_true_authorizes_already_authorized_applications_again(
+def test_survey_answer_force_true_authorizes_already_authorized_applications_again_and_false_does_not(
         fresh_emulator, credential_inventory, credential_project, awx_root, execution_environment):
     hosts = ["contoso-scim-0001", "contoso-scim-0002"]
     template = builtin_azure_template(fresh_emulator, credential_inventory, credential_project,
@@ -272,10 +272,13 @@ def test_survey_answer_force_true_authorizes_already_authorized_applications_aga
     first = awx_emulation.run_job(template, awx_root, execution_environment, next_job_id())
     assert_every_host(first, hosts, "changed")
 
-    # A survey's multiple-choice answer reaches the play as the string "true", not a boolean.
+    # A survey's multiple-choice answer reaches the play as a string, "false" or "true", never a boolean.
+    not_forced = awx_emulation.run_job(template, awx_root, execution_environment, next_job_id(),
+                                       survey_answers={"authorize_force": "false"})
     forced = awx_emulation.run_job(template, awx_root, execution_environment, next_job_id(),
                                    survey_answers={"authorize_force": "true"})
 
+    assert_every_host(not_forced, hosts, "ok")
     assert_every_host(forced, hosts, "changed")
     assert acquire_counts(fresh_emulator, records) == dict.fromkeys(hosts, 2)
 
