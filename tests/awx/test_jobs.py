@@ -4,6 +4,7 @@ collection's credential type and with AWX's built-in Azure Resource Manager cred
 import os
 import stat
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 
 import awx_emulation
@@ -117,40 +118,39 @@ def test_secret_credential_authorizes_each_application_once_and_a_rerun_changes_
     assert acquire_counts(fresh_emulator, records) == dict.fromkeys(hosts, 1)
 
 
-def test_check_mode_job_predicts_every_change_and_sends_no_write(
-        fresh_emulator, credential_type, credential_inventory, credential_project, awx_root, execution_environment):
-    hosts = group_hosts(credential_inventory, "contoso")
-    credential = entra_credential(credential_type, fresh_emulator, "contoso", client_id=CONTOSO_AUTOMATION_CLIENT,
+@pytest.fixture(scope="module")
+def contoso_check_job(emulator, credential_type, credential_inventory, credential_project, awx_root,
+                      execution_environment):
+    """One check-mode job with the shipped credential type (client secret) on a few Contoso applications, and the
+    emulator's write requests and application states right after it."""
+    emulator.reset()
+    credential = entra_credential(credential_type, emulator, "contoso", client_id=CONTOSO_AUTOMATION_CLIENT,
                                   client_secret=CONTOSO_AUTOMATION_SECRET)
     template = awx_emulation.JobTemplate("Authorize Contoso, check", PLAYBOOK, credential_inventory,
-                                         credential_project, credentials=[credential], limit="contoso",
-                                         job_type="check", task_env=awx_task_env(fresh_emulator))
-
+                                         credential_project, credentials=[credential], limit=":".join(CONTOSO_SAMPLE),
+                                         job_type="check", task_env=awx_task_env(emulator))
     job = awx_emulation.run_job(template, awx_root, execution_environment, next_job_id())
-
-    assert_every_host(job, hosts, "changed")
-    assert write_requests(fresh_emulator) == []
-    assert not any(record["authorized"] for record in fresh_emulator.applications(TENANT_IDS["contoso"])
-                   if record["display_name"] != "Contoso Wiki (already authorized)")
+    records = application_records(emulator, credential_inventory, CONTOSO_SAMPLE)
+    return job, write_requests(emulator), [record["authorized"] for record in records.values()]
 
 
-def test_credential_injects_environment_files_and_extra_vars_as_awx_renders_them(
-        fresh_emulator, credential_type, credential_inventory, credential_project, awx_root, execution_environment):
-    credential = entra_credential(credential_type, fresh_emulator, "contoso", client_id=CONTOSO_AUTOMATION_CLIENT,
-                                  client_secret=CONTOSO_AUTOMATION_SECRET)
-    # The smallest job that still runs the role: one application, in check mode.
-    template = awx_emulation.JobTemplate("Authorize one Contoso application, check", PLAYBOOK, credential_inventory,
-                                         credential_project, credentials=[credential], limit="contoso-scim-0001",
-                                         job_type="check", task_env=awx_task_env(fresh_emulator))
+def test_check_mode_job_predicts_every_change_and_sends_no_write(contoso_check_job):
+    job, writes, authorized = contoso_check_job
 
-    job = awx_emulation.run_job(template, awx_root, execution_environment, next_job_id())
+    assert_every_host(job, CONTOSO_SAMPLE, "changed")
+    assert "--check" in job.stored_command()["command"]
+    assert writes == []
+    assert authorized == [False] * len(CONTOSO_SAMPLE)
 
-    assert_every_host(job, ["contoso-scim-0001"], "changed")
+
+def test_credential_injects_environment_files_and_extra_vars_as_awx_renders_them(contoso_check_job, emulator):
+    job = contoso_check_job[0]
+
     environment = job.stored_command()["env"]
     assert environment["AZURE_TENANT_ID"] == TENANT_IDS["contoso"]
     assert environment["AZURE_CLIENT_ID"] == CONTOSO_AUTOMATION_CLIENT
     assert environment["AZURE_CLOUD_ENVIRONMENT"] == "global"
-    assert environment["AZURE_AUTHORITY_HOST"] == fresh_emulator.info["clouds"]["global"]["authority_host"]
+    assert environment["AZURE_AUTHORITY_HOST"] == emulator.info["clouds"]["global"]["authority_host"]
     # Inputs left empty are injected empty, which the collection reads as not set.
     assert environment["AZURE_CLIENT_CERTIFICATE_PATH"] == environment["AZURE_FEDERATED_TOKEN_FILE"] == ""
     assert environment["AZURE_CLIENT_CERTIFICATE_PASSWORD"] == ""
@@ -164,7 +164,7 @@ def test_credential_injects_environment_files_and_extra_vars_as_awx_renders_them
         assert "-e @%s" % extra_vars_file in cmdline_file.read()
     with open(extra_vars_file) as extra_vars:
         assert extra_vars.read() == "!unsafe 'authorize_graph_endpoint': !unsafe '%s'\n" % (
-            fresh_emulator.info["clouds"]["global"]["graph_endpoint"])
+            emulator.info["clouds"]["global"]["graph_endpoint"])
     # AWX_RUNNER_OMIT_ENV_FILES: the environment, secret included, reached runner without an env/envvars file.
     assert not os.path.exists(os.path.join(job.private_data_dir, "env", "envvars"))
     assert job.safe_env["AZURE_CLIENT_SECRET"] == awx_emulation.HIDDEN_PASSWORD
@@ -285,12 +285,12 @@ def test_survey_answer_force_true_authorizes_already_authorized_applications_aga
 
 def test_rejected_secret_fails_each_application_with_the_sign_in_error_and_no_secret(
         fresh_emulator, credential_type, credential_inventory, credential_project, awx_root, execution_environment):
-    hosts = group_hosts(credential_inventory, "fabrikam_dod")
+    hosts = ["fabrikam-oauth-0001", "fabrikam-scim-0001", "fabrikam-scim-0002"]
     wrong_secret = "emulator-secret-not-the-right-one-5b2e"
     credential = entra_credential(credential_type, fresh_emulator, "fabrikam_dod", client_id=FABRIKAM_AUTOMATION_CLIENT,
                                   client_secret=wrong_secret, cloud="usgov_dod")
     template = awx_emulation.JobTemplate("Authorize Fabrikam (DoD), wrong secret", PLAYBOOK, credential_inventory,
-                                         credential_project, credentials=[credential], limit="fabrikam_dod",
+                                         credential_project, credentials=[credential], limit=":".join(hosts),
                                          task_env=awx_task_env(fresh_emulator))
 
     job = awx_emulation.run_job(template, awx_root, execution_environment, next_job_id())
