@@ -6,6 +6,7 @@ emulator's control API), and never touch the processes they watch.
 
 import math
 import os
+import resource
 import threading
 import time
 
@@ -84,6 +85,12 @@ def cpu_seconds(pid):
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+
+
+def cpu_seconds_of_children():
+    """User plus system CPU seconds of every child this process has waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class ProcessTreeSampler(object):

@@ -8,7 +8,6 @@ redeemed, and no application outside the inventory may have been touched.
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -53,11 +52,6 @@ def parse_recap(output_path):
                 recap[match.group("host")] = {name: int(match.group(name))
                                               for name in ("ok", "changed", "unreachable", "failed")}
     return recap
-
-
-def _cpu_seconds_of_children():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 class Runner(object):
@@ -129,7 +123,7 @@ class Runner(object):
         before = self.emulator.counters() if needs_emulator else None
         recorder = probes.LogRecorder(self.emulator).start() if scenario.record_log else None
         emulator_cpu_before = probes.cpu_seconds(self.emulator.process.pid)
-        cpu_before = _cpu_seconds_of_children()
+        cpu_before = probes.cpu_seconds_of_children()
         command = scenario.command_prefix + [self.ansible_playbook, "-i", inventory_path, "-f", str(scenario.forks),
                                              playbook]
         if scenario.contender == "module_bulk":
@@ -145,7 +139,7 @@ class Runner(object):
             exited = time.monotonic()
             wall_seconds = exited - started
             sampler.stop()
-        cpu_seconds = _cpu_seconds_of_children() - cpu_before
+        cpu_seconds = probes.cpu_seconds_of_children() - cpu_before
         emulator_cpu_after = probes.cpu_seconds(self.emulator.process.pid)
         if recorder is not None:
             recorder.stop()
