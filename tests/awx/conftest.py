@@ -13,6 +13,9 @@ import yaml
 import awx_emulation
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The gate puts the emulator on PYTHONPATH; a plain `pytest tests/awx` finds it too.
+if os.path.join(COLLECTION_ROOT, "tests", "emulator") not in sys.path:
+    sys.path.append(os.path.join(COLLECTION_ROOT, "tests", "emulator"))
 EXAMPLES_DIR = os.path.join(COLLECTION_ROOT, "docs", "examples")
 EXAMPLE_SEED = os.path.join(COLLECTION_ROOT, "tests", "emulator", "seeds", "example.yml")
 CREDENTIAL_TYPE_FILE = os.path.join(COLLECTION_ROOT, "extensions", "awx", "credential_type_entra.yml")
@@ -53,14 +56,18 @@ def collection_tarball(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def execution_environment(tmp_path_factory, collection_tarball):
-    """A stand-in for an execution environment image with the built collection installed."""
+    """A stand-in for an execution environment image with the built collection installed.
+
+    Its programs (ansible-playbook, ansible-runner, the Python with msal and requests) are the tools venv's, or those
+    of the venv whose bin directory ENTRA_AWX_EE_BIN names, to try the jobs with other versions of the packages.
+    """
     ee_dir = str(tmp_path_factory.mktemp("ee"))
     collections_dir = os.path.join(ee_dir, "usr-share-ansible-collections")
     subprocess.run([_tools_program("ansible-galaxy"), "collection", "install", "--offline", "-p", collections_dir,
                     collection_tarball], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                    env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_dir))
-    return awx_emulation.ExecutionEnvironment(awx_emulation.python_executable_dir(), collections_dir,
-                                              os.path.join(ee_dir, "home", "runner"))
+    bin_dir = os.environ.get("ENTRA_AWX_EE_BIN") or awx_emulation.python_executable_dir()
+    return awx_emulation.ExecutionEnvironment(bin_dir, collections_dir, os.path.join(ee_dir, "home", "runner"))
 
 
 @pytest.fixture(scope="session")
