@@ -290,6 +290,8 @@ class SyncAuthorizer(object):
                 outcome.outcome_unknown = True
                 outcome.request_id = result.error.request_id or outcome.request_id
             else:
+                # Still what the check found (false, or null without a job): the refused call changed nothing.
+                outcome.authorized = outcome.authorized_before
                 outcome.fail('acquireAccessToken', result.error,
                              _permission_advice(result.error) or _acquire_advice(result.error))
 

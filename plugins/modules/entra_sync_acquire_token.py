@@ -295,8 +295,9 @@ request_id:
   type: str
   sample: 7f8e9d0c-1b2a-4394-8576-a1b2c3d4e5f6
 error:
-  description: On failure, the Graph error fields as plain strings.
-  returned: on failure
+  description: On failure, the fields of the Graph or sign-in error as plain strings.
+  returned: when a Graph call or the sign-in failed (a failure found by the module itself, such as several jobs, has
+    only the message)
   type: dict
   contains:
     message:

@@ -474,7 +474,8 @@ def test_one_failure_does_not_stop_the_others_and_order_is_kept(graph):
     outcomes = SyncAuthorizer(graph).run(requests)
     assert [outcome.request.label for outcome in outcomes] == ['Good 0', 'missing', 'Good 1', 'Two jobs', 'Good 2']
     assert [outcome.failed for outcome in outcomes] == [False, True, True, True, False]
-    assert [outcome.authorized for outcome in outcomes] == [True, None, None, None, True]
+    # the refused one keeps what the check found (not authorized); the others were never checked
+    assert [outcome.authorized for outcome in outcomes] == [True, None, False, None, True]
     assert outcomes[1].error['status'] == 404
     assert outcomes[2].error['status'] == 400
     assert 'has 2 jobs' in outcomes[3].msg
