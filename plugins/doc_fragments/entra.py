@@ -156,6 +156,6 @@ notes:
   - Proxies are taken from the standard environment variables (E(HTTPS_PROXY), E(NO_PROXY)).
   - Secrets from options, environment variables and files are kept out of results, warnings and error messages.
 requirements:
-  - requests
-  - msal
+  - requests >= 2.32.2
+  - msal >= 1.35.0 (certificate sign-in needs its public_certificate support)
 '''

@@ -33,6 +33,8 @@ VENVS = {
         os.path.join(EMULATOR_DIR, "requirements.txt"),
         os.path.join(REPO_ROOT, "tests", "benchmark", "requirements.txt"),
         os.path.join(REPO_ROOT, "tests", "awx", "requirements.txt"),
+        # So one unit test file can run with plain pytest (docs/contributing.md); the units gate uses its own venv.
+        os.path.join(REPO_ROOT, "tests", "unit", "requirements.txt"),
     ],
     "ansible-2.18": [os.path.join(TOOLING_DIR, "requirements-ansible-2.18.txt")],
 }
