@@ -50,7 +50,7 @@ def parse_arguments(argv=None):
                         help="runs of each smallest-size scenario; the median counts (3)")
     parser.add_argument("--rerun-n", type=int, default=100, help="size of the role re-run scenario (100; 0 = skip)")
     parser.add_argument("--throttle-n", type=int, default=100, help="applications in the throttled scenario (100)")
-    parser.add_argument("--throttle-rps", type=float, default=20, help="tenant cap in requests/s (20)")
+    parser.add_argument("--throttle-rps", type=float, default=40, help="tenant cap in requests/s (40)")
     parser.add_argument("--throttle-burst", type=int, default=None, help="token bucket size (default: the rate)")
     parser.add_argument("--budget-seconds", type=float, default=300,
                         help="time the benchmark may take (setup excluded); larger per-host runs are skipped when "
