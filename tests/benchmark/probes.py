@@ -156,7 +156,8 @@ class ProcessTreeSampler(object):
                 if kind == "module":
                     self.module_names[pid] = next((part for part in cmdline.split() if "AnsiballZ_" in part), "")
             peak = peak_rss_kib(pid)
-            if not peak:
+            # A process caught between fork and exec, or already a zombie, shows no meaningful peak yet.
+            if not peak or peak < 1024:
                 continue
             if kind == "module":
                 self.module_peaks_kib[pid] = max(self.module_peaks_kib.get(pid, 0), peak)
