@@ -61,13 +61,17 @@ class _SecretRegistry(object):
         if not variants:
             return
         with self._lock:
-            self._values.update(variants)
-            # longest first, so a secret that contains another is masked whole
-            self._ordered = tuple(sorted(self._values, key=len, reverse=True))
+            if not variants <= self._values:
+                self._values.update(variants)
+                # sorted once on the next read, not on every add: a bulk run registers thousands of values
+                self._ordered = None
 
     def values(self):
-        """Return the remembered forms, longest first."""
-        return self._ordered
+        """Return the remembered forms, longest first (so a secret that contains another is masked whole)."""
+        with self._lock:
+            if self._ordered is None:
+                self._ordered = tuple(sorted(self._values, key=len, reverse=True))
+            return self._ordered
 
     def clear(self):
         """Forget everything."""
