@@ -200,6 +200,11 @@ class Gates:
         command = [venv_bin("tools", "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/functional"]
         return [(command, self.collection_dir, tool_environment())]
 
+    def benchmark_analysis(self):
+        """The benchmark's own arithmetic (floor, extrapolation, targets); the benchmark itself is `make bench`."""
+        command = [venv_bin("tools", "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/benchmark/tests"]
+        return [(command, self.collection_dir, tool_environment())]
+
     def integration(self):
         """ansible-test integration: every target under tests/integration/targets against the local emulator."""
         command = [venv_bin("tools", "python"), os.path.join(TOOLING_DIR, "run_integration.py"), "-v"]
@@ -250,7 +255,7 @@ class GateError(Exception):
 
 
 GATE_ORDER = ("changelog_lint", "docs_lint", "ansible_lint", "build", "sanity_2_19", "sanity_2_18", "units",
-              "emulator", "functional", "integration", "awx")
+              "emulator", "functional", "benchmark_analysis", "integration", "awx")
 
 
 def run_gates(selected):
