@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import contextlib
 import json
 from urllib.parse import parse_qs
 
@@ -15,6 +16,19 @@ import responses
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import ConnectionOptions
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter, OptionResolver
 from ansible_collections.entra.provisioning.plugins.module_utils._session import build_session
+
+# Module tests feed arguments the way AnsibleModule reads them; 2.19 has a helper for it, 2.18 does not.
+try:
+    from ansible.module_utils.testing import patch_module_args as _core_patch_module_args
+    patch_module_args = _core_patch_module_args  # re-exported for the module tests
+except ImportError:  # ansible-core before 2.19
+    from unittest import mock
+
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        from ansible.module_utils import basic
+        with mock.patch.object(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode()):
+            yield
 
 TENANT_ID = '11111111-2222-3333-4444-555555555555'
 CLIENT_ID = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee'

@@ -5,7 +5,6 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import contextlib
 import json
 import os
 
@@ -18,18 +17,11 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     MissingDependencyError,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule, shared_argument_spec
-from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import CLIENT_ID, TENANT_ID
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-    from unittest import mock
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        from ansible.module_utils import basic
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode()):
-            yield
+from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
+    CLIENT_ID,
+    TENANT_ID,
+    patch_module_args,
+)
 
 MODULE_OPTIONS = dict(object_ids=dict(type='list', elements='str', required=True))
 

@@ -9,7 +9,6 @@ The last tests run the whole stack (msal, requests, GraphClient) with only HTTP 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import contextlib
 import json
 from http.client import RemoteDisconnected
 
@@ -30,19 +29,9 @@ from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.help
     CLIENT_SECRET,
     TENANT_ID,
     FakeEntra,
+    patch_module_args,
 )
 from ansible_collections.entra.provisioning.tests.unit.plugins.modules.sync_graph_fake import FakeGraph
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core before 2.19
-    from unittest import mock
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        from ansible.module_utils import basic
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode()):
-            yield
 
 GUID = '3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b'
 SINGLE_RESULT_FIELDS = {'changed', 'authorized', 'acquired', 'target', 'job_id', 'credential_keys', 'request_id',
