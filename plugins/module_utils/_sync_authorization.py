@@ -21,7 +21,11 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     InvalidInputError,
     OutcomeUnknownError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_client import BatchRequest, BatchResult
+from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest, BatchResult
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
+    read_permission_advice,
+    synchronization_permission_advice,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import (
     alternate_key_segment,
     odata_eq_filter,
@@ -244,7 +248,7 @@ class SyncAuthorizer(object):
         requests = [BatchRequest('GET', outcome.path + '/synchronization/jobs') for outcome in live]
         for outcome, result in zip(live, self._send(requests)):
             if not result.ok:
-                outcome.fail('listing synchronization jobs', result.error, _permission_advice(result.error))
+                outcome.fail('listing synchronization jobs', result.error, synchronization_permission_advice(result.error))
                 continue
             jobs = (result.body or {}).get('value') or []
             job_ids = [job.get('id') for job in jobs]
@@ -293,7 +297,7 @@ class SyncAuthorizer(object):
                 # Still what the check found (false, or null without a job): the refused call changed nothing.
                 outcome.authorized = outcome.authorized_before
                 outcome.fail('acquireAccessToken', result.error,
-                             _permission_advice(result.error) or _acquire_advice(result.error))
+                             synchronization_permission_advice(result.error) or _acquire_advice(result.error))
 
     def _verify(self, outcomes):
         to_verify = [outcome for outcome in outcomes if not outcome.failed and outcome.job_id is not None
@@ -334,7 +338,7 @@ class SyncAuthorizer(object):
                 # 400 is how the service says "these saved credentials do not work (yet)".
                 answers.append(False)
             else:
-                advice = _permission_advice(result.error)
+                advice = synchronization_permission_advice(result.error)
                 if outcome.outcome_unknown:
                     advice = ('The answer to acquireAccessToken was lost, so it is unknown whether acquireAccessToken '
                               'took effect: check the application in the portal before sending a single-use code '
@@ -393,18 +397,7 @@ def _resolve_advice(error, client):
     if error is not None and error.status == 404:
         return ('Check the id, and that tenant_id and cloud (%s) are those of the application.'
                 % client.settings.cloud.name)
-    if error is not None and error.status == 403:
-        return ('Reading the application needs Application.Read.All, or Application.ReadWrite.OwnedBy and ownership '
-                'of it (admin consent in both cases); Synchronization.ReadWrite.All alone does not allow it.')
-    return None
-
-
-def _permission_advice(error):
-    """What a 403 on a synchronization call (jobs, validateCredentials, acquireAccessToken) needs."""
-    if error is not None and error.status == 403:
-        return ('Grant the identity Synchronization.ReadWrite.All, or make it an owner of the application and grant '
-                'Application.ReadWrite.OwnedBy (admin consent in both cases).')
-    return None
+    return read_permission_advice(error)
 
 
 def _acquire_advice(error):
