@@ -67,25 +67,31 @@ class ApplicationRequest(object):
         return request
 
 
-def parse_request(options, where=''):
+def parse_request(options, where='', names=None):
     """Validate one application's options (a dict) and return an ApplicationRequest; no network traffic.
 
-    ``where`` prefixes option names in errors, e.g. ``applications[3].`` so the user sees which item is wrong.
+    Errors name each option as the user wrote it: ``names`` maps an option to that text (the role passes
+    ``{'credentials': "authorize_credentials of host 'expenses'"}``); without an entry, ``where`` prefixes the
+    option name, e.g. ``applications[3].`` so the user sees which item is wrong.
     """
+    def name_of(option):
+        return (names or {}).get(option) or where + option
+
     given = [name for name in TARGET_OPTIONS if options.get(name) not in (None, '')]
     if len(given) != 1:
         raise InvalidInputError(
             '%s: give exactly one of %s to name the application, got %s.'
-            % (where.rstrip('.') or 'target', ', '.join(where + name for name in TARGET_OPTIONS),
-               ', '.join(where + name for name in given) if given else 'none'))
+            % (where.rstrip('.') or 'target', ', '.join(name_of(name) for name in TARGET_OPTIONS),
+               ', '.join(name_of(name) for name in given) if given else 'none'))
     target_option = given[0]
     target_value = options[target_option]
     if target_option != 'display_name':
-        target_value = validate_guid(target_value, where + target_option)
+        target_value = validate_guid(target_value, name_of(target_option))
     job_id = options.get('job_id')
     if job_id is not None and job_id.strip() == '':
-        raise InvalidInputError('%sjob_id is empty; leave it out to use the only job of the application.' % where)
-    credentials = normalize_credentials(options.get('credentials'), where + 'credentials')
+        raise InvalidInputError('%s is empty; leave it out to use the only job of the application.'
+                                % name_of('job_id'))
+    credentials = normalize_credentials(options.get('credentials'), name_of('credentials'))
     for pair in credentials:
         # AnsibleModule's no_log masks these only in what a module returns; registering them also masks a value
         # that Graph echoes into an error text, for every caller of this engine (the role included).
