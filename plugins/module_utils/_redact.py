@@ -7,89 +7,215 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
+import binascii
 import json
 import re
 import threading
 
 from urllib.parse import quote, quote_plus
 
+try:
+    # ansible-core 2.22+: secrets registered here are masked by the controller in every output channel.
+    from ansible.module_utils.secrets import register_secret as _core_register_secret
+except ImportError:
+    _core_register_secret = None
+
 MASK = '********'
 
-# Shorter values would turn ordinary words and numbers into masks all over a message; a secret that short
-# protects nothing anyway.
+# A value shorter than this is never masked by the collection: masking every "abc" or "1" in a message would
+# make it unreadable and show where the secret occurs. ansible-core still hides the no_log options themselves.
 MIN_REGISTERED_LENGTH = 4
+
+# A server or proxy that cuts a secret short still gives it away when the cut is long; this many characters
+# of a secret, and whatever continues the secret after them, are masked.
+PREFIX_LENGTH = 12
+
+# Every registered form is indexed by its first characters, so masking costs one lookup per character of the
+# text whatever the number of secrets (a bulk run registers thousands).
+_ANCHOR = MIN_REGISTERED_LENGTH
 
 _SECRET_FIELD_NAMES = (
     'access_token', 'refresh_token', 'id_token', 'client_secret', 'client_assertion', 'assertion',
     'password', 'passphrase', 'client_certificate_password', 'secret',
 )
 _SECRET_HEADER_NAMES = frozenset(('authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-identity-header'))
+_FIELDS = '|'.join(_SECRET_FIELD_NAMES)
+
+
+def _quoted_value_pattern(quote_char):
+    # "secret": "..." with the closing quote optional (a cut message still hides the value). The two
+    # alternatives cannot match the same character, so the match is linear whatever the text holds.
+    return re.compile(r'(?i)(["\'](?:%s)["\']\s*:\s*%s)(?:[^%s\\]|\\[\s\S])*%s?'
+                      % (_FIELDS, quote_char, quote_char, quote_char))
+
 
 _PATTERNS = (
     # "Authorization: Bearer x", "Authorization: Basic x" in a header dump
-    (re.compile(r'(?i)\b((?:proxy-)?authorization["\']?\s*[:=]\s*["\']?)(?:bearer\s+|basic\s+)?[^\s"\',}]+'), r'\1' + MASK),
+    (re.compile(r'(?i)\b((?:proxy-)?authorization["\']?\s*[:=]\s*["\']?)(?:bearer\s+|basic\s+)?[^\s"\',}]+'),
+     r'\1' + MASK),
     (re.compile(r'(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*'), r'\1' + MASK),
     # a JWT (access token, client assertion, federated token) anywhere; the header always starts with eyJ
     (re.compile(r'\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*'), MASK),
     # form or query encoding: client_secret=...&
-    (re.compile(r'(?i)\b(%s)=[^&\s"\']+' % '|'.join(_SECRET_FIELD_NAMES)), r'\1=' + MASK),
+    (re.compile(r'(?i)\b(%s)=[^&\s"\']+' % _FIELDS), r'\1=' + MASK),
     # JSON or Python-repr encoding: "client_secret": "..."
-    (re.compile(r'(?i)(["\'](?:%s)["\']\s*:\s*)(["\'])(?:\\.|(?!\2).)*\2' % '|'.join(_SECRET_FIELD_NAMES)),
-     r'\1\2' + MASK + r'\2'),
+    (_quoted_value_pattern('"'), r'\1' + MASK + '"'),
+    (_quoted_value_pattern("'"), r'\1' + MASK + "'"),
 )
 
+_PERCENT_ESCAPE = re.compile(r'%[0-9A-F]{2}')
 
-class _SecretRegistry(object):
-    """Secret values known at run time (options, env values, file contents), in every encoding they may appear."""
+
+def encoded_forms(value):
+    """Return the forms ``value`` can take on its way through servers, proxies and libraries.
+
+    Raw and stripped, percent-encoded (upper and lower case, ``+`` for spaces or not), JSON-escaped (ASCII or
+    not, once or twice), Python repr, base64 (standard and URL-safe, padded or not) and hex of its UTF-8 bytes.
+    """
+    if len(value.strip()) < MIN_REGISTERED_LENGTH:
+        # its encodings are longer, but masking them would still point at the value
+        return set()
+    forms = {value, value.strip()}
+    for encoded in (quote(value, safe=''), quote_plus(value, safe='')):
+        forms.add(encoded)
+        forms.add(_PERCENT_ESCAPE.sub(lambda match: match.group(0).lower(), encoded))
+    for ensure_ascii in (True, False):
+        once = json.dumps(value, ensure_ascii=ensure_ascii)[1:-1]
+        forms.add(once)
+        forms.add(json.dumps(once, ensure_ascii=ensure_ascii)[1:-1])
+    forms.add(repr(value)[1:-1])
+    raw = value.encode('utf-8', 'surrogatepass')
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode('ascii')
+        forms.add(text)
+        forms.add(text.rstrip('='))
+    hexed = binascii.hexlify(raw).decode('ascii')
+    forms.update((hexed, hexed.upper()))
+    return {form for form in forms if len(form) >= MIN_REGISTERED_LENGTH}
+
+
+class SecretRegistry(object):
+    """Secret values known at run time (options, env values, file contents), in every form they may take.
+
+    ``mask(text)`` replaces every occurrence of every form, and of a long enough prefix of the raw value
+    together with whatever continues it, by MASK in one pass over the text.
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._values = set()
+        self._forms = set()
+        # anchor (first characters) -> {length: set of forms}
+        self._index = {}
+        # prefix -> raw values it starts, so a cut-off echo is masked as far as it matches
+        self._continuations = {}
         self._ordered = ()
 
     def add(self, value):
-        """Remember ``value`` and its encoded forms."""
+        """Remember ``value`` and its encoded forms; return True when anything new was remembered."""
         if value is None:
-            return
+            return False
         if not isinstance(value, str):
             value = str(value)
-        variants = set()
-        for variant in (value, value.strip(), quote(value, safe=''), quote_plus(value, safe=''),
-                        json.dumps(value)[1:-1]):
-            if len(variant) >= MIN_REGISTERED_LENGTH:
-                variants.add(variant)
-        if not variants:
-            return
+        forms = encoded_forms(value)
+        raws = [raw for raw in {value, value.strip()} if len(raw) > PREFIX_LENGTH]
         with self._lock:
-            if not variants <= self._values:
-                self._values.update(variants)
-                # sorted once on the next read, not on every add: a bulk run registers thousands of values
-                self._ordered = None
+            new = forms - self._forms
+            for raw in raws:
+                prefix = raw[:PREFIX_LENGTH]
+                continued = self._continuations.setdefault(prefix, set())
+                if raw not in continued:
+                    continued.add(raw)
+                    new.add(prefix)
+            if not new:
+                return False
+            for form in new:
+                self._forms.add(form)
+                self._index.setdefault(form[:_ANCHOR], {}).setdefault(len(form), set()).add(form)
+            self._ordered = None
+        if _core_register_secret is not None:
+            for form in new:
+                _core_register_secret(form)
+        return True
 
     def values(self):
-        """Return the remembered forms, longest first (so a secret that contains another is masked whole)."""
+        """Return the remembered forms, longest first (for AnsibleModule.no_log_values); never print them."""
         with self._lock:
             if self._ordered is None:
-                self._ordered = tuple(sorted(self._values, key=len, reverse=True))
+                self._ordered = tuple(sorted(self._forms, key=len, reverse=True))
             return self._ordered
 
     def clear(self):
         """Forget everything."""
         with self._lock:
-            self._values = set()
+            self._forms = set()
+            self._index = {}
+            self._continuations = {}
             self._ordered = ()
 
+    def mask(self, text):
+        """Return ``text`` with every remembered form (and continued prefix) replaced by MASK."""
+        with self._lock:
+            index, continuations = self._index, self._continuations
+            if not index:
+                return text
+            spans = []
+            for start in range(len(text) - _ANCHOR + 1):
+                buckets = index.get(text[start:start + _ANCHOR])
+                if not buckets:
+                    continue
+                end = 0
+                for length, forms in buckets.items():
+                    if length > end - start and text[start:start + length] in forms:
+                        end = start + length
+                if end - start >= PREFIX_LENGTH:
+                    for raw in continuations.get(text[start:start + PREFIX_LENGTH], ()):
+                        end = max(end, start + _common_prefix_length(text, start, raw))
+                if end:
+                    spans.append((start, end))
+        return _replace_spans(text, spans)
 
-_REGISTRY = _SecretRegistry()
+
+def _common_prefix_length(text, start, value):
+    length = 0
+    limit = min(len(value), len(text) - start)
+    while length < limit and text[start + length] == value[length]:
+        length += 1
+    return length
+
+
+def _replace_spans(text, spans):
+    """Replace each run of overlapping or touching spans (sorted by start) with one MASK."""
+    if not spans:
+        return text
+    pieces = []
+    position = 0
+    run_start, run_end = spans[0]
+    for start, end in spans[1:]:
+        if start > run_end:
+            pieces.extend((text[position:run_start], MASK))
+            position = run_end
+            run_start, run_end = start, end
+        else:
+            run_end = max(run_end, end)
+    pieces.extend((text[position:run_start], MASK, text[run_end:]))
+    return ''.join(pieces)
+
+
+_REGISTRY = SecretRegistry()
 
 
 def register_secret(value):
-    """Remember a secret value so that every later ``redact`` masks it (raw, URL-encoded or JSON-escaped)."""
+    """Remember a secret value so that every later ``redact`` masks it in any form ``encoded_forms`` knows.
+
+    On ansible-core 2.22 and later the forms are also handed to ``ansible.module_utils.secrets``, so the
+    controller masks them in every output channel it controls.
+    """
     _REGISTRY.add(value)
 
 
 def registered_secrets():
-    """Return the registered secret values (for handing to AnsibleModule.no_log_values); never print them."""
+    """Return the registered secret forms (for handing to AnsibleModule.no_log_values); never print them."""
     return _REGISTRY.values()
 
 
@@ -107,9 +233,7 @@ def redact(text):
         return None
     if not isinstance(text, str):
         text = str(text)
-    for value in _REGISTRY.values():
-        if value in text:
-            text = text.replace(value, MASK)
+    text = _REGISTRY.mask(text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

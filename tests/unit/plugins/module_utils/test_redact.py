@@ -5,6 +5,15 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
+import binascii
+import json
+import time
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from ansible_collections.entra.provisioning.plugins.module_utils import _redact
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import (
     MASK,
     redact,
@@ -91,3 +100,96 @@ def test_redact_data_masks_secret_keys_and_registered_values_in_nested_data():
     data = {'credentials': [{'key': 'ClientSecret', 'value': SECRET}], 'password': 'p', 'count': 3}
     assert redact_data(data) == {'credentials': [{'key': 'ClientSecret', 'value': MASK}], 'password': MASK,
                                  'count': 3}
+
+
+# -- what a secret can turn into on its way back from a server or proxy (finding 3) ---------------------------
+
+UNICODE_SECRET = 'canary-sécret-ünïcode-"quote"-\\slash'
+
+
+def _echoes(value):
+    raw = value.encode('utf-8')
+    return {
+        'base64': base64.b64encode(raw).decode('ascii'),
+        'urlsafe base64 without padding': base64.urlsafe_b64encode(raw).decode('ascii').rstrip('='),
+        'hex': binascii.hexlify(raw).decode('ascii'),
+        'repr': repr(value),
+        'JSON with non-ASCII kept': json.dumps(value, ensure_ascii=False),
+        'JSON with non-ASCII escaped': json.dumps(value),
+        'double JSON': json.dumps(json.dumps(value)),
+        'lower-case percent-encoding': quote(value, safe='').lower(),
+        'percent-encoding with plus': quote_plus(value, safe=''),
+    }
+
+
+@pytest.mark.parametrize('encoding', sorted(_echoes(UNICODE_SECRET)))
+def test_a_registered_secret_is_masked_in_every_encoding_a_server_may_echo(encoding):
+    register_secret(UNICODE_SECRET)
+    echoed = _echoes(UNICODE_SECRET)[encoding]
+    masked = redact('error.message: invalid value %s, try again' % echoed)
+    assert echoed not in masked and MASK in masked
+    assert masked.startswith('error.message: invalid value ') and masked.endswith(', try again')
+
+
+@pytest.mark.parametrize('length', [12, 13, 16, 20])
+def test_a_prefix_of_twelve_characters_or_more_is_masked_as_far_as_it_continues_the_secret(length):
+    secret = 'canary-prefix-secret-value-0123456789'
+    register_secret(secret)
+    assert redact('the token starts with %s... and is wrong' % secret[:length]) == \
+        'the token starts with %s... and is wrong' % MASK
+
+
+def test_a_prefix_shorter_than_twelve_characters_is_left_readable():
+    secret = 'canary-prefix-secret-value-0123456789'
+    register_secret(secret)
+    assert redact('starts with %s' % secret[:11]) == 'starts with %s' % secret[:11]
+
+
+def test_masking_a_thousand_secrets_is_one_pass_over_the_text():
+    for number in range(1000):
+        register_secret('canary-bulk-secret-%04d' % number)
+    text = 'item canary-bulk-secret-0999 and canary-bulk-secret-0000 failed' * 100
+    assert redact(text) == ('item %s and %s failed' % (MASK, MASK)) * 100
+
+
+def test_overlapping_secrets_become_one_mask():
+    register_secret('canary-overlap-one')
+    register_secret('overlap-one-two-three')
+    assert redact('x canary-overlap-one-two-three y') == 'x %s y' % MASK
+
+
+def test_every_form_is_handed_to_ansible_core_when_it_has_a_secrets_api(monkeypatch):
+    handed = []
+    monkeypatch.setattr(_redact, '_core_register_secret', handed.append)
+    register_secret(UNICODE_SECRET)
+    assert UNICODE_SECRET in handed
+    assert _echoes(UNICODE_SECRET)['base64'] in handed
+    register_secret(UNICODE_SECRET)
+    assert len(handed) == len(set(handed)), 'a form already registered is not handed over again'
+
+
+def test_a_short_value_is_not_handed_to_ansible_core_either(monkeypatch):
+    handed = []
+    monkeypatch.setattr(_redact, '_core_register_secret', handed.append)
+    register_secret('abc')
+    assert handed == []
+
+
+# -- the quoted-value pattern cannot backtrack (finding 4) ----------------------------------------------------
+
+@pytest.mark.parametrize('quote_char', ['"', "'"])
+def test_ten_thousand_backslashes_after_a_secret_field_are_masked_in_linear_time(quote_char):
+    text = '%ssecret%s: %s%s' % (quote_char, quote_char, quote_char, '\\' * 10000)
+    started = time.process_time()
+    masked = redact(text)
+    # The old pattern took 5 s for 36 backslashes and doubled with each one more; linear work takes milliseconds.
+    assert time.process_time() - started < 2
+    assert masked == '%ssecret%s: %s%s%s' % (quote_char, quote_char, quote_char, MASK, quote_char)
+
+
+def test_an_unterminated_secret_field_is_masked_to_the_end():
+    assert redact('{"client_secret": "canary-cut-off') == '{"client_secret": "%s"' % MASK
+
+
+def test_escaped_quotes_inside_a_secret_field_are_masked_with_it():
+    assert redact('{"password": "a\\"b", "next": 1}') == '{"password": "%s", "next": 1}' % MASK
