@@ -21,7 +21,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import validate_guid, validate_tenant
 from ansible_collections.entra.provisioning.plugins.module_utils._options import ENV_FALLBACKS
 from ansible_collections.entra.provisioning.plugins.module_utils._retry import parse_retry_after
-from ansible_collections.entra.provisioning.plugins.module_utils._session import TLS_ADVICE, is_tls_error
+from ansible_collections.entra.provisioning.plugins.module_utils._session import is_tls_error, tls_advice
 
 try:
     import msal
@@ -37,9 +37,12 @@ else:
     MSAL_IMPORT_ERROR = None
 
 try:
-    from requests.exceptions import RequestException
+    from requests.exceptions import ReadTimeout, RequestException
 except ImportError:
     class RequestException(Exception):
+        """Stands in for requests' type when requests is missing; never raised then."""
+
+    class ReadTimeout(RequestException):
         """Stands in for requests' type when requests is missing; never raised then."""
 
 
@@ -145,7 +148,12 @@ class AuthMethodBase(object):
         where = where or 'the sign-in service at %s' % self._settings.authority_host
         if is_tls_error(exc):
             return AuthenticationError('Could not connect to %s for %s: %s %s'
-                                       % (where, self.describe_identity(), exc, TLS_ADVICE))
+                                       % (where, self.describe_identity(), exc, tls_advice(self._settings.verify)))
+        if isinstance(exc, ReadTimeout):
+            return TransientAuthenticationError(
+                '%s gave no answer within timeout=%s seconds for %s (raise the timeout option if it is this slow)'
+                % (where[0].upper() + where[1:], self._settings.timeout[1], self.describe_identity()),
+                retry_after=_throttle_seconds(exc))
         return TransientAuthenticationError('Could not reach %s for %s: %s' % (where, self.describe_identity(), exc),
                                             retry_after=_throttle_seconds(exc))
 

@@ -7,6 +7,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from urllib.parse import urlsplit
+
 from ansible_collections.entra.provisioning.plugins.module_utils import _auth_common
 from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import (
     AuthMethodBase,
@@ -19,6 +21,10 @@ from ansible_collections.entra.provisioning.plugins.module_utils._auth_common im
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import validate_guid
+
+
+# Where msal asks when no App Service, Arc, Cloud Shell or Service Fabric variable names another endpoint.
+IMDS_ADDRESS = '169.254.169.254'
 
 
 class ManagedIdentityAuth(AuthMethodBase):
@@ -73,7 +79,7 @@ class ManagedIdentityAuth(AuthMethodBase):
             # Managed identity endpoints take a resource, not a scope.
             result = client.acquire_token_for_client(resource=self.cloud.graph_root)
         except (RequestException, MsalServiceError) as exc:
-            raise self.network_error(exc, where='the managed identity endpoint')
+            raise self.network_error(exc, where=_endpoint_tried(exc))
         except ValueError as exc:
             raise AuthenticationError(
                 'The managed identity endpoint gave no usable answer for %s: %s. Check this runs on an Azure '
@@ -98,3 +104,17 @@ class ManagedIdentityAuth(AuthMethodBase):
             msal = _auth_common.msal
             for entry in list(self._token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                 self._token_cache.remove_at(entry)
+
+
+def _endpoint_tried(exc):
+    """Name the managed identity endpoint msal called (it picks one from the environment, else IMDS)."""
+    request = getattr(exc, 'request', None)
+    url = getattr(request, 'url', None)
+    if not url:
+        return 'the managed identity endpoint'
+    parts = urlsplit(url)
+    where = 'the managed identity endpoint %s://%s%s' % (parts.scheme, parts.netloc, parts.path)
+    if parts.hostname == IMDS_ADDRESS:
+        where += (' (Azure Instance Metadata Service: none of IDENTITY_ENDPOINT, MSI_ENDPOINT is set, and this host '
+                  'does not look like an Azure resource)')
+    return where

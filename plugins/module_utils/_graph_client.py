@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import socket
+import ssl
 import threading
 import uuid
 from urllib.parse import quote, urlencode, urlsplit
@@ -31,7 +33,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._retry import (
     RetryPolicy,
     is_retryable,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._session import TLS_ADVICE, is_tls_error
+from ansible_collections.entra.provisioning.plugins.module_utils._session import is_tls_error, tls_advice
 
 try:
     import requests
@@ -87,14 +89,18 @@ class GraphClient(object):
             url += '?' + urlencode(params, doseq=True, safe=_QUERY_SAFE, quote_via=quote)
         return url
 
-    def request(self, method, path, body=None, params=None, headers=None, idempotent=None):
+    def request(self, method, path, body=None, params=None, headers=None, idempotent=None, carries_credentials=False):
         """Send one request and return a GraphResponse for a 2xx answer; raise EntraError otherwise.
 
         ``idempotent`` defaults from the method; a POST that is safe to repeat (a read through POST) may say so.
         Throttling and transient answers are retried up to ``max_retries``; a connection lost after a
         non-idempotent request was sent raises OutcomeUnknownError instead of repeating it.
+        ``carries_credentials`` marks a body holding secret values (validateCredentials with credentials, PUT
+        secrets): the error then keeps Graph's status, code and request ids but not its message, which could
+        echo a value in a form no masking knows.
         """
-        return self._send(method, self.url_for(path, params), body=body, headers=headers, idempotent=idempotent)
+        return self._send(method, self.url_for(path, params), body=body, headers=headers, idempotent=idempotent,
+                          carries_credentials=carries_credentials)
 
     def get_json(self, path, params=None):
         """GET ``path`` and return its JSON body."""
@@ -150,7 +156,7 @@ class GraphClient(object):
                              'request would carry the bearer token there.'
                              % (target.scheme, target.netloc, self.settings.graph_base_url))
 
-    def _send(self, method, url, body=None, headers=None, idempotent=None):
+    def _send(self, method, url, body=None, headers=None, idempotent=None, carries_credentials=False):
         method = method.upper()
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         what = '%s %s' % (method, urlsplit(url).path)
@@ -173,18 +179,7 @@ class GraphClient(object):
             try:
                 response = self.session.request(method, url, data=data, headers=request_headers)
             except requests.exceptions.RequestException as exc:
-                phase = _failure_phase(exc)
-                host = urlsplit(url).netloc
-                if phase == 'tls':
-                    raise EntraError('%s: TLS connection to %s failed: %s %s' % (what, host, exc, TLS_ADVICE))
-                if phase == 'sent' and not idempotent:
-                    raise OutcomeUnknownError(
-                        '%s: the connection to %s was lost after the request was sent (%s), so it is unknown '
-                        'whether it took effect. Check the object\'s state before sending it again.'
-                        % (what, host, exc.__class__.__name__))
-                if not self.retry.can_retry(attempt):
-                    raise RetriesExhaustedError('%s: gave up after %d attempts: could not reach %s: %s'
-                                                % (what, attempt, host, exc))
+                self._raise_unless_retryable(what, url, exc, idempotent, attempt)
                 self._pause(self.retry.delay(attempt))
                 attempt += 1
                 continue
@@ -197,6 +192,8 @@ class GraphClient(object):
                                      request_id=response.headers.get('request-id'),
                                      client_request_id=response.headers.get('client-request-id'),
                                      date=response.headers.get('Date'))
+            if carries_credentials:
+                payload = without_server_text(payload)
             if status == 401 and code == INVALID_TOKEN and not refreshed:
                 refreshed = True
                 with self._counter_lock:
@@ -214,6 +211,35 @@ class GraphClient(object):
                 raise error_from_answer(what, status, response.headers, payload, AuthenticationError,
                                         advice=self._refused_token_advice())
             raise error_from_answer(what, status, response.headers, payload)
+
+    def _raise_unless_retryable(self, what, url, exc, idempotent, attempt):
+        """Raise the error a failed send deserves, unless it may be sent again (then return)."""
+        parts = urlsplit(url)
+        host = parts.netloc
+        phase = _failure_phase(exc)
+        if phase == 'tls':
+            raise EntraError('%s: TLS connection to %s failed: %s %s'
+                             % (what, host, exc, tls_advice(self.settings.verify)))
+        if phase == 'sent' and parts.scheme == 'http' and _speaks_tls(parts, self.settings.timeout[0]):
+            # Nothing was processed: the server read the request as a broken TLS handshake.
+            raise InvalidInputError('%s: %s speaks TLS, but graph_endpoint %s says http: use https://%s.'
+                                    % (what, host, self.settings.graph_base_url, host))
+        timed_out = isinstance(exc, requests.exceptions.ReadTimeout)
+        if timed_out:
+            why = ('no answer within timeout=%s seconds (raise the timeout option if the service is this slow)'
+                   % self.settings.timeout[1])
+        else:
+            why = 'could not reach %s: %s' % (host, exc)
+        if phase == 'sent' and not idempotent:
+            if timed_out:
+                lost = ('%s gave no answer within timeout=%s seconds after the request was sent'
+                        % (host, self.settings.timeout[1]))
+            else:
+                lost = 'the connection to %s was lost after the request was sent (%s)' % (host, exc.__class__.__name__)
+            raise OutcomeUnknownError('%s: %s, so it is unknown whether it took effect. Check the object\'s state '
+                                      'before sending it again.' % (what, lost))
+        if not self.retry.can_retry(attempt):
+            raise RetriesExhaustedError('%s: gave up after %d attempts: %s' % (what, attempt, why))
 
     def retry_decision(self, what, status, headers, payload, idempotent, attempt):
         """For a throttled or transient answer return (None, seconds to wait) or (the error to report, None)."""
@@ -255,6 +281,31 @@ def _failure_phase(exc):
         if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
             return 'connect'
     return 'sent'
+
+
+def without_server_text(payload):
+    """Return a Graph error body reduced to its code and request ids, for answers to calls carrying secrets."""
+    error = payload.get('error') if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        return None
+    inner = error.get('innerError') or error.get('innererror')
+    kept = {'code': error.get('code')}
+    if isinstance(inner, dict):
+        kept['innerError'] = {key: inner.get(key) for key in ('request-id', 'client-request-id', 'date')}
+    return {'error': kept}
+
+
+def _speaks_tls(parts, connect_timeout):
+    """Return True when the http URL's port completes a TLS handshake (the user meant https)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=connect_timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=parts.hostname):
+                return True
+    except (OSError, ValueError):
+        return False
 
 
 def _json_or_none(response):

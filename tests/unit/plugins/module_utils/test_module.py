@@ -16,7 +16,12 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     EntraError,
     MissingDependencyError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule, shared_argument_spec
+from ansible_collections.entra.provisioning.plugins.module_utils._module import (
+    EntraModule,
+    looks_like_a_secret_name,
+    secret_values,
+    shared_argument_spec,
+)
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
     CLIENT_ID,
     TENANT_ID,
@@ -131,3 +136,93 @@ def test_client_is_built_once(capsys):
     with patch_module_args({'object_ids': ['x'], 'access_token': 'opaque-token-value'}):
         module = EntraModule(argument_spec=MODULE_OPTIONS)
         assert module.graph_client() is module.graph_client()
+
+
+# -- every shape a user can type a secret in is masked in the failure (finding 1) -----------------------------
+
+CANARY = 'canary-misshaped-secret-value-7f3a'
+PAIR_SPEC = dict(key=dict(type='str', required=True, no_log=False), value=dict(type='str', required=True, no_log=True))
+CHECKED_OPTIONS = dict(
+    credentials=dict(type='list', elements='dict', options=PAIR_SPEC, no_log=False),
+    applications=dict(type='list', elements='dict', options=dict(
+        name=dict(type='str'),
+        credentials=dict(type='list', elements='dict', options=PAIR_SPEC, required=True, no_log=False),
+    )),
+)
+# What the spec looks like once items are validated in Python instead.
+UNCHECKED_OPTIONS = dict(credentials=dict(type='raw'), applications=dict(type='list', elements='raw'))
+
+MISSHAPED = {
+    'credentials as a mapping': {'credentials': {'SecretToken': CANARY}},
+    'credentials as one-key mappings': {'credentials': [{'SecretToken': CANARY}]},
+    'a vaule typo': {'credentials': [{'key': 'SecretToken', 'vaule': CANARY}]},
+    'a key=value string': {'credentials': ['SecretToken=' + CANARY]},
+    'a whole string': {'credentials': 'SecretToken: ' + CANARY},
+    'a credential typo in a bulk item': {'applications': [{'name': 'a', 'credential': [{'key': 'SecretToken',
+                                                                                        'value': CANARY}]}]},
+    'a mapping in a bulk item': {'applications': [{'name': 'a', 'credentials': {'SecretToken': CANARY}}]},
+    'an unknown item key': {'applications': [{'name': 'a', 'credentials': [], 'token': CANARY}]},
+    'a string bulk item': {'applications': ['SecretToken=' + CANARY]},
+    'a misspelt secret option': {'client_secert': CANARY},
+    'a value that is a list': {'credentials': [{'key': 'SecretToken', 'value': [CANARY]}]},
+}
+
+
+def _core_masks(value):
+    """True when ansible-core 2.22+ will mask ``value`` at output (its secrets API knows it)."""
+    try:
+        from ansible.module_utils.secrets import mask_secrets
+    except ImportError:
+        return False
+    return mask_secrets(value) != value
+
+
+def _output_without_core_channel(text):
+    """The module's output minus ``_ansible_new_secrets``, the list ansible-core 2.22 takes and never prints."""
+    result = json.loads(text)
+    result.pop('_ansible_new_secrets', None)
+    return json.dumps(result)
+
+
+@pytest.mark.parametrize('options', [CHECKED_OPTIONS, UNCHECKED_OPTIONS], ids=['spec checks items', 'raw items'])
+@pytest.mark.parametrize('shape', sorted(MISSHAPED))
+def test_a_secret_in_any_shape_is_masked_when_the_module_fails(shape, options, capsys):
+    with patch_module_args(dict(MISSHAPED[shape], object_ids=['x'])):
+        with pytest.raises(SystemExit):
+            module = EntraModule(argument_spec=dict(options, object_ids=MODULE_OPTIONS['object_ids']))
+            module.fail_json(msg='refused %s' % CANARY)
+    printed = capsys.readouterr().out
+    assert json.loads(printed)['failed'] is True
+    assert CANARY not in _output_without_core_channel(printed) or _core_masks(CANARY)
+
+
+def test_secret_values_skip_the_name_of_a_credential():
+    values = set(secret_values({'credentials': [{'key': 'SecretToken', 'value': CANARY}]}, CHECKED_OPTIONS))
+    assert values == {CANARY}
+
+
+def test_secret_values_leave_known_plain_options_alone():
+    values = set(secret_values({'applications': [{'name': 'visible-name', 'credentials': []}]}, CHECKED_OPTIONS))
+    assert values == set()
+
+
+@pytest.mark.parametrize('name', ['client_secert', 'credential', 'pasword', 'SecretToken', 'vaule'])
+def test_misspelt_secret_names_look_like_secrets(name):
+    assert looks_like_a_secret_name(name)
+
+
+@pytest.mark.parametrize('name', ['display_name', 'displayname', 'name', 'job_id'])
+def test_ordinary_names_do_not_look_like_secrets(name):
+    assert not looks_like_a_secret_name(name)
+
+
+def test_endpoint_warnings_are_shown_when_the_client_is_built(capsys, tmp_path):
+    with patch_module_args({'object_ids': ['x'], 'tenant_id': TENANT_ID, 'client_id': CLIENT_ID,
+                            'client_secret': CANARY, 'graph_endpoint': 'https://127.0.0.1:1/'}):
+        module = EntraModule(argument_spec=MODULE_OPTIONS)
+        module.graph_client()
+        with pytest.raises(SystemExit):
+            module.exit_json(changed=False)
+    result = json.loads(capsys.readouterr().out)
+    # ansible-core 2.19 and later hand warnings back as structured events: look at their text
+    assert 'is not the Graph of the global cloud' in json.dumps(result['warnings'])

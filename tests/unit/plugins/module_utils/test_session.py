@@ -47,7 +47,7 @@ def test_validate_certs_false_wins_over_ca_variables(http, ca_variables):
 
 def test_ca_path_wins_over_ca_variables(http, ca_variables, tmp_path):
     bundle = tmp_path / 'private-ca.pem'
-    bundle.write_text('placeholder')
+    bundle.write_text('-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n')
     session = build_session(make_settings({'ca_path': str(bundle)}))
     assert _verify_sent(http, session) == str(bundle)
 
