@@ -11,6 +11,7 @@ import responses
 from ansible_collections.entra.provisioning.plugins.module_utils._auth_client_secret import ClientSecretAuth
 from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import TransientAuthenticationError
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError, InvalidInputError
+from ansible_collections.entra.provisioning.plugins.module_utils._session import RedirectRefusedError
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -152,3 +153,38 @@ def test_tls_failure_is_not_transient_and_says_what_to_do(entra):
         secret_auth().acquire_token()
     assert not isinstance(caught.value, TransientAuthenticationError)
     assert 'ca_path' in caught.value.message
+
+
+def test_a_redirect_from_the_token_endpoint_does_not_resend_the_secret(entra):
+    entra.openid_configuration(GLOBAL_LOGIN, TENANT_ID)
+    entra.mock.add(responses.POST, entra.token_url(GLOBAL_LOGIN, TENANT_ID), status=307,
+                   headers={'Location': 'http://collector.example/token'})
+    with pytest.raises(RedirectRefusedError) as caught:
+        secret_auth().acquire_token()
+    token_calls = [call for call in entra.mock.calls if call.request.method == 'POST']
+    assert len(token_calls) == 1
+    assert 'redirect to http://collector.example/token' in caught.value.message
+    assert CLIENT_SECRET not in caught.value.message
+
+
+def test_a_token_endpoint_that_times_out_names_the_timeout_option(entra):
+    import requests
+    entra.openid_configuration(GLOBAL_LOGIN, TENANT_ID)
+    entra.mock.add(responses.POST, entra.token_url(GLOBAL_LOGIN, TENANT_ID),
+                   body=requests.exceptions.ReadTimeout('read timed out'))
+    with pytest.raises(TransientAuthenticationError) as caught:
+        secret_auth().acquire_token()
+    assert 'gave no answer within timeout=30 seconds' in caught.value.message
+    assert caught.value.message.startswith('The sign-in service at %s' % GLOBAL_LOGIN)
+
+
+def test_tls_failure_with_a_ca_path_names_it_instead_of_asking_for_one(entra, tmp_path):
+    import requests
+    bundle = tmp_path / 'ca.pem'
+    bundle.write_text('-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n')
+    entra.mock.add(responses.GET, '%s/%s/v2.0/.well-known/openid-configuration' % (GLOBAL_LOGIN, TENANT_ID),
+                   body=requests.exceptions.SSLError('certificate verify failed'))
+    with pytest.raises(AuthenticationError) as caught:
+        secret_auth(ca_path=str(bundle)).acquire_token()
+    assert 'could not be verified with ca_path %s' % bundle in caught.value.message
+    assert 'give ca_path' not in caught.value.message

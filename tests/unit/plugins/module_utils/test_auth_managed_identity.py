@@ -103,3 +103,28 @@ def test_unreachable_endpoint_is_transient(http, app_service_identity):
     with pytest.raises(TransientAuthenticationError) as caught:
         make_auth(ManagedIdentityAuth, {}).acquire_token()
     assert 'the managed identity endpoint' in caught.value.message
+
+
+def _unreachable(url):
+    return requests.exceptions.ConnectionError('refused', request=requests.Request('GET', url).prepare())
+
+
+def test_an_unreachable_endpoint_is_named_without_its_query(http, app_service_identity):
+    http.add(responses.GET, ENDPOINT, body=_unreachable(ENDPOINT + '?resource=x&api-version=2019-08-01'))
+    with pytest.raises(TransientAuthenticationError) as caught:
+        make_auth(ManagedIdentityAuth, {}).acquire_token()
+    assert 'the managed identity endpoint %s for' % ENDPOINT in caught.value.message
+    assert 'resource=x' not in caught.value.message
+
+
+def test_off_azure_the_metadata_service_that_was_tried_is_named(http, monkeypatch):
+    for variable in ('IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'IDENTITY_SERVER_THUMBPRINT', 'MSI_ENDPOINT',
+                     'MSI_SECRET', 'IMDS_ENDPOINT'):
+        monkeypatch.delenv(variable, raising=False)
+    imds = 'http://169.254.169.254/metadata/identity/oauth2/token'
+    http.add(responses.GET, imds, body=_unreachable(imds + '?resource=x'))
+    with pytest.raises(TransientAuthenticationError) as caught:
+        make_auth(ManagedIdentityAuth, {}).acquire_token()
+    message = caught.value.message
+    assert 'the managed identity endpoint %s (Azure Instance Metadata Service' % imds in message
+    assert 'IDENTITY_ENDPOINT' in message

@@ -7,14 +7,17 @@ __metaclass__ = type
 
 import json
 import re
+import socket
 from email.utils import formatdate
 from http.client import RemoteDisconnected
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
+from ansible_collections.entra.provisioning.plugins.module_utils import _graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
     AuthenticationError,
     EntraError,
@@ -357,3 +360,79 @@ def test_next_link_on_a_custom_graph_endpoint_is_followed(http, retry_policy):
              json={'value': [1], '@odata.nextLink': 'https://127.0.0.1:8443/v1.0/groups?page=2'})
     http.add(responses.GET, 'https://127.0.0.1:8443/v1.0/groups?page=2', json={'value': [2]})
     assert client.get_all('groups') == [1, 2]
+
+
+# -- redirects, http to a TLS port, timeouts, answers to calls that carry secrets --------------------------------
+
+@pytest.mark.parametrize('status', [307, 308])
+def test_a_redirected_acquire_is_not_sent_again_anywhere(http, client, status):
+    http.add(responses.POST, ACTION, status=status, headers={'Location': 'http://collector.example/x'})
+    with pytest.raises(EntraError) as caught:
+        client.request('POST', ACTION_PATH, body={'credentials': [{'key': 'SecretToken', 'value': 'canary-307'}]})
+    assert len(http.calls) == 1
+    assert 'redirect to http://collector.example/x' in caught.value.message
+
+
+def test_a_redirect_is_not_retried(http, retry_policy):
+    client = make_client(retry_policy=retry_policy)
+    http.add(responses.GET, GRAPH + '/organization', status=307, headers={'Location': 'https://other.example/'})
+    with pytest.raises(EntraError):
+        client.request('GET', 'organization')
+    assert len(http.calls) == 1
+
+
+def test_http_to_a_port_that_speaks_tls_says_use_https_without_retrying(http, monkeypatch, retry_policy):
+    endpoint = 'http://127.0.0.1:8443'
+    monkeypatch.setattr(_graph_client, '_speaks_tls', lambda parts, timeout: parts.port == 8443)
+    client = make_client({'access_token': graph_token(), 'graph_endpoint': endpoint}, retry_policy=retry_policy)
+    http.add(responses.GET, endpoint + '/v1.0/organization', body=lost_after_send())
+    with pytest.raises(InvalidInputError) as caught:
+        client.request('GET', 'organization')
+    assert len(http.calls) == 1
+    assert '127.0.0.1:8443 speaks TLS' in caught.value.message and 'use https://127.0.0.1:8443' in caught.value.message
+
+
+def test_the_tls_probe_completes_a_handshake_only_with_a_tls_listener():
+    plain = socket.socket()
+    plain.bind(('127.0.0.1', 0))
+    plain.listen(1)
+    try:
+        port = plain.getsockname()[1]
+        # a listener that never answers the ClientHello: the probe gives up after its timeout
+        assert _graph_client._speaks_tls(urlsplit('http://127.0.0.1:%d' % port), 0.2) is False
+    finally:
+        plain.close()
+    assert _graph_client._speaks_tls(urlsplit('http://127.0.0.1:%d' % port), 0.2) is False
+
+
+def test_a_read_timeout_names_the_timeout_option(http, retry_policy):
+    client = make_client({'access_token': graph_token(), 'timeout': 7}, retry_policy=retry_policy)
+    http.add(responses.GET, GRAPH + '/organization', body=requests.exceptions.ReadTimeout('read timed out'))
+    with pytest.raises(RetriesExhaustedError) as caught:
+        client.request('GET', 'organization')
+    assert 'no answer within timeout=7 seconds' in caught.value.message
+    assert 'could not reach' not in caught.value.message
+
+
+def test_a_read_timeout_after_a_post_is_an_unknown_outcome_naming_the_timeout(http, client):
+    http.add(responses.POST, ACTION, body=requests.exceptions.ReadTimeout('read timed out'))
+    with pytest.raises(OutcomeUnknownError) as caught:
+        client.request('POST', ACTION_PATH, body={'credentials': []})
+    assert len(http.calls) == 1 and 'within timeout=30 seconds' in caught.value.message
+
+
+def test_an_answer_to_a_call_carrying_credentials_keeps_code_status_and_ids_but_not_graphs_text(http, client):
+    echoed = 'the value c2VjcmV0LWVjaG8= is not valid'
+    http.add(responses.POST, ACTION, status=400, json=graph_error('InvalidCredentials', echoed, request_id='r-7'))
+    with pytest.raises(EntraError) as caught:
+        client.request('POST', ACTION_PATH, body={'credentials': []}, carries_credentials=True)
+    error = caught.value
+    assert (error.status, error.code, error.request_id) == (400, 'InvalidCredentials', 'r-7')
+    assert 'c2VjcmV0LWVjaG8' not in error.message and 'HTTP 400 InvalidCredentials' in error.message
+
+
+def test_without_server_text_keeps_only_the_code_and_ids():
+    body = graph_error('X', 'secret text', request_id='r-1')
+    assert _graph_client.without_server_text(body) == {'error': {'code': 'X', 'innerError': {
+        'request-id': 'r-1', 'client-request-id': 'creq-1', 'date': '2026-01-01T00:00:00'}}}
+    assert _graph_client.without_server_text('not json') is None

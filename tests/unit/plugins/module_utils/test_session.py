@@ -12,7 +12,12 @@ import pytest
 import requests
 import responses
 
-from ansible_collections.entra.provisioning.plugins.module_utils._session import build_session, user_agent
+from ansible_collections.entra.provisioning.plugins.module_utils._session import (
+    RedirectRefusedError,
+    build_session,
+    tls_advice,
+    user_agent,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._version import COLLECTION_VERSION
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import make_settings
 
@@ -100,3 +105,63 @@ def test_collection_version_matches_galaxy_yml():
     with open(galaxy) as galaxy_file:
         version = re.search(r'^version:\s*(\S+)', galaxy_file.read(), re.M).group(1)
     assert COLLECTION_VERSION == version
+
+
+# -- redirects are never followed (finding 2) -------------------------------------------------------------------
+
+@pytest.mark.parametrize('status', [301, 302, 303, 307, 308])
+def test_a_redirect_is_an_error_naming_where_it_pointed_and_is_not_followed(http, status):
+    token_url = 'https://login.microsoftonline.com/tenant/oauth2/v2.0/token'
+    http.add(responses.POST, token_url, status=status,
+             headers={'Location': 'http://collector.example:8080/steal?code=canary-in-the-query'})
+    session = build_session(make_settings())
+    with pytest.raises(RedirectRefusedError) as caught:
+        session.post(token_url, data={'client_secret': 'canary-redirected-secret'})
+    assert len(http.calls) == 1
+    message = caught.value.message
+    assert 'HTTP %d' % status in message and 'http://collector.example:8080/steal' in message
+    assert 'canary-in-the-query' not in message and 'not followed' in message
+    assert caught.value.status == status
+
+
+def test_a_relative_redirect_names_the_absolute_address(http):
+    http.add(responses.POST, URL, status=307, headers={'Location': '/elsewhere'})
+    with pytest.raises(RedirectRefusedError) as caught:
+        build_session(make_settings()).post(URL, data='{}')
+    assert 'https://graph.microsoft.com/elsewhere' in caught.value.message
+
+
+def test_a_3xx_without_location_is_handed_back_as_an_answer(http):
+    http.add(responses.GET, URL, status=304)
+    assert build_session(make_settings()).get(URL).status_code == 304
+
+
+# -- a proxy never carries plain http to this machine (finding 6) ----------------------------------------------
+
+@pytest.fixture
+def proxy_variables(monkeypatch):
+    for name in ('HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy'):
+        monkeypatch.setenv(name, 'http://proxy.example:3128')
+    for name in ('NO_PROXY', 'no_proxy'):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _proxies_sent(http, url):
+    http.add(responses.GET, url, json={})
+    build_session(make_settings()).get(url)
+    return http.calls[-1].request.req_kwargs['proxies']
+
+
+@pytest.mark.parametrize('url', ['http://localhost:8080/v1.0/x', 'http://127.0.0.1:8080/v1.0/x',
+                                 'http://[::1]:8080/v1.0/x'])
+def test_plain_http_to_loopback_bypasses_every_proxy_variable(http, proxy_variables, url):
+    assert not any(_proxies_sent(http, url).values())
+
+
+def test_https_still_uses_the_environment_proxy(http, proxy_variables):
+    assert _proxies_sent(http, URL).get('https') == 'http://proxy.example:3128'
+
+
+def test_tls_advice_names_the_ca_path_that_was_given():
+    assert 'with ca_path /etc/ca.pem' in tls_advice('/etc/ca.pem')
+    assert 'give ca_path' in tls_advice(True)
