@@ -13,6 +13,7 @@ import re
 from .constants import DEFAULT_TOKEN_LIFETIME_SECONDS
 
 ERROR_BURST_STATUSES = (500, 502, 503, 504)
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 TARGETS = ("graph", "token", "any")
 
 DEFAULT_FAULTS = {
@@ -30,6 +31,9 @@ DEFAULT_FAULTS = {
     "drop_connections": [],
     # [{"count": N, "path_regex": str, "methods": [...]}]: 409 Directory_ConcurrencyViolation
     "concurrency_violations": [],
+    # [{"status": 307|308|301|302|303, "location": url, "count": N, "path_regex": str, "target": ...}]: answered
+    # with that redirect before anything is processed (what a misconfigured gateway or a hostile proxy does).
+    "redirects": [],
     # Seconds a service principal/application created at run time answers 404.
     "eventual_consistency_seconds": 0,
 }
@@ -162,6 +166,19 @@ def normalize_faults(changes, base=None):
             violations.append({"count": _count(rule, where), "path_regex": _regex(rule, where),
                                "methods": [str(item).upper() for item in methods]})
         faults["concurrency_violations"] = violations
+    if "redirects" in changes:
+        redirects = []
+        for position, rule in enumerate(_rules(changes["redirects"], "redirects")):
+            where = "redirects[%d]" % position
+            status = int(rule.get("status", 307))
+            if status not in REDIRECT_STATUSES:
+                raise FaultError("%s.status must be one of %s" % (where, REDIRECT_STATUSES))
+            location = rule.get("location")
+            if not isinstance(location, str) or not location:
+                raise FaultError("%s.location must be the URL to redirect to" % where)
+            redirects.append({"status": status, "location": location, "count": _count(rule, where),
+                              "path_regex": _regex(rule, where), "target": _target(rule, where)})
+        faults["redirects"] = redirects
     return faults
 
 

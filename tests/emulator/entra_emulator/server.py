@@ -132,6 +132,9 @@ class Emulator:
             entry["dropped"] = "before"
             state.counters["dropped_connections"] += 1
             _abort(request)
+        redirect = take_rule(state.faults["redirects"], path, "graph")
+        if redirect is not None:
+            return self._redirect(entry, redirect, ids)
         latency = state.faults["latency_ms"]
         if latency:
             await asyncio.sleep(latency / 1000.0)
@@ -223,6 +226,9 @@ class Emulator:
         entry = state.log_request(cloud=cloud, kind="token", method="POST", path=request.path, query={},
                                   status=None, body=redact(form), tenant_id=None, client_id=form.get("client_id"),
                                   operation="token", **{"request-id": None, "client-request-id": correlation_id})
+        redirect = take_rule(state.faults["redirects"], request.path, "token")
+        if redirect is not None:
+            return self._redirect(entry, redirect, {"x-ms-request-id": str(uuid.uuid4())})
         drop, answer = await self._token_faults(request, entry, request.path)
         if answer is None:
             status, headers, body, facts = identity.token_request(
@@ -239,6 +245,12 @@ class Emulator:
         entry["request-id"] = headers.get("x-ms-request-id")
         state.count("token", status=status)
         return self._finish_token(request, entry, drop, status, headers, body)
+
+    def _redirect(self, entry, rule, headers):
+        entry["status"] = rule["status"]
+        entry["operation"] = "redirect"
+        return _respond(rule["status"], identity.JSON, {"error": "redirected", "error_description": "Moved."},
+                        dict(headers, Location=rule["location"]))
 
     async def _token_faults(self, request, entry, path):
         """Drop-before, latency and 5xx bursts for token requests; returns (drop rule, burst rule)."""

@@ -176,3 +176,32 @@ def test_invalid_faults_are_refused(emulator):
     with pytest.raises(EmulatorError, match="status"):
         emulator.set_faults(error_bursts={"status": 418})
     assert emulator.faults()["error_bursts"] == []
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_redirect_answers_before_processing_and_names_the_location(emulator, graph, status):
+    app = seed_app("global", OAUTH_APP["display_name"])
+    emulator.set_faults(redirects={"status": status, "location": "http://127.0.0.1:9/collect",
+                                   "path_regex": "acquireAccessToken"})
+    answer = graph.request("POST", "/servicePrincipals/%s/synchronization/acquireAccessToken"
+                           % app["service_principal_id"], json={"credentials": credentials(OAUTH_CREDENTIALS)},
+                           allow_redirects=False)
+    assert answer.status_code == status
+    assert answer.headers["Location"] == "http://127.0.0.1:9/collect"
+    assert emulator.application(app["service_principal_id"])["authorized"] is False
+    assert [entry["operation"] for entry in emulator.log() if entry.get("status") == status] == ["redirect"]
+    assert _acquire(graph, app, OAUTH_CREDENTIALS).status_code == 204
+
+
+def test_token_endpoint_redirect(emulator, http):
+    emulator.set_faults(redirects={"status": 307, "location": "http://127.0.0.1:9/token", "target": "token"})
+    answer = http.post("%s/oauth2/v2.0/token" % emulator.authority(TENANTS["global"]), allow_redirects=False, data={
+        "grant_type": "client_credentials", "client_id": SYNC_CLIENTS["global"], "client_secret": SYNC_SECRET,
+        "scope": "https://graph.microsoft.com/.default"})
+    assert answer.status_code == 307 and answer.headers["Location"] == "http://127.0.0.1:9/token"
+    assert token_for(emulator, http)
+
+
+def test_a_redirect_needs_a_location(emulator):
+    with pytest.raises(EmulatorError):
+        emulator.set_faults(redirects={"status": 307})
