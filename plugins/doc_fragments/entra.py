@@ -100,17 +100,24 @@ options:
   graph_endpoint:
     description:
       - Send Graph requests to this URL instead of the cloud's Graph endpoint, for example a proxy or a private
-        endpoint. The version (O(api_version)) is appended.
+        endpoint. The version (O(api_version)) is appended; a URL that already ends in C(/v1.0) or C(/beta) has
+        that part removed, with a warning.
       - The token is still requested for the cloud's own Graph (scope C(<graph root of cloud>/.default)).
-      - Must be HTTPS, except for a loopback address.
+      - Must be HTTPS, except for a loopback address (plain HTTP to a loopback address never goes through a
+        proxy from the environment). Another cloud's Graph is refused. Any URL that is not the cloud's own Graph
+        gives a warning, since the bearer token is sent there.
+      - Redirects are never followed, here or at the sign-in host; a redirect fails the request, naming where
+        it pointed.
     type: str
     version_added: 0.1.0
   authority_host:
     description:
       - Sign in at this host instead of the cloud's sign-in host, for example V(https://login.microsoftonline.us).
         Instance discovery is turned off for a host that is not the cloud's own.
-      - Must be HTTPS. A known sign-in host of another cloud than O(cloud) is refused.
-      - If not set, the environment variable E(AZURE_AUTHORITY_HOST) is used.
+      - Must be HTTPS, even for a loopback address. A known sign-in host of another cloud than O(cloud) is
+        refused. Any host that is not the cloud's own gives a warning, since the client credential is sent there.
+      - If not set, the environment variable E(AZURE_AUTHORITY_HOST) is used; from the environment alone only a
+        Microsoft sign-in host (or a loopback address) is accepted, so another host must be given as this option.
     type: str
     version_added: 0.1.0
   api_version:
@@ -147,14 +154,19 @@ options:
   ca_path:
     description:
       - A PEM file (or hashed directory) of CA certificates to trust for Graph and the sign-in service.
+        A file without a PEM certificate, or a directory without C(openssl rehash) links, is refused before
+        any request.
       - It wins over E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE). Without it those variables, when set, choose
         the bundle, otherwise the bundle of the Python C(certifi) package is used.
       - Ignored when O(validate_certs=false).
     type: path
     version_added: 0.1.0
 notes:
-  - Proxies are taken from the standard environment variables (E(HTTPS_PROXY), E(NO_PROXY)).
-  - Secrets from options, environment variables and files are kept out of results, warnings and error messages.
+  - Proxies are taken from the standard environment variables (E(HTTPS_PROXY), E(NO_PROXY)), except for plain
+    HTTP to a loopback address.
+  - Secrets from options, environment variables and files are kept out of results, warnings and error messages,
+    also when they are given in a shape the module refuses. See C(docs/security.md) for what is masked where
+    and what ansible-core itself prints.
 requirements:
   - requests >= 2.32.2
   - msal >= 1.35.0 (certificate sign-in needs its public_certificate support)

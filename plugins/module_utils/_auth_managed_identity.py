@@ -7,6 +7,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 from urllib.parse import urlsplit
 
 from ansible_collections.entra.provisioning.plugins.module_utils import _auth_common
@@ -25,6 +26,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._ids import val
 
 # Where msal asks when no App Service, Arc, Cloud Shell or Service Fabric variable names another endpoint.
 IMDS_ADDRESS = '169.254.169.254'
+IMDS_PATH = '/metadata/identity/oauth2/token'
 
 
 class ManagedIdentityAuth(AuthMethodBase):
@@ -82,15 +84,15 @@ class ManagedIdentityAuth(AuthMethodBase):
             raise self.network_error(exc, where=_endpoint_tried(exc))
         except ValueError as exc:
             raise AuthenticationError(
-                'The managed identity endpoint gave no usable answer for %s: %s. Check this runs on an Azure '
-                'resource with that identity enabled.' % (self.describe_identity(), exc))
+                '%s gave no usable answer for %s: %s. Check this runs on an Azure resource with that identity '
+                'enabled.' % (_capitalized(_endpoint_tried()), self.describe_identity(), exc))
         if result and 'access_token' in result:
             return token_from_result(result, started)
         result = result or {}
         error = result.get('error') or 'unknown_error'
-        message = ('Getting a token for %s failed: %s. Check the identity is enabled on this Azure resource%s and '
-                   'that cloud (%s) matches it.'
-                   % (self.describe_identity(), first_line(result.get('error_description')) or error,
+        message = ('Getting a token for %s from %s failed: %s. Check the identity is enabled on this Azure '
+                   'resource%s and that cloud (%s) matches it.'
+                   % (self.describe_identity(), _endpoint_tried(), first_line(result.get('error_description')) or error,
                       ' and client_id names one of its user-assigned identities' if self._options.get('client_id')
                       else '', self.cloud.name))
         fields = dict(code=error, request_id=result.get('trace_id'), client_request_id=result.get('correlation_id'))
@@ -106,15 +108,35 @@ class ManagedIdentityAuth(AuthMethodBase):
                 self._token_cache.remove_at(entry)
 
 
-def _endpoint_tried(exc):
-    """Name the managed identity endpoint msal called (it picks one from the environment, else IMDS)."""
+
+def _endpoint_tried(exc=None, environ=None):
+    """Name the managed identity endpoint msal called: from the failed request, else as msal picks it."""
     request = getattr(exc, 'request', None)
     url = getattr(request, 'url', None)
-    if not url:
-        return 'the managed identity endpoint'
-    parts = urlsplit(url)
-    where = 'the managed identity endpoint %s://%s%s' % (parts.scheme, parts.netloc, parts.path)
-    if parts.hostname == IMDS_ADDRESS:
-        where += (' (Azure Instance Metadata Service: none of IDENTITY_ENDPOINT, MSI_ENDPOINT is set, and this host '
-                  'does not look like an Azure resource)')
+    if url:
+        parts = urlsplit(url)
+        url = '%s://%s%s' % (parts.scheme, parts.netloc, parts.path)
+        is_imds = parts.hostname == IMDS_ADDRESS
+    else:
+        url, is_imds = _endpoint_msal_picks(os.environ if environ is None else environ)
+    where = 'the managed identity endpoint %s' % url
+    if is_imds:
+        where += (' (the Azure Instance Metadata Service, used when neither IDENTITY_ENDPOINT nor MSI_ENDPOINT is '
+                  'set; it only answers on an Azure VM or scale set)')
     return where
+
+
+def _endpoint_msal_picks(environ):
+    """Return (url, is the metadata service) in the order msal chooses a managed identity source."""
+    if 'IDENTITY_ENDPOINT' in environ and 'IDENTITY_HEADER' in environ:
+        return environ['IDENTITY_ENDPOINT'], False
+    if 'MSI_ENDPOINT' in environ and 'MSI_SECRET' in environ:
+        return environ['MSI_ENDPOINT'], False
+    if 'IDENTITY_ENDPOINT' in environ and 'IMDS_ENDPOINT' in environ:
+        return environ['IDENTITY_ENDPOINT'], False
+    host = environ.get('AZURE_POD_IDENTITY_AUTHORITY_HOST') or 'http://%s' % IMDS_ADDRESS
+    return host.strip('/') + IMDS_PATH, True
+
+
+def _capitalized(text):
+    return text[:1].upper() + text[1:]

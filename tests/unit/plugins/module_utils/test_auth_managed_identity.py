@@ -14,7 +14,10 @@ import requests
 import responses
 
 from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import TransientAuthenticationError
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_managed_identity import ManagedIdentityAuth
+from ansible_collections.entra.provisioning.plugins.module_utils._auth_managed_identity import (
+    ManagedIdentityAuth,
+    _endpoint_msal_picks,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError, InvalidInputError
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
     CLIENT_ID,
@@ -126,5 +129,24 @@ def test_off_azure_the_metadata_service_that_was_tried_is_named(http, monkeypatc
     with pytest.raises(TransientAuthenticationError) as caught:
         make_auth(ManagedIdentityAuth, {}).acquire_token()
     message = caught.value.message
-    assert 'the managed identity endpoint %s (Azure Instance Metadata Service' % imds in message
+    assert 'the managed identity endpoint %s (the Azure Instance Metadata Service' % imds in message
     assert 'IDENTITY_ENDPOINT' in message
+
+
+def test_an_unreadable_answer_names_the_endpoint_msal_picked(http, app_service_identity):
+    http.add(responses.GET, ENDPOINT, body='<html>a proxy error page</html>', status=200)
+    with pytest.raises(AuthenticationError) as caught:
+        make_auth(ManagedIdentityAuth, {}).acquire_token()
+    assert caught.value.message.startswith('The managed identity endpoint %s gave no usable answer' % ENDPOINT)
+
+
+@pytest.mark.parametrize('environ, expected', [
+    ({'IDENTITY_ENDPOINT': 'https://a/msi', 'IDENTITY_HEADER': 'h'}, ('https://a/msi', False)),
+    ({'MSI_ENDPOINT': 'https://b/msi', 'MSI_SECRET': 's'}, ('https://b/msi', False)),
+    ({'IDENTITY_ENDPOINT': 'https://c/arc', 'IMDS_ENDPOINT': 'https://c'}, ('https://c/arc', False)),
+    ({}, ('http://169.254.169.254/metadata/identity/oauth2/token', True)),
+    ({'AZURE_POD_IDENTITY_AUTHORITY_HOST': 'http://10.0.0.1/'}, ('http://10.0.0.1/metadata/identity/oauth2/token',
+                                                                  True)),
+])
+def test_the_endpoint_is_named_in_the_order_msal_picks_it(environ, expected):
+    assert _endpoint_msal_picks(environ) == expected
