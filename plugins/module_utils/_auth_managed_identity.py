@@ -108,7 +108,6 @@ class ManagedIdentityAuth(AuthMethodBase):
                 self._token_cache.remove_at(entry)
 
 
-
 def _endpoint_tried(exc=None, environ=None):
     """Name the managed identity endpoint msal called: from the failed request, else as msal picks it."""
     request = getattr(exc, 'request', None)

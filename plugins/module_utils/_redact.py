@@ -118,7 +118,7 @@ class SecretRegistry(object):
         if not isinstance(value, str):
             value = str(value)
         forms = encoded_forms(value)
-        raws = [raw for raw in {value, value.strip()} if len(raw) > PREFIX_LENGTH]
+        raws = [raw for raw in sorted({value, value.strip()}) if len(raw) > PREFIX_LENGTH]
         with self._lock:
             new = forms - self._forms
             for raw in raws:

@@ -42,6 +42,6 @@ def test_misshaped_credentials_stay_hidden_in_the_job_events_at_verbosity_0(
     assert write_requests(fresh_emulator) == []
     # The events hold the failure itself, so the channel AWX keeps was really exercised.
     assert any(event.get("event") == "runner_on_failed" for event in job.events())
-    occurrences = awx_emulation.secret_occurrences(job.artifacts_dir, {"mis-shaped value": CANARY,
-                                                                      "client_secret": CONTOSO_AUTOMATION_SECRET})
+    secrets = {"mis-shaped value": CANARY, "client_secret": CONTOSO_AUTOMATION_SECRET}
+    occurrences = awx_emulation.secret_occurrences(job.artifacts_dir, secrets)
     assert {path for path, _label in occurrences} <= {"command"}, occurrences

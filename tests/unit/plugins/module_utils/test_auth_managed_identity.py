@@ -145,8 +145,8 @@ def test_an_unreadable_answer_names_the_endpoint_msal_picked(http, app_service_i
     ({'MSI_ENDPOINT': 'https://b/msi', 'MSI_SECRET': 's'}, ('https://b/msi', False)),
     ({'IDENTITY_ENDPOINT': 'https://c/arc', 'IMDS_ENDPOINT': 'https://c'}, ('https://c/arc', False)),
     ({}, ('http://169.254.169.254/metadata/identity/oauth2/token', True)),
-    ({'AZURE_POD_IDENTITY_AUTHORITY_HOST': 'http://10.0.0.1/'}, ('http://10.0.0.1/metadata/identity/oauth2/token',
-                                                                  True)),
+    ({'AZURE_POD_IDENTITY_AUTHORITY_HOST': 'http://10.0.0.1/'},
+     ('http://10.0.0.1/metadata/identity/oauth2/token', True)),
 ])
 def test_the_endpoint_is_named_in_the_order_msal_picks_it(environ, expected):
     assert _endpoint_msal_picks(environ) == expected
