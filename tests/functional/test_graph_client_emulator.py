@@ -352,6 +352,39 @@ def test_connection_dropped_after_a_post_was_processed_is_outcome_unknown(emulat
     assert len(posts) == 1
 
 
+@pytest.mark.parametrize('status', [307, 308])
+def test_a_redirected_acquire_is_refused_and_nothing_reaches_the_target(emulator, status):
+    client = client_for(emulator, 'global', client_secret=APP_SECRET)
+    job_path = _first_job_path(client)
+    target = emulator.info['clouds']['usgov']['graph_endpoint'] + '/v1.0/collect'
+    emulator.set_faults(redirects=[{'status': status, 'location': target, 'path_regex': 'acquireAccessToken'}])
+    with pytest.raises(EntraError) as caught:
+        client.request('POST', job_path.split('/synchronization/')[0] + '/synchronization/acquireAccessToken',
+                       body={'credentials': [{'key': 'SecretToken', 'value': 'emulator-redirected-value'}]})
+    assert 'HTTP %d, a redirect to %s' % (status, target) in caught.value.message
+    assert not [entry for entry in emulator.log() if entry.get('path', '').endswith('/collect')]
+
+
+def test_a_redirect_from_the_token_endpoint_keeps_the_client_secret_here(emulator):
+    target = emulator.info['clouds']['usgov']['authority_host'] + '/collect/oauth2/v2.0/token'
+    emulator.set_faults(redirects=[{'status': 307, 'location': target, 'target': 'token'}])
+    client = client_for(emulator, 'global', client_secret=APP_SECRET)
+    with pytest.raises(EntraError) as caught:
+        client.get_json('servicePrincipals', {'$top': 1})
+    assert 'a redirect to %s' % target in caught.value.message
+    assert [entry['status'] for entry in emulator.log() if entry.get('kind') == 'token'] == [307]
+
+
+def test_plain_http_to_the_tls_port_says_to_use_https_at_once(emulator):
+    listener = endpoints(emulator, 'global')
+    client = client_for(emulator, 'global', client_secret=APP_SECRET,
+                        graph_endpoint=listener['graph_endpoint'].replace('https://', 'http://'))
+    with pytest.raises(InvalidInputError) as caught:
+        client.get_json('servicePrincipals', {'$top': 1})
+    assert 'speaks TLS' in caught.value.message
+    assert client.counters['retries'] == 0
+
+
 def _first_job_path(client):
     service_principal = client.get_json('servicePrincipals', {'$filter': "displayName eq 'O''Brien global'"})
     object_id = service_principal['value'][0]['id']
