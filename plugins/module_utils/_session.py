@@ -79,7 +79,9 @@ class GraphSession(_SessionBase):
             kwargs['proxies'] = dict(_NO_PROXY)
         response = super(GraphSession, self).request(method, url, **kwargs)
         if response.is_redirect:
-            raise redirect_error(method, url, response)
+            error = redirect_error(method, url, response)
+            response.close()
+            raise error
         return response
 
 
