@@ -98,16 +98,18 @@ def encoded_forms(value):
 class SecretRegistry(object):
     """Secret values known at run time (options, env values, file contents), in every form they may take.
 
-    ``mask(text)`` replaces every occurrence of every form, and of a long enough prefix of the raw value
-    together with whatever continues it, by MASK in one pass over the text.
+    ``mask(text)`` replaces every occurrence of every form, and of a long enough prefix of the value together
+    with whatever continues it, by MASK in one pass over the text. ``values()`` are only the values as given:
+    what ansible-core masks in a module's result, whose texts this registry has already masked in every form.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
+        self._values = set()
         self._forms = set()
         # anchor (first characters) -> {length: set of forms}
         self._index = {}
-        # prefix -> raw values it starts, so a cut-off echo is masked as far as it matches
+        # prefix -> values it starts, so a cut-off echo is masked as far as it matches
         self._continuations = {}
         self._ordered = ()
 
@@ -118,36 +120,41 @@ class SecretRegistry(object):
         if not isinstance(value, str):
             value = str(value)
         forms = encoded_forms(value)
-        raws = [raw for raw in sorted({value, value.strip()}) if len(raw) > PREFIX_LENGTH]
+        if not forms:
+            return False
+        values = {raw for raw in (value, value.strip()) if len(raw) >= MIN_REGISTERED_LENGTH}
         with self._lock:
-            new = forms - self._forms
-            for raw in raws:
-                prefix = raw[:PREFIX_LENGTH]
-                continued = self._continuations.setdefault(prefix, set())
-                if raw not in continued:
-                    continued.add(raw)
-                    new.add(prefix)
-            if not new:
+            new_values = values - self._values
+            if not new_values:
                 return False
-            for form in new:
+            new_forms = forms - self._forms
+            for raw in sorted(new_values):
+                if len(raw) > PREFIX_LENGTH:
+                    self._continuations.setdefault(raw[:PREFIX_LENGTH], set()).add(raw)
+                    new_forms.add(raw[:PREFIX_LENGTH])
+            for form in new_forms:
                 self._forms.add(form)
                 self._index.setdefault(form[:_ANCHOR], {}).setdefault(len(form), set()).add(form)
+            self._values.update(new_values)
             self._ordered = None
         if _core_register_secret is not None:
-            for form in new:
-                _core_register_secret(form)
+            # ansible-core sends what a module registers back to the controller with the result: the values,
+            # not their forms, keep that small (the controller masks its own output, not servers' echoes)
+            for raw in sorted(new_values):
+                _core_register_secret(raw)
         return True
 
     def values(self):
-        """Return the remembered forms, longest first (for AnsibleModule.no_log_values); never print them."""
+        """Return the values as given, longest first (for AnsibleModule.no_log_values); never print them."""
         with self._lock:
             if self._ordered is None:
-                self._ordered = tuple(sorted(self._forms, key=len, reverse=True))
+                self._ordered = tuple(sorted(self._values, key=len, reverse=True))
             return self._ordered
 
     def clear(self):
         """Forget everything."""
         with self._lock:
+            self._values = set()
             self._forms = set()
             self._index = {}
             self._continuations = {}
@@ -208,14 +215,14 @@ _REGISTRY = SecretRegistry()
 def register_secret(value):
     """Remember a secret value so that every later ``redact`` masks it in any form ``encoded_forms`` knows.
 
-    On ansible-core 2.22 and later the forms are also handed to ``ansible.module_utils.secrets``, so the
-    controller masks them in every output channel it controls.
+    On ansible-core 2.22 and later the value is also handed to ``ansible.module_utils.secrets``, so the
+    controller masks it in every output channel it controls.
     """
     _REGISTRY.add(value)
 
 
 def registered_secrets():
-    """Return the registered secret forms (for handing to AnsibleModule.no_log_values); never print them."""
+    """Return the registered secret values (for handing to AnsibleModule.no_log_values); never print them."""
     return _REGISTRY.values()
 
 
