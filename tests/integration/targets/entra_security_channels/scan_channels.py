@@ -138,8 +138,8 @@ def scan_tree(root, needles, skip=()):
 
 
 def self_test(needles, secrets, work_dir):
-    """Plant every encoding of one awkward secret (and a JWT) in a file and check the scan names each one."""
-    label, value = next((label, value) for label, value in secrets if '"' in value and len(value) > 16)
+    """Plant every encoding of the most awkward secret (and a JWT) in a file and check the scan names each one."""
+    label, value = next((label, value) for label, value in secrets if label == 'canary_awkward_value')
     planted_dir = os.path.join(work_dir, 'planted')
     os.makedirs(planted_dir, exist_ok=True)
     expected = []
