@@ -122,14 +122,14 @@ def find_leaks(text, needles):
     return leaks
 
 
-def scan_tree(root, needles, skip=()):
-    """Return [(relative path, line, label, encoding)] over every file below ``root``."""
+def scan_tree(root, needles, only=None):
+    """Return [(relative path, line, label, encoding)] over every file below ``root`` (or the one named)."""
     leaks = []
     for directory, _subdirectories, files in os.walk(root):
         for name in files:
             path = os.path.join(directory, name)
             relative = os.path.relpath(path, root)
-            if any(relative.startswith(prefix) for prefix in skip):
+            if only is not None and relative != only:
                 continue
             with open(path, 'rb') as handle:
                 text = handle.read().decode('utf-8', 'replace')
@@ -142,18 +142,17 @@ def self_test(needles, secrets, work_dir):
     label, value = next((label, value) for label, value in secrets if label == 'canary_awkward_value')
     planted_dir = os.path.join(work_dir, 'planted')
     os.makedirs(planted_dir, exist_ok=True)
-    expected = []
-    with open(os.path.join(planted_dir, 'leaks.txt'), 'w') as planted:
-        for name, form in sorted(encodings(value).items()):
-            planted.write('some output before %s and after\n' % form)
-            expected.append(name)
-        planted.write('Bearer eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwcyJ9.c2lnbmF0dXJl\n')
-    found = scan_tree(planted_dir, needles)
     problems = []
-    for line, name in enumerate(expected, 1):
-        if not any(leak[1] == line and leak[2] == label for leak in found):
+    # one file per encoding: a form may hold a newline (XML keeps it), so line numbers would not say which
+    for number, (name, form) in enumerate(sorted(encodings(value).items())):
+        path = os.path.join(planted_dir, '%02d.txt' % number)
+        with open(path, 'w') as planted:
+            planted.write('some output before %s and after\n' % form)
+        if not any(leak[2] == label for leak in scan_tree(planted_dir, needles, only=os.path.basename(path))):
             problems.append('the scan missed the %s form of %s' % (name, label))
-    if not any(leak[3] == 'JWT' for leak in found):
+    with open(os.path.join(planted_dir, 'jwt.txt'), 'w') as planted:
+        planted.write('Bearer eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwcyJ9.c2lnbmF0dXJl\n')
+    if not any(leak[3] == 'JWT' for leak in scan_tree(planted_dir, needles, only='jwt.txt')):
         problems.append('the scan missed a planted JWT')
     return problems
 
