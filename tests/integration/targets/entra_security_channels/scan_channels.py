@@ -356,7 +356,7 @@ def main():
     if runner.rc != 0:
         problems.append('the ansible-runner run exited %s' % runner.rc)
     failed_events = [event for event in runner.events if event.get('event') == 'runner_on_failed'
-                     and event.get('event_data', {}).get('task') == 'Credentials as a mapping']
+                     and event.get('event_data', {}).get('task') == 'Credentials as one-key mappings']
     if not failed_events:
         problems.append('ansible-runner recorded no failed event for the mis-shaped credentials')
 
