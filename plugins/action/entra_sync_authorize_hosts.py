@@ -51,14 +51,18 @@ class ActionModule(ControllerAction):
 
     def run_on_controller(self, task_vars):
         """Resolve, validate, group, authorize; return the records keyed by host (or by item name)."""
+        if self._task.args:
+            raise InvalidInputError('%s takes no options (got %s): set the authorize_* role variables instead.'
+                                    % (self._task.action, ', '.join(sorted(self._task.args))))
         hostvars = task_vars['hostvars']
         play_layer = self._play_layer()
-        run_values = self._host_values(task_vars['inventory_hostname'], RUN_OPTIONS + CONNECTION_OPTIONS,
-                                       hostvars, play_layer)
+        run_host = task_vars['inventory_hostname']
+        run_values = self._host_values(run_host, RUN_OPTIONS, hostvars, play_layer)
         settings = parse_run_settings(run_values)
         if run_values.get('applications') is not None:
             mode = 'list'
-            applications = parse_listed(run_values['applications'], run_values)
+            applications = parse_listed(run_values['applications'],
+                                        self._host_values(run_host, CONNECTION_OPTIONS, hostvars, play_layer))
         else:
             mode = 'hosts'
             applications = [self._parse_host(host, hostvars, play_layer)
@@ -125,28 +129,39 @@ class ActionModule(ControllerAction):
         display.display('authorize: %d application(s) in %d sign-in group(s), %d refused before sending anything'
                         % (len(applications), len(groups), len(refused)))
         for number, group in enumerate(groups, 1):
+            display.display('authorize: sign-in %d of %d (%s): %d application(s)'
+                            % (number, len(groups), group.label, len(group.applications)))
             try:
                 client = build_graph_client(OptionAdapter.from_dict(group.connection),
                                             max_concurrency=settings['max_concurrency'])
+                # Signing in before the first phase makes a refused secret read as what it is, once per group.
+                client.authenticator.get_token()
             except EntraError as error:
                 _keep(records, group.applications,
                       failed_outcomes(group.applications, 'signing in as %s' % group.label, error))
                 continue
-            if client.settings.verify is False:
-                display.warning('authorize_validate_certs is false for %s: TLS certificates are not checked, so the '
-                                'token could be handed to an impostor.' % group.label)
-            authorizer = SyncAuthorizer(client, check_mode=bool(self._task.check_mode),
-                                        max_concurrency=settings['max_concurrency'])
-            parts = group.parts(settings['applications_per_run'])
-            for part_number, part in enumerate(parts, 1):
-                display.display('authorize: sign-in %d of %d (%s): part %d of %d, %d application(s)'
-                                % (number, len(groups), group.label, part_number, len(parts), len(part)))
-                _keep(records, part, self._run_part(authorizer, group, part))
+            try:
+                self._authorize_group(client, group, settings, records)
+            finally:
+                client.close()
         done = summarize(records)
         display.display('authorize: done: %(changed)d changed, %(ok)d ok, %(failed)d failed' % done)
         # Records in the order the hosts came, whatever group they went through.
         order = dict((application.name, position) for position, application in enumerate(applications))
         return dict(sorted(records.items(), key=lambda item: order.get(item[0], len(order))))
+
+    def _authorize_group(self, client, group, settings, records):
+        if client.settings.verify is False:
+            display.warning('authorize_validate_certs is false for %s: TLS certificates are not checked, so the '
+                            'token could be handed to an impostor.' % group.label)
+        authorizer = SyncAuthorizer(client, check_mode=bool(self._task.check_mode),
+                                    max_concurrency=settings['max_concurrency'])
+        parts = group.parts(settings['applications_per_run'])
+        for part_number, part in enumerate(parts, 1):
+            if len(parts) > 1:
+                display.display('authorize: %s: part %d of %d, %d application(s)'
+                                % (group.label, part_number, len(parts), len(part)))
+            _keep(records, part, self._run_part(authorizer, group, part))
 
     @staticmethod
     def _run_part(authorizer, group, part):
