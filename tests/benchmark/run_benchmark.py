@@ -155,7 +155,8 @@ def per_host_series(arguments):
 
 def scenario_name(contender, forks, size):
     """A short unique scenario name, also the log file's name."""
-    prefix = {"role": "role", "module_per_host": "module-forks%d" % forks, "uri_per_host": "uri-forks%d" % forks,
+    prefix = {"role": "role", "role_summary": "role-summary", "debug_per_host": "debug-per-host",
+              "module_per_host": "module-forks%d" % forks, "uri_per_host": "uri-forks%d" % forks,
               "empty": "empty", "module_bulk": "module-bulk"}[contender]
     return "%s-%d" % (prefix, size)
 
@@ -166,6 +167,8 @@ def run_plan(arguments, bench):
     sizes = arguments.sizes
     for size in sizes:
         bench.run(scenarios.Scenario(scenario_name("empty", 5, size), "empty", size, expect="nothing"))
+        bench.run(scenarios.Scenario(scenario_name("debug_per_host", 5, size), "debug_per_host", size,
+                                     expect="nothing"))
     smallest = sizes[0]
     # The one-application target compares the role with (c): those two get the median of a few runs.
     bench.run_repeated(scenarios.Scenario(scenario_name("role", 5, smallest), "role", smallest),
@@ -178,6 +181,7 @@ def run_plan(arguments, bench):
     for size in sizes[1:]:
         bench.run(scenarios.Scenario(scenario_name("module_bulk", 5, size), "module_bulk", size))
         bench.run(scenarios.Scenario(scenario_name("role", 5, size), "role", size))
+        bench.run(scenarios.Scenario(scenario_name("role_summary", 5, size), "role_summary", size))
         if size == arguments.rerun_n:
             # Straight after the first run over the same applications: everything is authorized already.
             bench.run(scenarios.Scenario("role-rerun-%d" % size, "role", size, expect="unchanged", fresh_state=False))
