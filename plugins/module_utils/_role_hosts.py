@@ -46,7 +46,7 @@ _CHOICES = {'auth_method': AUTH_METHODS, 'api_version': API_VERSIONS}
 
 # Read once for the play (from the host the role's action runs on), not per application.
 REPORTS = ('per_host', 'summary')
-RUN_DEFAULTS = dict(report='per_host', show_summary=True, max_concurrency=4, applications_per_run=250)
+RUN_DEFAULTS = dict(report='per_host', show_summary=True, max_concurrency=4, applications_per_run=500)
 # More envelopes in flight than this only earns 429s from one tenant; more applications per part than this only
 # delays the progress line.
 RUN_BOUNDS = dict(max_concurrency=(1, 20), applications_per_run=(1, 5000))
