@@ -109,8 +109,10 @@ class ActionModule(ControllerAction):
         templar = []
 
         def template(name, value):
+            if not self._needs_rendering(value):
+                # Most values are plain text: rendering each of a thousand hosts' dozen values costs seconds.
+                return _plain(value)
             if not templar:
-                # Built on first need: most hosts hold plain values, and a templar per host is not free.
                 templar.append(self._templar.copy_with_new_env(available_variables=ChainMap(host_layer, play_layer)))
             try:
                 return _plain(templar[0].template(value))
@@ -118,6 +120,19 @@ class ActionModule(ControllerAction):
                 raise InvalidInputError("%s of host '%s' cannot be rendered: %s" % (name, host, error.message))
 
         return resolve_values(options, (host_layer, play_layer), template)
+
+    def _needs_rendering(self, value):
+        """False for plain data only: text without template markers, numbers, booleans, containers of them."""
+        if value is None or isinstance(value, (bool, int, float)):
+            return False
+        if isinstance(value, str):
+            return self._templar.is_possibly_template(value)
+        if isinstance(value, Mapping):
+            return any(self._needs_rendering(key) or self._needs_rendering(item) for key, item in value.items())
+        if isinstance(value, (list, tuple)):
+            return any(self._needs_rendering(item) for item in value)
+        # A vault value or another wrapper: only the templar knows how to turn it into text.
+        return True
 
     # -- phase 2 and 3: group by sign-in, authorize -----------------------------------------------------------------
 

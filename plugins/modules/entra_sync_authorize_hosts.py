@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 ---
 module: entra_sync_authorize_hosts
 short_description: Authorize provisioning for every application of the play batch (the authorize role's action)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - This is the work of the C(entra.provisioning.authorize) role
     as an action plugin. It runs on the controller, in the worker process, with the collection's shared engine;

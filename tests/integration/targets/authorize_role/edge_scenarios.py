@@ -8,7 +8,9 @@ still work:
   right; group-secret has none of its own and uses its group's. The run is done twice, own-wrong first (it is the
   host the role's run-once action runs on) and own-wrong last: neither order may lend one host's secret to another.
 - bad-* hosts each have one malformed variable; each fails alone, named, and sends nothing.
-- token-* hosts sign in with authorize_access_token (auth method access_token): no token request at all.
+- token-* hosts sign in with authorize_access_token (auth method access_token): no token request at all. The
+  token is vaulted in the inventory, and the group's client secret is a Jinja reference to another variable, so
+  both are rendered (and decrypted) per host the way Ansible does.
 
 Every expectation is read from the PLAY RECAP, the registered outcomes and the emulator's request log.
 """
@@ -19,6 +21,8 @@ import re
 import subprocess
 
 import requests
+import yaml
+from ansible.parsing.vault import VaultLib, VaultSecret
 
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=\d+"
                         r"\s+failed=(?P<failed>\d+)")
@@ -45,6 +49,27 @@ BOUNDS = (("authorize_applications_per_run=0", "authorize_applications_per_run m
           ("authorize_max_concurrency=21", "authorize_max_concurrency must be from 1 to 20, got 21"),
           ("authorize_max_concurrency=many", "authorize_max_concurrency must be a whole number from 1 to 20"),
           ("authorize_report=everything", "authorize_report must be one of per_host, summary"))
+
+
+VAULT_PASSWORD = "emulator-secret-vault-password"
+
+
+class Vaulted(str):
+    """A value written to the inventory as an inline !vault string."""
+
+
+def vaulted(value):
+    """Encrypt ``value`` the way ansible-vault encrypt_string does."""
+    secrets = [("default", VaultSecret(VAULT_PASSWORD.encode()))]
+    return Vaulted(VaultLib(secrets).encrypt(value).decode())
+
+
+def write_inventory(path, inventory):
+    """Write the inventory as YAML, with Vaulted values as !vault scalars."""
+    dumper = type("VaultDumper", (yaml.SafeDumper,), {})
+    dumper.add_representer(Vaulted, lambda self, value: self.represent_scalar("!vault", str(value), style="|"))
+    with open(path, "w") as inventory_file:
+        yaml.dump(inventory, inventory_file, Dumper=dumper, default_flow_style=False, sort_keys=False)
 
 
 def seed_applications(seed):
@@ -91,9 +116,10 @@ def build_inventory(applications, emulator_info, access_token, wrong_first):
                              "authorize_credentials": dict(application["accepted_credentials"])}
     inventory = {"all": {"children": {
         "edge_secret": {"hosts": hosts, "vars": dict(connection, authorize_client_id=CLIENT_ID,
-                                                     authorize_client_secret=CLIENT_SECRET)},
+                                                     edge_client_secret=CLIENT_SECRET,
+                                                     authorize_client_secret="{{ edge_client_secret }}")},
         "edge_token": {"hosts": token_hosts, "vars": dict(connection, authorize_auth_method="access_token",
-                                                          authorize_access_token=access_token)},
+                                                          authorize_access_token=vaulted(access_token))},
     }}}
     return inventory, {name: applications[apps[name]]["service_principal_id"] for name in apps}
 
@@ -130,22 +156,25 @@ def main(checks, emulator, config, output_dir, passthrough):
     emulator_info = config["emulator"]
     emulator.reset()
     access_token = graph_token(emulator_info)
-    inventory_path = os.path.join(output_dir, "authorize_edge_inventory.json")
+    inventory_path = os.path.join(output_dir, "authorize_edge_inventory.yml")
+    password_path = os.path.join(output_dir, "authorize_edge_vault_password")
+    with open(password_path, "w") as password_file:
+        password_file.write(VAULT_PASSWORD)
+    playbook = ["ansible-playbook", "authorize.yml", "--vault-password-file", password_path]
     outcomes_path = os.path.join(output_dir, "authorize_edge_outcomes.json")
-    secrets = [CLIENT_SECRET, WRONG_SECRET, access_token] + [
+    secrets = [CLIENT_SECRET, WRONG_SECRET, access_token, VAULT_PASSWORD] + [
         value for application in applications.values() for value in application["accepted_credentials"].values()
         if value.startswith("emulator-secret-")] + ["emulator-secret-extra"]
 
     for wrong_first in (True, False):
         order = "own-wrong first" if wrong_first else "own-wrong last"
         inventory, sp_ids = build_inventory(applications, emulator_info, access_token, wrong_first)
-        with open(inventory_path, "w") as inventory_file:
-            json.dump(inventory, inventory_file)
+        write_inventory(inventory_path, inventory)
         if os.path.exists(outcomes_path):
             os.remove(outcomes_path)
         emulator.reset()
         verbosity = ["-vvvv"] if wrong_first else []
-        code, stdout, recap = run(["ansible-playbook", "authorize.yml", "-i", inventory_path, "-e",
+        code, stdout, recap = run(playbook + ["-i", inventory_path, "-e",
                                    "outcomes_path=" + outcomes_path] + verbosity + passthrough, output_dir,
                                   "order-%s" % ("first" if wrong_first else "last"))
         entries = emulator.log()
@@ -188,7 +217,7 @@ def main(checks, emulator, config, output_dir, passthrough):
 
     # Summary report: no per-host task, the summary carries every outcome, the play fails once at the end.
     emulator.reset()
-    code, stdout, recap = run(["ansible-playbook", "authorize.yml", "-i", inventory_path, "-e",
+    code, stdout, recap = run(playbook + ["-i", inventory_path, "-e",
                                "outcomes_path=" + outcomes_path, "-e", "authorize_report=summary"] + passthrough,
                               output_dir, "summary-failing")
     run_host = next(iter(inventory["all"]["children"]["edge_secret"]["hosts"]))
@@ -198,11 +227,11 @@ def main(checks, emulator, config, output_dir, passthrough):
                   "summary: the play fails once, naming the failed applications (exit %d)" % code)
     checks.expect("Report this application's outcome" not in stdout and all(recap[host][0] == 0 for host in others),
                   "summary: no host but %s ran a task (recap %s)" % (run_host, {host: recap[host] for host in others}))
-    good_limit = ",".join(GOOD_HOSTS + TOKEN_HOSTS + ("localhost",))
+    good_limit = ",".join(GOOD_HOSTS + TOKEN_HOSTS)
     emulator.reset()
     if os.path.exists(outcomes_path):
         os.remove(outcomes_path)
-    code, stdout, recap = run(["ansible-playbook", "authorize.yml", "-i", inventory_path, "-e",
+    code, stdout, recap = run(playbook + ["-i", inventory_path, "-e",
                                "outcomes_path=" + outcomes_path, "-e", "authorize_report=summary",
                                "--limit", good_limit] + passthrough, output_dir, "summary-good")
     outcomes = {}
@@ -218,7 +247,7 @@ def main(checks, emulator, config, output_dir, passthrough):
     # Bounds: a play-level variable out of range stops the run before any request, with the variable named.
     for assignment, message in BOUNDS:
         emulator.clear_log()
-        code, stdout, _recap = run(["ansible-playbook", "authorize.yml", "-i", inventory_path, "-e",
+        code, stdout, _recap = run(playbook + ["-i", inventory_path, "-e",
                                     "outcomes_path=" + outcomes_path, "-e", assignment] + passthrough, output_dir,
                                    "bounds-%s" % re.sub(r"\W", "_", assignment))
         checks.expect(code != 0 and message in stdout and not emulator.log() and "Traceback" not in stdout,
