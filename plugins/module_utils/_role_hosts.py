@@ -187,10 +187,10 @@ def application_options(values, name_of):
                                 'as, for example, {SecretToken: ..., BaseAddress: ...}.'
                                 % (name_of('credentials'), _describe_type(credentials)))
     for item in options.get('credentials') or []:
-        if isinstance(item, dict) and set(item) - set(('key', 'value')):
+        extra = sorted(str(key) for key in item if key not in ('key', 'value')) if isinstance(item, dict) else []
+        if extra:
             raise InvalidInputError('%s: an item has unknown fields %s; each item has only key and value.'
-                                    % (name_of('credentials'), ', '.join(sorted(str(key) for key in set(item)
-                                                                               - set(('key', 'value'))))))
+                                    % (name_of('credentials'), ', '.join(extra)))
     for option in ('force', 'verify'):
         if option in options:
             options[option] = _boolean(options[option], name_of(option))

@@ -28,7 +28,7 @@ description:
     for the applications that declared it.
   - When C(authorize_applications) is set, its items are authorized instead, with the connection variables of
     the host the action runs on.
-  - It takes no options: everything comes from the role variables, documented in the role's README. Run-level
+  - It takes no options; everything comes from the role variables, documented in the role's README. Run-level
     variables (C(authorize_report), C(authorize_show_summary), C(authorize_max_concurrency),
     C(authorize_applications_per_run), C(authorize_applications)) are read once, as the host the action runs on
     sees them; C(authorize_max_concurrency) must be 1 to 20 and C(authorize_applications_per_run) 1 to 5000.
@@ -57,8 +57,10 @@ attributes:
     support: none
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
   platform:
+    support: full
     platforms: all
     description: Target OS/families that can be operated against.
+    details: Nothing runs on the hosts; the action runs on the controller.
 notes:
   - The identity needs the Graph application permission C(Synchronization.ReadWrite.All), or
     C(Application.ReadWrite.OwnedBy) and ownership of each application.

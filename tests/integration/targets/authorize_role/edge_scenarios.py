@@ -174,8 +174,8 @@ def main(checks, emulator, config, output_dir, passthrough):
             os.remove(outcomes_path)
         emulator.reset()
         verbosity = ["-vvvv"] if wrong_first else []
-        code, stdout, recap = run(playbook + ["-i", inventory_path, "-e",
-                                   "outcomes_path=" + outcomes_path] + verbosity + passthrough, output_dir,
+        code, stdout, recap = run(playbook + ["-i", inventory_path, "-e", "outcomes_path=" + outcomes_path]
+                                  + verbosity + passthrough, output_dir,
                                   "order-%s" % ("first" if wrong_first else "last"))
         entries = emulator.log()
         with open(outcomes_path) as outcomes_file:
@@ -217,8 +217,8 @@ def main(checks, emulator, config, output_dir, passthrough):
 
     # Summary report: no per-host task, the summary carries every outcome, the play fails once at the end.
     emulator.reset()
-    code, stdout, recap = run(playbook + ["-i", inventory_path, "-e",
-                               "outcomes_path=" + outcomes_path, "-e", "authorize_report=summary"] + passthrough,
+    code, stdout, recap = run(playbook + ["-i", inventory_path, "-e", "outcomes_path=" + outcomes_path,
+                                          "-e", "authorize_report=summary"] + passthrough,
                               output_dir, "summary-failing")
     run_host = next(iter(inventory["all"]["children"]["edge_secret"]["hosts"]))
     others = [host for host in recap if host != run_host]
@@ -231,9 +231,9 @@ def main(checks, emulator, config, output_dir, passthrough):
     emulator.reset()
     if os.path.exists(outcomes_path):
         os.remove(outcomes_path)
-    code, stdout, recap = run(playbook + ["-i", inventory_path, "-e",
-                               "outcomes_path=" + outcomes_path, "-e", "authorize_report=summary",
-                               "--limit", good_limit] + passthrough, output_dir, "summary-good")
+    code, stdout, recap = run(playbook + ["-i", inventory_path, "-e", "outcomes_path=" + outcomes_path,
+                                          "-e", "authorize_report=summary", "--limit", good_limit] + passthrough,
+                              output_dir, "summary-good")
     outcomes = {}
     if os.path.exists(outcomes_path):
         with open(outcomes_path) as outcomes_file:
@@ -247,8 +247,8 @@ def main(checks, emulator, config, output_dir, passthrough):
     # Bounds: a play-level variable out of range stops the run before any request, with the variable named.
     for assignment, message in BOUNDS:
         emulator.clear_log()
-        code, stdout, _recap = run(playbook + ["-i", inventory_path, "-e",
-                                    "outcomes_path=" + outcomes_path, "-e", assignment] + passthrough, output_dir,
+        code, stdout, _recap = run(playbook + ["-i", inventory_path, "-e", "outcomes_path=" + outcomes_path,
+                                               "-e", assignment] + passthrough, output_dir,
                                    "bounds-%s" % re.sub(r"\W", "_", assignment))
         checks.expect(code != 0 and message in stdout and not emulator.log() and "Traceback" not in stdout,
                       "bounds: %s is refused before any request: %r" % (assignment, message))

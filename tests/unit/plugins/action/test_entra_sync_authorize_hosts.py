@@ -51,8 +51,8 @@ class SignIns(object):
         self.options = []
 
     def __call__(self, option_adapter, max_concurrency=None):
-        options = dict((name, option_adapter.get_option(name)) for name in ('tenant_id', 'client_id', 'client_secret',
-                                                                          'cloud', 'auth_method', 'access_token'))
+        names = ('tenant_id', 'client_id', 'client_secret', 'cloud', 'auth_method', 'access_token')
+        options = dict((name, option_adapter.get_option(name)) for name in names)
         self.options.append(options)
         client = mock.Mock(wraps=self.graph)
         client.settings = mock.Mock(verify=True, cloud=self.graph.settings.cloud, api_version='v1.0')
