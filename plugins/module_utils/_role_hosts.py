@@ -289,6 +289,20 @@ def summarize(records):
                 failed_names=failed)
 
 
+def host_report(result, host):
+    """Return the per-host report task's result for ``host`` from the authorize action's ``result``.
+
+    With the summary report (or a list of applications) there is nothing to report per host: skipped.
+    """
+    if result.get('report') != 'per_host':
+        return dict(skipped=True, changed=False, msg='The summary reports every application.')
+    record = result['outcomes'].get(host)
+    if record is None:
+        return dict(failed=True, changed=False,
+                    msg="Host '%s' has no outcome: it was not in the play batch the authorize action ran for." % host)
+    return dict(changed=bool(record['changed']), failed=bool(record['failed']), msg=record['msg'])
+
+
 def summary_lines(records):
     """Return the summary table for people: one line per application, then the counts."""
     width = max([len('application')] + [len(name) for name in records])

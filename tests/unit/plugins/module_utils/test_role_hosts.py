@@ -14,6 +14,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     RUN_DEFAULTS,
     failed_outcomes,
     group_by_sign_in,
+    host_report,
     parse_host,
     parse_listed,
     parse_run_settings,
@@ -224,3 +225,21 @@ def test_the_summary_counts_changed_ok_and_failed_and_names_the_failed():
 
 def test_the_summary_tells_check_mode_from_a_real_change():
     assert 'would send acquireAccessToken (check mode)' in summary_lines({'a': record('a', changed=True)})[1]
+
+
+# -- per-host report --------------------------------------------------------------------------------------------------
+
+def test_the_per_host_report_is_the_hosts_own_outcome():
+    result = {'report': 'per_host', 'outcomes': {'a': record('a', changed=True, msg='sent'),
+                                                 'b': record('b', failed=True, msg='it broke')}}
+    assert host_report(result, 'a') == {'changed': True, 'failed': False, 'msg': 'sent'}
+    assert host_report(result, 'b') == {'changed': False, 'failed': True, 'msg': 'it broke'}
+
+
+def test_the_per_host_report_skips_when_the_summary_reports():
+    assert host_report({'report': 'summary', 'outcomes': {}}, 'a')['skipped'] is True
+
+
+def test_a_host_outside_the_batch_fails_its_report_saying_why():
+    report = host_report({'report': 'per_host', 'outcomes': {}}, 'late')
+    assert report['failed'] and "Host 'late' has no outcome" in report['msg']
