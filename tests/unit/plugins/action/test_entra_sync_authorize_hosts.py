@@ -204,4 +204,3 @@ def test_no_secret_reaches_the_result(secret):
     result, _sign_ins = run(hosts, PLAY, graph=graph, refuse_secret=HOST_SECRET)
     assert secret not in repr(result)
     assert not any(pair['value'] in repr(result) for app in graph.apps for pair in app.credentials())
-
