@@ -5,6 +5,10 @@
 
 The action runs with real ansible-core templating over fake host variables; Graph is the FakeGraph of the module
 tests, handed out by a patched client factory that records the options of every sign-in.
+
+Controller code switches ansible-core's module_utils into controller mode for the whole process (module warnings
+then go to the display), so these tests run in their own process, as ``ansible-test units`` runs the controller
+group apart from module_utils and modules; with plain pytest, run this directory on its own.
 """
 
 from __future__ import absolute_import, division, print_function
