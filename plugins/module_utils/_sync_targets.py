@@ -154,3 +154,81 @@ def _resolve_advice(error, client):
         return ('Check the id, and that tenant_id and cloud (%s) are those of the application.'
                 % client.settings.cloud.name)
     return read_permission_advice(error)
+
+
+class TargetRequest(object):
+    """One application a lifecycle module acts on: which target, its label, and the module's own settings.
+
+    ``settings`` holds the validated per-application options of the module (job_id, state, credentials, ...).
+    A request whose options were refused carries the error in ``rejection`` and sends nothing.
+    """
+
+    def __init__(self, target_option, target_value, label=None, settings=None):
+        self.target_option = target_option
+        self.target_value = target_value
+        self.label = label or target_value
+        self.settings = dict(settings or {})
+        self.rejection = None
+
+    @classmethod
+    def rejected(cls, label, error):
+        """Return a request that stands for an application whose options failed validation."""
+        request = cls(None, None, label=label)
+        request.rejection = error
+        return request
+
+
+class TargetOutcome(object):
+    """What happened to one application: the resolved object, failure state, and the Graph request id."""
+
+    def __init__(self, request):
+        self.request = request
+        self.object_type = None
+        self.object_id = None
+        self.app_id = None
+        self.display_name = None
+        self.path = None
+        self.request_id = None
+        self.failed = False
+        self.msg = None
+        self.error = None
+        if request.rejection is not None:
+            self.fail('validating its options', request.rejection)
+
+    def fail(self, step, error, advice=None):
+        """Mark this application failed at ``step`` with an EntraError (or a text)."""
+        self.failed = True
+        if isinstance(error, EntraError):
+            self.error = error.to_dict()
+            self.request_id = error.request_id or self.request_id
+            reason = error.message
+        else:
+            reason = error
+        self.msg = '%s failed at %s: %s%s' % (self.describe(), step, reason, ' ' + advice if advice else '')
+
+    def describe(self):
+        """Name the application for messages: its label and, once resolved, its object."""
+        name = "Application '%s'" % self.request.label
+        if self.object_id:
+            name += ' (%s %s)' % (self.object_type, self.object_id)
+        return name
+
+    def target(self):
+        """Return the resolved object as a plain dict for results."""
+        return dict(object_type=self.object_type, object_id=self.object_id, app_id=self.app_id,
+                    display_name=self.display_name, path=self.path)
+
+
+def parse_items(items, parse_one, where='applications'):
+    """Validate each item of an ``applications`` list with ``parse_one(item, where_prefix)``; an item that fails
+    becomes a rejected TargetRequest labelled by its name or target, so the others still run."""
+    requests = []
+    for index, item in enumerate(items):
+        prefix = '%s[%d].' % (where, index)
+        try:
+            requests.append(parse_one(item, prefix))
+        except EntraError as error:
+            label = item.get('name') or next((item[name] for name in TARGET_OPTIONS if item.get(name)),
+                                             prefix.rstrip('.'))
+            requests.append(TargetRequest.rejected(label, error))
+    return requests
