@@ -24,13 +24,16 @@ from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors i
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import normalize_credentials
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (  # noqa: F401 (re-exported)
-    TARGET_OPTIONS,
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS as _TARGETS
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
     parse_target,
     request_id_of,
     resolve_targets,
     send_requests,
 )
+
+# Kept here too because entra_sync_acquire_token imports it from this module.
+TARGET_OPTIONS = _TARGETS
 
 
 class ApplicationRequest(object):

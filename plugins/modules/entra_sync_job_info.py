@@ -220,7 +220,7 @@ def parse_requests(module):
         module.fail_json(msg='applications is empty: list at least one application.')
     if params['max_concurrency'] < 1:
         module.fail_json(msg='max_concurrency must be 1 or more, got %d.' % params['max_concurrency'])
-    return parse_items(params['applications'], lambda item, where: parse_job_request(item, where))
+    return parse_items(params['applications'], parse_job_request)
 
 
 def jobs_of(outcome):
