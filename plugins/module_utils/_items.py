@@ -190,8 +190,8 @@ def _check_value(value, where, shown, definition):
         raise InvalidInputError('%s must be %s, got %s.%s' % (where, _TYPE_WORDS[expected], got, fix))
     choices = definition.get('choices')
     if choices and converted not in choices:
-        raise InvalidInputError('%s must be one of %s, got %s.' % (where, ', '.join(str(choice) for choice in choices),
-                                                                 _shorten(converted)))
+        allowed = ', '.join(str(choice) for choice in choices)
+        raise InvalidInputError('%s must be one of %s, got %s.' % (where, allowed, _shorten(converted)))
     return converted
 
 
