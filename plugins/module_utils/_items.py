@@ -19,8 +19,10 @@ every leaf string (and number) is a secret; ``no_log_except`` names fields of ma
 ``key`` of ``{key, value}`` pairs). Keys the spec does not know are treated as secret too: a misspelt ``valeu`` may
 hold one.
 
-Messages name the item by its index and label (``applications[3] ('expenses')``), say what is wrong and how to fix
-it, and never show a value under a secret key.
+Messages start with the item's position as the user can find it (``applications[3]``, ``applications[3].force``),
+say what is wrong and how to fix it, and never show a value under a secret key. ``CheckedItem.label`` names the item
+(its ``name``, else a fallback such as its display name): report it beside the message, e.g. as the result's ``name``
+and in "Application 'expenses' failed at validating its options: applications[3]: ...", so the user gets both.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -118,15 +120,14 @@ def check_items(items, option, spec, label_key='name', label_fallbacks=()):
     for index, item in enumerate(items):
         where = '%s[%d]' % (option, index)
         label = _label(item, label_key, label_fallbacks) or where
-        shown = where if label == where else "%s (%r)" % (where, label)
         try:
-            values = _check_item(item, where, shown, spec)
+            values = _check_item(item, where, spec)
             own_label = values.get(label_key)
             if own_label is not None:
                 if own_label in first_by_label:
                     raise InvalidInputError(
                         "%s: %s %r is already the %s of %s; give each item its own %s so results can be told apart."
-                        % (shown, label_key, own_label, label_key, first_by_label[own_label], label_key))
+                        % (where, label_key, own_label, label_key, first_by_label[own_label], label_key))
                 first_by_label[own_label] = where
         except InvalidInputError as error:
             checked.append(CheckedItem(index, where, label, error=error))
@@ -145,7 +146,7 @@ def _label(item, label_key, label_fallbacks):
     return None
 
 
-def _check_item(item, where, shown, spec):
+def _check_item(item, where, spec):
     if not isinstance(item, dict):
         if item is None:
             raise InvalidInputError('%s is empty (null): remove the stray "-" or give the options of the application.'
@@ -154,10 +155,10 @@ def _check_item(item, where, shown, spec):
                                 'options (%s).' % (where, yaml_kind(item), ', '.join(spec)))
     unknown = [key for key in item if key not in spec]
     if unknown:
-        raise InvalidInputError('%s: %s' % (shown, '; '.join(_unknown_key_problem(key, spec) for key in unknown)))
+        raise InvalidInputError('%s: %s' % (where, '; '.join(_unknown_key_problem(key, spec) for key in unknown)))
     values = {}
     for key, definition in spec.items():
-        values[key] = _check_value(item.get(key), '%s.%s' % (where, key), shown, definition)
+        values[key] = _check_value(item.get(key), where, key, definition)
     return values
 
 
@@ -174,14 +175,15 @@ def _unknown_key_problem(key, spec):
     return '%r is not an option. Valid options: %s.' % (key, ', '.join(spec))
 
 
-def _check_value(value, where, shown, definition):
+def _check_value(value, item_where, key, definition):
     expected = definition.get('type', 'raw')
     example = definition.get('example')
     fix = ' For example: %s' % example if example else ''
     if value is None:
         if definition.get('required'):
-            raise InvalidInputError('%s: %s is required.%s' % (shown, where.rsplit('.', 1)[1], fix))
+            raise InvalidInputError('%s: %s is required.%s' % (item_where, key, fix))
         return None
+    where = '%s.%s' % (item_where, key)
     converted = _convert(value, expected)
     if converted is _INVALID:
         got = yaml_kind(value)

@@ -75,7 +75,7 @@ def test_a_list_item_is_named_as_a_list():
 
 def test_an_unknown_option_gets_the_closest_known_one():
     message = message_of(dict(GOOD, displayname='Contoso Expenses'))
-    assert message == "applications[0] ('expenses'): 'displayname' is not an option. Did you mean display_name?"
+    assert message == "applications[0]: 'displayname' is not an option. Did you mean display_name?"
 
 
 def test_an_unknown_option_far_from_any_lists_the_valid_ones():
@@ -93,11 +93,11 @@ def test_a_non_text_option_name_is_refused():
 def test_the_label_falls_back_to_the_first_fallback_key():
     checked = check_one(dict(display_name='Contoso Travel', credentials=GOOD['credentials'], colour='blue'))
     assert checked.label == 'Contoso Travel'
-    assert checked.error.message.startswith("applications[0] ('Contoso Travel'): ")
+    assert checked.error.message.startswith("applications[0]: 'colour' is not an option")
 
 
 def test_a_missing_required_option_says_how_to_give_it():
-    assert message_of(dict(name='expenses')) == ("applications[0] ('expenses'): credentials is required. For example: "
+    assert message_of(dict(name='expenses')) == ("applications[0]: credentials is required. For example: "
                                                  "credentials: [{key: SecretToken, value: ...}]")
 
 
@@ -126,7 +126,7 @@ def test_a_long_value_is_shortened_in_the_message():
 def test_a_repeated_label_is_refused_on_the_later_item_naming_the_first():
     checked = check_items([GOOD, dict(GOOD, name='travel'), GOOD], 'applications', SPEC)
     assert [item.error is None for item in checked] == [True, True, False]
-    assert checked[2].error.message == ("applications[2] ('expenses'): name 'expenses' is already the name of "
+    assert checked[2].error.message == ("applications[2]: name 'expenses' is already the name of "
                                         "applications[0]; give each item its own name so results can be told apart.")
 
 
