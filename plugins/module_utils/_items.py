@@ -120,15 +120,16 @@ def check_items(items, option, spec, label_key='name', label_fallbacks=()):
     for index, item in enumerate(items):
         where = '%s[%d]' % (option, index)
         label = _label(item, label_key, label_fallbacks) or where
+        # Counted for every item that has one, valid or not: two results of one name cannot be told apart either way.
+        own_label = item.get(label_key) if isinstance(item, dict) else None
         try:
-            values = _check_item(item, where, spec)
-            own_label = values.get(label_key)
-            if own_label is not None:
-                if own_label in first_by_label:
-                    raise InvalidInputError(
-                        "%s: %s %r is already the %s of %s; give each item its own %s so results can be told apart."
-                        % (where, label_key, own_label, label_key, first_by_label[own_label], label_key))
+            if isinstance(own_label, str) and own_label in first_by_label:
+                raise InvalidInputError(
+                    "%s: %s %r is already the %s of %s; give each item its own %s so results can be told apart."
+                    % (where, label_key, own_label, label_key, first_by_label[own_label], label_key))
+            if isinstance(own_label, str):
                 first_by_label[own_label] = where
+            values = _check_item(item, where, spec)
         except InvalidInputError as error:
             checked.append(CheckedItem(index, where, label, error=error))
             continue

@@ -130,6 +130,11 @@ def test_a_repeated_label_is_refused_on_the_later_item_naming_the_first():
                                         "applications[0]; give each item its own name so results can be told apart.")
 
 
+def test_a_label_counts_even_when_its_item_is_bad():
+    checked = check_items([dict(GOOD, colour='blue'), GOOD], 'applications', SPEC)
+    assert "name 'expenses' is already the name of applications[0]" in checked[1].error.message
+
+
 def test_fallback_labels_may_repeat():
     # Two items with one display name are one application: the caller refuses that with what it resolved.
     item = dict(display_name='Contoso', credentials=GOOD['credentials'])
