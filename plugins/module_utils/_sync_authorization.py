@@ -90,7 +90,10 @@ class ApplicationRequest(object):
 
 def register_option_secrets(options):
     """Register every credential value of a task's raw options (``credentials`` and each ``applications`` item,
-    whatever their shape, and anything under an item key the spec does not know) before any check can fail."""
+    whatever their shape, and anything under an item key the spec does not know) before any check can fail.
+    Anything but a mapping (no arguments could be read) registers nothing."""
+    if not isinstance(options, dict):
+        return
     register_credential_secrets(options.get('credentials'))
     register_item_secrets(options.get('applications'), APPLICATION_ITEM_SPEC)
 

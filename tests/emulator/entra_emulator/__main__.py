@@ -69,8 +69,9 @@ def inventory_text(info, seed, state_dir):
     for tenant in seed["tenants"]:
         cloud = info["clouds"][tenant["cloud"]]
         client = _automation_client(tenant)
-        lines += ["    %s:  # %s, %d applications" % (_group_name(tenant), tenant["display_name"],
-                                                        len(tenant["applications"])),
+        heading = "    %s:  # %s, %d applications" % (_group_name(tenant), tenant["display_name"],
+                                                      len(tenant["applications"]))
+        lines += [heading,
                   "      vars:",
                   "        authorize_cloud: %s" % tenant["cloud"],
                   "        authorize_tenant_id: %s" % tenant["id"]]

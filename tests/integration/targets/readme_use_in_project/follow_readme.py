@@ -134,7 +134,7 @@ def main(config_path):
         os.makedirs(workspace)
         print(steps, flush=True)
         run = subprocess.run(["bash", "-c", steps], cwd=workspace, env=environment, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+                             stderr=subprocess.STDOUT, text=True, check=False)
         print(run.stdout, flush=True)
         recap = {match.group("host"): (int(match.group("changed")), int(match.group("failed")))
                  for match in map(RECAP_LINE.match, run.stdout.splitlines()) if match}

@@ -557,3 +557,9 @@ def test_every_raw_credential_value_is_registered_before_any_check():
     })
     assert redact('canary-single-1 canary-item-2 canary-unknown-3 SecretToken') == (
         '%s %s %s SecretToken' % (MASK, MASK, MASK))
+
+
+@pytest.mark.parametrize('options', [None, [], 'x'])
+def test_arguments_that_could_not_be_read_register_nothing(options):
+    register_option_secrets(options)
+    assert redact('canary-single-1') == 'canary-single-1'
