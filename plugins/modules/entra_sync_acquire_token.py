@@ -77,7 +77,7 @@ options:
   credentials:
     description:
       - The credentials to send, as the application's provisioning connector expects them, as a list of
-        O(credentials[].key)/O(credentials[].value) pairs or, as a convenience, a mapping of key to value
+        O(credentials.key)/O(credentials.value) pairs or, as a convenience, a mapping of key to value
         (see EXAMPLES), the form the role's C(authorize_credentials) takes too.
       - Required with a single target.
       - Checked by the module itself; a list item that is not a mapping, a field other than C(key) and C(value),
@@ -155,7 +155,7 @@ options:
             type: str
             required: true
           value:
-            description: The value, converted as in O(credentials[].value). Never logged or returned.
+            description: The value, converted as in O(credentials.value). Never logged or returned.
             type: raw
             required: true
       job_id:
