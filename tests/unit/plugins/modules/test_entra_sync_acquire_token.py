@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 from http.client import RemoteDisconnected
 
 import pytest
@@ -21,6 +22,7 @@ from urllib3.exceptions import ProtocolError
 from ansible.module_utils.common import warnings as ansible_warnings
 
 from ansible_collections.entra.provisioning.plugins.doc_fragments.entra import ModuleDocFragment
+from ansible_collections.entra.provisioning.plugins.module_utils._clouds import DOCUMENTED_ALIASES
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError
 from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
     READ_OBJECTS_PERMISSIONS,
@@ -149,6 +151,28 @@ def test_the_documented_applications_item_options_are_the_checked_ones():
     documented = yaml.safe_load(entra_sync_acquire_token.DOCUMENTATION)['options']['applications']['suboptions']
     assert {name: (doc.get('type'), doc.get('required', False)) for name, doc in documented.items()} == {
         name: (spec['type'], spec.get('required', False)) for name, spec in APPLICATION_ITEM_SPEC.items()}
+
+
+def _readme():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(entra_sync_acquire_token.__file__))))
+    with open(os.path.join(root, 'README.md'), encoding='utf-8') as readme:
+        return readme.read()
+
+
+def test_the_readme_clouds_table_lists_every_documented_alias():
+    rows = {line.split('|')[1].strip().split()[0].strip('`'): line for line in _readme().splitlines()
+            if line.startswith('| `')}
+    for cloud, aliases in DOCUMENTED_ALIASES.items():
+        for alias in aliases:
+            assert '`%s`' % alias in rows[cloud]
+
+
+def test_the_readme_permissions_are_those_of_the_module_notes():
+    readme = ' '.join(_readme().split())
+    paragraph = readme[readme.index('The identity needs'):].split('.  ')[0][:600]
+    for permission in ('Synchronization.ReadWrite.All', 'Application.Read.All', 'Application.ReadWrite.OwnedBy'):
+        assert permission in paragraph
+    assert 'admin consent' in paragraph
 
 
 def test_the_permission_notes_name_what_the_403_advice_names():
