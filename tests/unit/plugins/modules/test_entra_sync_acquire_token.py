@@ -169,7 +169,8 @@ def test_the_readme_clouds_table_lists_every_documented_alias():
 
 def test_the_readme_permissions_are_those_of_the_module_notes():
     readme = ' '.join(_readme().split())
-    paragraph = readme[readme.index('The identity needs'):].split('.  ')[0][:600]
+    start = readme.index('The identity needs')
+    paragraph = readme[start:readme.index('## Requirements', start)]
     for permission in ('Synchronization.ReadWrite.All', 'Application.Read.All', 'Application.ReadWrite.OwnedBy'):
         assert permission in paragraph
     assert 'admin consent' in paragraph
