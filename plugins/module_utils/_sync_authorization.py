@@ -21,19 +21,35 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._items import check_items, register_item_secrets
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
-from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import normalize_credentials
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS as _TARGETS
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import (
+    normalize_credentials,
+    register_credential_secrets,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
+    TARGET_OPTIONS,
     parse_target,
     request_id_of,
     resolve_targets,
     send_requests,
 )
 
-# Kept here too because entra_sync_acquire_token imports it from this module.
-TARGET_OPTIONS = _TARGETS
+CREDENTIALS_EXAMPLE = 'credentials: [{key: SecretToken, value: ...}] or credentials: {SecretToken: ...}'
+# What one applications item may hold; every value is checked by _items, then by parse_request.
+APPLICATION_ITEM_SPEC = dict(
+    name=dict(type='str'),
+    service_principal_id=dict(type='str'),
+    application_id=dict(type='str'),
+    app_id=dict(type='str'),
+    display_name=dict(type='str'),
+    credentials=dict(type='raw', required=True, no_log=True, no_log_except=('key',), example=CREDENTIALS_EXAMPLE),
+    job_id=dict(type='str'),
+    force=dict(type='bool'),
+    verify=dict(type='bool'),
+)
+NO_JOB_ADVICE = ('Create its provisioning job first: in the portal (the enterprise application, Provisioning, Get '
+                 'started) or with the entra.provisioning.entra_sync_job module (state: present); then run this again.')
 
 
 class ApplicationRequest(object):
@@ -62,6 +78,38 @@ class ApplicationRequest(object):
         return request
 
 
+def register_option_secrets(options):
+    """Register every credential value of a task's raw options (``credentials`` and each ``applications`` item,
+    whatever their shape, and anything under an item key the spec does not know) before any check can fail.
+    Anything but a mapping (no arguments could be read) registers nothing."""
+    if not isinstance(options, dict):
+        return
+    register_credential_secrets(options.get('credentials'))
+    register_item_secrets(options.get('applications'), APPLICATION_ITEM_SPEC)
+
+
+def parse_applications(items, defaults):
+    """Validate each ``applications`` item on its own and return one ApplicationRequest per item, in order.
+
+    A bad item becomes a rejected request (reported as failed, nothing sent for it) and the others go on. An item's
+    unset ``force``/``verify`` take ``defaults`` (the task's). ``items`` that is not a list raises InvalidInputError.
+    """
+    requests = []
+    for checked in check_items(items, 'applications', APPLICATION_ITEM_SPEC, label_fallbacks=TARGET_OPTIONS):
+        if checked.error is None:
+            options = dict(checked.values)
+            for name in ('force', 'verify'):
+                if options[name] is None:
+                    options[name] = defaults[name]
+            try:
+                requests.append(parse_request(options, where=checked.where + '.'))
+                continue
+            except InvalidInputError as error:
+                checked.error = error
+        requests.append(ApplicationRequest.rejected(checked.label, checked.error))
+    return requests
+
+
 def parse_request(options, where='', names=None):
     """Validate one application's options (a dict) and return an ApplicationRequest; no network traffic.
 
@@ -77,11 +125,12 @@ def parse_request(options, where='', names=None):
     if job_id is not None and job_id.strip() == '':
         raise InvalidInputError('%s is empty; leave it out to use the only job of the application.'
                                 % name_of('job_id'))
+    if options.get('credentials') is None:
+        raise InvalidInputError('%s is required: give the credentials the application\'s connector expects, e.g. %s.'
+                                % (name_of('credentials'), CREDENTIALS_EXAMPLE.replace('credentials', name_of('credentials'))))
+    # normalize_credentials registers every value first: that masks a value Graph echoes into an error text too,
+    # for every caller of this engine (the role included).
     credentials = normalize_credentials(options.get('credentials'), name_of('credentials'))
-    for pair in credentials:
-        # AnsibleModule's no_log masks these only in what a module returns; registering them also masks a value
-        # that Graph echoes into an error text, for every caller of this engine (the role included).
-        register_secret(pair['value'])
     return ApplicationRequest(
         target_option, target_value,
         credentials,
@@ -184,12 +233,6 @@ class SyncAuthorizer(object):
         if not self.check_mode:
             self._acquire(outcomes)
             self._verify(outcomes)
-        for outcome in outcomes:
-            if not outcome.failed and outcome.job_id is None and outcome.changed:
-                outcome.warnings.append(
-                    '%s has no synchronization job, so whether it was already authorized cannot be checked; '
-                    'acquireAccessToken was %s.' % (outcome.describe(), 'called' if outcome.acquired else
-                                                    'going to be called'))
         return outcomes
 
     # -- phases -------------------------------------------------------------------------------------------------
@@ -211,11 +254,17 @@ class SyncAuthorizer(object):
                     outcome.fail('finding job_id', 'it has no synchronization job %r; its jobs are: %s.'
                                  % (outcome.job_id, ', '.join(job_ids) or 'none'))
                     continue
+            elif not jobs:
+                # The provisioning service keeps what acquireAccessToken exchanges with a job; without one the
+                # write has nothing to authorize and Graph answers with advice about credentials.
+                outcome.fail('finding its provisioning job', 'it has no provisioning (synchronization) job, so there '
+                             'is nothing to authorize and nothing was sent.', NO_JOB_ADVICE)
+                continue
             elif len(jobs) > 1:
                 outcome.fail('choosing a synchronization job', 'it has %d jobs (%s); set job_id to the one to check.'
                              % (len(jobs), ', '.join(job_ids)))
                 continue
-            elif jobs:
+            else:
                 outcome.job_id = job_ids[0]
             for job in jobs:
                 if job.get('id') == outcome.job_id:
@@ -223,7 +272,7 @@ class SyncAuthorizer(object):
 
     def _check(self, outcomes):
         live = [outcome for outcome in outcomes if not outcome.failed]
-        to_check = [outcome for outcome in live if outcome.job_id is not None and not outcome.request.force]
+        to_check = [outcome for outcome in live if not outcome.request.force]
         for outcome, accepted in zip(to_check, self._saved_credentials_accepted(to_check, 'checking')):
             outcome.authorized_before = accepted
         for outcome in live:
@@ -248,13 +297,13 @@ class SyncAuthorizer(object):
                 outcome.outcome_unknown = True
                 outcome.request_id = result.error.request_id or outcome.request_id
             else:
-                # Still what the check found (false, or null without a job): the refused call changed nothing.
+                # Still what the check found (false, or null when forced): the refused call changed nothing.
                 outcome.authorized = outcome.authorized_before
                 outcome.fail('acquireAccessToken', result.error,
                              synchronization_permission_advice(result.error) or _acquire_advice(result.error))
 
     def _verify(self, outcomes):
-        to_verify = [outcome for outcome in outcomes if not outcome.failed and outcome.job_id is not None
+        to_verify = [outcome for outcome in outcomes if not outcome.failed
                      and (outcome.outcome_unknown or (outcome.acquired and outcome.request.verify))]
         for outcome, accepted in zip(to_verify, self._saved_credentials_accepted(to_verify, 'verifying')):
             if outcome.failed:
@@ -271,11 +320,6 @@ class SyncAuthorizer(object):
             elif not accepted:
                 outcome.fail('verifying', 'acquireAccessToken answered 204 but validateCredentials does not accept '
                              'the saved credentials.', 'Check the credential values the application expects.')
-        for outcome in outcomes:
-            if outcome.outcome_unknown and outcome.job_id is None and not outcome.failed:
-                outcome.fail('acquireAccessToken', 'the connection was lost after the request was sent and the '
-                             'application has no synchronization job to check the outcome with.',
-                             'Check the application in the portal before sending a single-use code again.')
 
     # -- helpers --------------------------------------------------------------------------------------------------
 

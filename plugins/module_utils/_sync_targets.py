@@ -25,6 +25,9 @@ from ansible_collections.entra.provisioning.plugins.module_utils._ids import (
 )
 
 TARGET_OPTIONS = ('service_principal_id', 'application_id', 'app_id', 'display_name')
+# Graph's limit for an application's displayName (the application resource reference), which its service principal
+# carries; a longer text cannot name anything, and would come back quoted whole in a 400 answer.
+DISPLAY_NAME_MAX_LENGTH = 256
 _SELECT = 'id,appId,displayName'
 # Two is enough to tell "one match" from "several"; five lets the failure name a few of them.
 _DISPLAY_NAME_PAGE = 5
@@ -44,6 +47,11 @@ def parse_target(options, where='', name_of=None):
     target_value = options[target_option]
     if target_option != 'display_name':
         target_value = validate_guid(target_value, name_of(target_option))
+    elif len(target_value) > DISPLAY_NAME_MAX_LENGTH:
+        raise InvalidInputError(
+            '%s is %d characters long (it starts %r); Graph limits a display name to %d characters, so nothing can '
+            'match it. Give the application\'s display name, or its app_id.'
+            % (name_of('display_name'), len(target_value), target_value[:40], DISPLAY_NAME_MAX_LENGTH))
     return target_option, target_value
 
 
@@ -140,8 +148,9 @@ def _query_value(text):
 
 def _display_name_problem(display_name, matches):
     if not matches:
-        return ("no service principal is named %r in this tenant; check the spelling (the match is exact) and that "
-                "tenant_id and cloud are the application's." % display_name)
+        return ("no service principal is named %r in this tenant; check the spelling (the match ignores case, as "
+                "Graph's eq filter does, but nothing else) and that tenant_id and cloud are the application's."
+                % display_name)
     found = ', '.join('%s (appId %s)' % (match.get('id'), match.get('appId')) for match in matches)
     # Only one page is read, so a full page means there may be more.
     count = ('%d or more' if len(matches) >= _DISPLAY_NAME_PAGE else '%d') % len(matches)
