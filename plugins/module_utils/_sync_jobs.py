@@ -25,6 +25,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets i
     request_id_of,
     resolve_targets,
     send_requests,
+    target_item_spec,
 )
 
 JOB_STATES = ('present', 'started', 'paused', 'restarted', 'absent')
@@ -32,6 +33,13 @@ JOB_STATES = ('present', 'started', 'paused', 'restarted', 'absent')
 RESET_SCOPE_FLAGS = ('Watermark', 'Escrows', 'QuarantineState', 'Full', 'ForceDeletes')
 # What the portal's "Restart provisioning" sends.
 PORTAL_RESET_SCOPE = ('Watermark', 'Escrows', 'QuarantineState')
+# What one applications item of entra_sync_job_info and of entra_sync_job may hold (checked by _items).
+JOB_INFO_ITEM_SPEC = target_item_spec(job_id=dict(type='str'))
+JOB_ITEM_SPEC = target_item_spec(
+    job_id=dict(type='str'), template_id=dict(type='str'),
+    state=dict(type='str', choices=list(JOB_STATES)),
+    reset_scope=dict(type='list', example='reset_scope: [Watermark, Escrows, QuarantineState]'),
+)
 
 
 def parse_job_request(options, where='', names=None):

@@ -29,9 +29,17 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets i
     request_id_of,
     resolve_targets,
     send_requests,
+    target_item_spec,
 )
 
 UPDATE_SECRETS_CHOICES = ('always', 'on_create')
+# What one applications item of entra_sync_secrets may hold (checked by _items; credential values are secrets).
+SECRETS_ITEM_SPEC = target_item_spec(
+    job_id=dict(type='str'), verify=dict(type='bool'),
+    update_secrets=dict(type='str', choices=list(UPDATE_SECRETS_CHOICES)),
+    credentials=dict(type='raw', required=True, no_log=True, no_log_except=('key',),
+                     example='credentials: [{key: BaseAddress, value: ...}, {key: SecretToken, value: ...}]'),
+)
 BEARER_TOKEN_KEYS = ('SecretToken',)
 CLIENT_CREDENTIAL_KEYS = ('Oauth2ClientId', 'Oauth2ClientSecret', 'Oauth2TokenExchangeUri')
 # PUT secrets replaces the whole set, and without these two Graph has dropped the payload (reported, not

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest, BatchResult
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import read_permission_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._items import check_items
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import (
     alternate_key_segment,
     odata_eq_filter,
@@ -228,16 +229,33 @@ class TargetOutcome(object):
                     display_name=self.display_name, path=self.path)
 
 
-def parse_items(items, parse_one, where='applications'):
-    """Validate each item of an ``applications`` list with ``parse_one(item, where_prefix)``; an item that fails
-    becomes a rejected TargetRequest labelled by its name or target, so the others still run."""
+def parse_items(items, spec, parse_one, defaults=None):
+    """Validate each ``applications`` item on its own and return one TargetRequest per item, in input order.
+
+    Each item is checked against the item ``spec`` by _items (unknown keys with a did-you-mean, types, choices,
+    duplicate names), then its unset keys take ``defaults`` (the task's values) and ``parse_one(options, where)``
+    builds the request. A bad item becomes a rejected request, so the others still run. ``items`` that is not a
+    list raises InvalidInputError.
+    """
     requests = []
-    for index, item in enumerate(items):
-        prefix = '%s[%d].' % (where, index)
-        try:
-            requests.append(parse_one(item, prefix))
-        except EntraError as error:
-            label = item.get('name') or next((item[name] for name in TARGET_OPTIONS if item.get(name)),
-                                             prefix.rstrip('.'))
-            requests.append(TargetRequest.rejected(label, error))
+    for checked in check_items(items, 'applications', spec, label_fallbacks=TARGET_OPTIONS):
+        if checked.error is None:
+            options = dict(checked.values)
+            for name, value in (defaults or {}).items():
+                if options.get(name) is None:
+                    options[name] = value
+            try:
+                requests.append(parse_one(options, checked.where + '.'))
+                continue
+            except InvalidInputError as error:
+                checked.error = error
+        requests.append(TargetRequest.rejected(checked.label, checked.error))
     return requests
+
+
+def target_item_spec(**extra):
+    """Return the _items spec of an applications item: ``name``, the four target options, and ``extra``."""
+    spec = dict(name=dict(type='str'))
+    spec.update((option, dict(type='str')) for option in TARGET_OPTIONS)
+    spec.update(extra)
+    return spec

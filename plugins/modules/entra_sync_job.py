@@ -80,8 +80,9 @@ options:
       - Many applications in one task. Each item names one target and may set its own O(state), O(job_id),
         O(template_id) and O(reset_scope); the task's O(state) is the default.
       - Mutually exclusive with the single-target options, O(job_id), O(template_id) and O(reset_scope).
+      - Each item is checked on its own (unknown keys, types, choices, a name given twice); a bad item fails alone.
     type: list
-    elements: dict
+    elements: raw
     suboptions:
       name:
         description: A label for this application in RV(results). Defaults to the display name.
@@ -229,6 +230,7 @@ api_version:
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import (
+    JOB_ITEM_SPEC,
     JOB_STATES,
     RESET_SCOPE_FLAGS,
     SyncJobs,
@@ -247,11 +249,10 @@ def argument_spec():
         template_id=dict(type='str'),
         reset_scope=dict(type='list', elements='str', choices=list(RESET_SCOPE_FLAGS)),
     )
-    item_options = dict(name=dict(type='str'), state=dict(type='str', choices=list(JOB_STATES)), **targets)
-    item_options.update(job_options)
     spec = dict(
         state=dict(type='str', choices=list(JOB_STATES), default='present'),
-        applications=dict(type='list', elements='dict', options=item_options),
+        # Raw: each item is checked by _items, so one malformed item fails alone instead of the whole task.
+        applications=dict(type='list', elements='raw'),
         max_concurrency=dict(type='int', default=4),
         **targets
     )
@@ -275,10 +276,11 @@ def parse_requests(module):
         module.fail_json(msg='applications is empty: list at least one application.')
     if params['max_concurrency'] < 1:
         module.fail_json(msg='max_concurrency must be 1 or more, got %d.' % params['max_concurrency'])
-
-    def parse_one(item, where):
-        return parse_job_request(dict(item, state=item.get('state') or params['state']), where)
-    return parse_items(params['applications'], parse_one)
+    try:
+        return parse_items(params['applications'], JOB_ITEM_SPEC, parse_job_request,
+                           defaults=dict(state=params['state']))
+    except EntraError as error:
+        module.fail_from_error(error)
 
 
 def main():

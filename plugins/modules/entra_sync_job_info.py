@@ -48,8 +48,9 @@ options:
   applications:
     description:
       - Many applications in one task; mutually exclusive with the single-target options and O(job_id).
+      - Each item is checked on its own (unknown keys, types, a name given twice); a bad item fails alone.
     type: list
-    elements: dict
+    elements: raw
     suboptions:
       name:
         description: A label for this application in RV(results). Defaults to the display name.
@@ -187,6 +188,7 @@ api_version:
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import (
+    JOB_INFO_ITEM_SPEC,
     SyncJobs,
     describe_job,
     parse_job_request,
@@ -199,8 +201,8 @@ def argument_spec():
     targets = dict((name, dict(type='str')) for name in TARGET_OPTIONS)
     return dict(
         job_id=dict(type='str'),
-        applications=dict(type='list', elements='dict', options=dict(name=dict(type='str'), job_id=dict(type='str'),
-                                                                     **targets)),
+        # Raw: each item is checked by _items, so one malformed item fails alone instead of the whole task.
+        applications=dict(type='list', elements='raw'),
         max_concurrency=dict(type='int', default=4),
         **targets
     )
@@ -220,7 +222,10 @@ def parse_requests(module):
         module.fail_json(msg='applications is empty: list at least one application.')
     if params['max_concurrency'] < 1:
         module.fail_json(msg='max_concurrency must be 1 or more, got %d.' % params['max_concurrency'])
-    return parse_items(params['applications'], parse_job_request)
+    try:
+        return parse_items(params['applications'], JOB_INFO_ITEM_SPEC, parse_job_request)
+    except EntraError as error:
+        module.fail_from_error(error)
 
 
 def jobs_of(outcome):

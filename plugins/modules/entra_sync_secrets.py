@@ -94,8 +94,10 @@ options:
       - Many applications in one task. Each item names one target and its O(credentials); O(update_secrets) and
         O(verify) of the task are the default of every item.
       - Mutually exclusive with the single-target options, O(credentials) and O(job_id).
+      - Each item is checked on its own (unknown keys, types, choices, a name given twice); a bad item fails alone,
+        and its credential values are kept secret whatever their shape.
     type: list
-    elements: dict
+    elements: raw
     suboptions:
       name:
         description: A label for this application in RV(results). Defaults to the display name.
@@ -267,9 +269,13 @@ api_version:
   sample: v1.0
 '''
 
+from ansible.module_utils.basic import _load_params
+
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
+from ansible_collections.entra.provisioning.plugins.module_utils._items import register_item_secrets
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_secrets import (
+    SECRETS_ITEM_SPEC,
     UPDATE_SECRETS_CHOICES,
     SyncSecrets,
     parse_secrets_request,
@@ -286,18 +292,14 @@ SINGLE_ONLY_OPTIONS = TARGET_OPTIONS + ('credentials', 'job_id')
 def argument_spec():
     """The module's own options; the shared auth, cloud and connection options are merged in by EntraModule."""
     targets = dict((name, dict(type='str')) for name in TARGET_OPTIONS)
-    item_options = dict(
-        name=dict(type='str'), job_id=dict(type='str'), verify=dict(type='bool'),
-        update_secrets=dict(type='str', choices=list(UPDATE_SECRETS_CHOICES)),
-        credentials=dict(type='list', elements='dict', options=CREDENTIAL_SPEC, required=True, no_log=False),
-        **targets
-    )
     return dict(
         credentials=dict(type='list', elements='dict', options=CREDENTIAL_SPEC, no_log=False),
         update_secrets=dict(type='str', choices=list(UPDATE_SECRETS_CHOICES), default='on_create'),
         verify=dict(type='bool', default=True),
         job_id=dict(type='str'),
-        applications=dict(type='list', elements='dict', options=item_options),
+        # Raw: each item is checked by _items, so one malformed item fails alone instead of the whole task; its
+        # credential values are registered as secrets from the raw arguments (main) before any check.
+        applications=dict(type='list', elements='raw'),
         max_concurrency=dict(type='int', default=4),
         **targets
     )
@@ -319,18 +321,20 @@ def parse_requests(module):
         module.fail_json(msg='applications is empty: list at least one application.')
     if params['max_concurrency'] < 1:
         module.fail_json(msg='max_concurrency must be 1 or more, got %d.' % params['max_concurrency'])
-
-    def parse_one(item, where):
-        item = dict(item)
-        for name in ('update_secrets', 'verify'):
-            if item.get(name) is None:
-                item[name] = params[name]
-        return parse_secrets_request(item, where)
-    return parse_items(params['applications'], parse_one)
+    try:
+        return parse_items(params['applications'], SECRETS_ITEM_SPEC, parse_secrets_request,
+                           defaults=dict(update_secrets=params['update_secrets'], verify=params['verify']))
+    except EntraError as error:
+        module.fail_from_error(error)
 
 
 def main():
     """Validate, test, save and verify phase by phase, and report per application."""
+    # Item credentials are not no_log options (their checks are ours), so they are registered from the raw
+    # arguments before ansible-core's own checks can fail and echo the arguments back.
+    raw_arguments = _load_params()
+    if isinstance(raw_arguments, dict):
+        register_item_secrets(raw_arguments.get('applications'), SECRETS_ITEM_SPEC)
     module = EntraModule(
         argument_spec=argument_spec(),
         mutually_exclusive=[TARGET_OPTIONS + ('applications',)],

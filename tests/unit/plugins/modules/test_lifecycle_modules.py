@@ -15,6 +15,8 @@ import yaml
 from ansible.module_utils.common import warnings as ansible_warnings
 
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import JOB_INFO_ITEM_SPEC, JOB_ITEM_SPEC
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_secrets import SECRETS_ITEM_SPEC
 from ansible_collections.entra.provisioning.plugins.modules import entra_sync_job, entra_sync_job_info
 from ansible_collections.entra.provisioning.plugins.modules import entra_sync_secrets
 from ansible_collections.entra.provisioning.tests.unit.plugins.doc_fragment_options import shared_documented_options
@@ -40,11 +42,20 @@ def _spec_of_argspec(spec):
                 for name, definition in spec.items())
 
 
+ITEM_SPECS = {entra_sync_job: JOB_ITEM_SPEC, entra_sync_job_info: JOB_INFO_ITEM_SPEC,
+              entra_sync_secrets: SECRETS_ITEM_SPEC}
+
+
 @pytest.mark.parametrize('module', MODULES, ids=lambda module: module.__name__.rsplit('.', 1)[-1])
 def test_documentation_matches_the_argument_spec_and_examples_parse(module):
     documented = yaml.safe_load(module.DOCUMENTATION)['options']
     assert not set(documented) & set(shared_documented_options())
+    items = documented['applications'].pop('suboptions')
     assert _spec_of_docs(documented) == _spec_of_argspec(module.argument_spec())
+    # applications items are checked by _items against the item spec, which the suboptions document.
+    assert sorted(items) == sorted(ITEM_SPECS[module])
+    for name, definition in ITEM_SPECS[module].items():
+        assert items[name].get('required', False) == definition.get('required', False), name
     assert yaml.safe_load(module.EXAMPLES)
     assert yaml.safe_load(module.RETURN)
 
@@ -93,6 +104,23 @@ def test_job_info_bulk_isolates_a_bad_item(run):
     assert result['failed'] and result['msg'].startswith('1 of 2 applications failed: bad.')
     assert not result['results'][0]['failed'] and result['results'][1]['failed']
     assert result['summary']['total'] == 2
+
+
+def test_job_bulk_item_with_an_unknown_key_fails_alone_with_a_suggestion(run):
+    run.graph.answer('GET', r'/synchronization/jobs$', 200, {'value': [
+        {'id': 'job-1', 'templateId': 'scim', 'status': {'code': 'Active'}}]})
+    result = run(entra_sync_job, state='started', applications=[
+        {'service_principal_id': SP_ID}, {'name': 'typo', 'service_principal_id': SP_ID, 'templat_id': 'scim'}])
+    assert not result['results'][0]['failed']
+    assert result['results'][1]['failed'] and 'Did you mean template_id?' in result['results'][1]['msg']
+
+
+def test_secrets_bulk_item_credentials_never_show_even_when_malformed(run):
+    result = run(entra_sync_secrets, applications=[
+        {'name': 'bad', 'service_principal_id': SP_ID, 'credentials': [{'key': 'SecretToken', 'valeu': TOKEN}]},
+        {'name': 'worse', 'service_principal_id': SP_ID, 'credentails': [{'key': 'SecretToken', 'value': TOKEN}]}])
+    assert result['failed'] and [item['failed'] for item in result['results']] == [True, True]
+    assert TOKEN not in run.output and run.graph.calls == []
 
 
 def test_secrets_refuses_a_mixed_key_set_before_any_request(run):
