@@ -9,7 +9,6 @@ import json
 import os
 
 import pytest
-import yaml
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
     EntraError,
