@@ -347,6 +347,9 @@ def main():
         for channel in ('ansible.log', 'junit', 'tree'):
             if not os.path.exists(os.path.join(run_dir, channel)):
                 problems.append('the %s run wrote no %s' % (name, channel))
+    if not re.search(r'graph_endpoint https://127\.0\.0\.1:\d+ is not the Graph of the global cloud',
+                     outputs.get('role', '')):
+        problems.append('the role run did not warn about the emulator\'s Graph endpoint')
     if not re.search(r'misshaped-app\s*:.*failed=1', outputs.get('role', '')):
         problems.append('the role run did not fail the mis-shaped application alone')
     if not os.path.exists(os.path.join(work_dir, 'runs', 'module', 'registered.json')):

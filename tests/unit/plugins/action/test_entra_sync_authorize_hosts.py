@@ -59,7 +59,7 @@ class SignIns(object):
         options = dict((name, option_adapter.get_option(name)) for name in names)
         self.options.append(options)
         client = mock.Mock(wraps=self.graph)
-        client.settings = mock.Mock(verify=True, cloud=self.graph.settings.cloud, api_version='v1.0')
+        client.settings = mock.Mock(verify=True, cloud=self.graph.settings.cloud, api_version='v1.0', warnings=())
         client.authenticator = mock.Mock()
         client.close = mock.Mock()
         if options['client_secret'] == self.refuse_secret:
