@@ -28,8 +28,8 @@ description:
     for the applications that declared it.
   - An application whose C(authorize_start_job) is true (default false; per host, like C(authorize_force), so it
     never splits a sign-in group) has its synchronization job started once it is authorized, with the same
-    client, unless the job is already running: a job whose status is V(Active) is left alone (a second C(start)
-    can stop it); a V(Paused), V(Quarantine), V(NotRun) or V(NotConfigured) one is started (C(start) clears a
+    client, unless the job is already running. A job whose status is V(Active) is left alone (a second C(start)
+    can stop it), a V(Paused), V(Quarantine), V(NotRun) or V(NotConfigured) one is started (C(start) clears a
     quarantine). In check mode the job is read and what would be started is reported; nothing is sent. A failed
     start fails that application alone; its C(authorized) stays what the authorization found.
   - When C(authorize_applications) is set, its items are authorized instead, with the connection variables of
@@ -120,7 +120,7 @@ outcomes:
       of the module (C(name), C(changed), C(failed), C(msg), C(authorized), C(acquired), C(target), C(job_id),
       C(credential_keys), C(request_id), C(error)); never a credential value.
     - And the job fields, filled in only for applications with C(authorize_start_job) true that were authorized
-      (or, in check mode, would be): C(job_status_before) (the job's status code before, for example V(Paused)),
+      (or, in check mode, would be), namely C(job_status_before) (the job's status code before, for example V(Paused)),
       C(job_started) (true when C(start) was sent, or in check mode would be; a started job makes the application
       changed) and C(job_status) (its status code afterwards). Otherwise they are null, false and null.
   returned: always
