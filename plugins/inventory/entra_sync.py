@@ -108,6 +108,7 @@ compose:
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
@@ -152,7 +153,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self.inventory.add_group(group)
                 self.inventory.add_child(group, name)
             for key, value in variables.items():
-                self.inventory.set_variable(name, key, value)
+                # Display names and the rest come from Graph: never templated (ansible-core 2.19 does this itself).
+                self.inventory.set_variable(name, key, wrap_var(value))
             self._set_composite_vars(self.get_option('compose'), variables, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option('groups'), variables, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option('keyed_groups'), variables, name, strict=strict)
