@@ -108,6 +108,7 @@ compose:
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
@@ -123,6 +124,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_inventory
 # Settings given in the inventory file that the authorize role needs to reach the same tenant the same way.
 _CONNECTION_VARIABLES = ('graph_endpoint', 'authority_host', 'ca_path', 'validate_certs', 'api_version')
 _SECRET_OPTIONS = ('client_secret', 'client_certificate_password', 'access_token')
+
+display = Display()
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -171,7 +174,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         outcome = self._read(filters)
         warning = skipped_warning(outcome.skipped)
         if warning:
-            self.display.warning('entra_sync inventory %s: %s' % (path, warning))
+            display.warning('entra_sync inventory %s: %s' % (path, warning))
         elif self.get_option('cache'):
             self._cache[cache_key] = outcome.applications
         return outcome.applications
