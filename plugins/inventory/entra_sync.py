@@ -30,7 +30,7 @@ description:
     (C(!vault)) or marked C(!unsafe); they are never templated, and they never reach host variables, the cache or
     error messages.
 author:
-  - entra.provisioning maintainers
+  - entra.provisioning maintainers (@entra-provisioning)
 extends_documentation_fragment:
   - entra.provisioning.entra
   - ansible.builtin.constructed
@@ -109,7 +109,15 @@ compose:
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
-from ansible.utils.unsafe_proxy import wrap_var
+
+try:
+    # ansible-core 2.19 and later: set_variable itself removes trust, so values from Graph are never templated.
+    from ansible.inventory.helpers import remove_trust as _core_untrusts_variables  # noqa: F401  pylint: disable=unused-import
+
+    def _untrusted(value):
+        return value
+except ImportError:  # ansible-core 2.18: mark them unsafe here (half the build time on 2.19, where it is redundant)
+    from ansible.utils.unsafe_proxy import wrap_var as _untrusted
 
 from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
@@ -135,8 +143,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def verify_file(self, path):
         """Accept only files named ``*entra_sync.yml`` or ``*entra_sync.yaml``."""
-        return super(InventoryModule, self).verify_file(path) and path.endswith(('entra_sync.yml',
-                                                                                  'entra_sync.yaml'))
+        accepted = path.endswith(('entra_sync.yml', 'entra_sync.yaml'))
+        return super(InventoryModule, self).verify_file(path) and accepted
 
     def parse(self, inventory, loader, path, cache=True):
         """Read the tenant (or the cache) and fill the inventory."""
@@ -156,8 +164,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self.inventory.add_group(group)
                 self.inventory.add_child(group, name)
             for key, value in variables.items():
-                # Display names and the rest come from Graph: never templated (ansible-core 2.19 does this itself).
-                self.inventory.set_variable(name, key, wrap_var(value))
+                self.inventory.set_variable(name, key, _untrusted(value))
             self._set_composite_vars(self.get_option('compose'), variables, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option('groups'), variables, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option('keyed_groups'), variables, name, strict=strict)

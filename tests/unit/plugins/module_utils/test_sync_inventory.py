@@ -243,8 +243,8 @@ def test_every_page_is_read_and_jobs_come_from_batches_of_twenty(http):
 
 
 def test_only_used_fields_are_kept_for_the_cache(http):
-    FakeTenant(http, [service_principal(1)], {'sp-1': [dict(job('job-1', 'scim', 'Active'),
-                                                             synchronizationJobSettings=[{'name': 'x'}])]})
+    job_with_settings = dict(job('job-1', 'scim', 'Active'), synchronizationJobSettings=[{'name': 'x'}])
+    FakeTenant(http, [service_principal(1)], {'sp-1': [job_with_settings]})
     (kept,) = read_applications(make_client(), InventoryFilters()).applications
     assert 'unexpected' not in kept
     assert set(kept['jobs'][0]) == {'id', 'templateId', 'schedule', 'status'}
