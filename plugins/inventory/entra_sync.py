@@ -48,7 +48,8 @@ options:
         given.
       - C(display_name_prefix) keeps the applications whose display name starts with one of the prefixes
         (compared case-insensitively). Graph applies it while listing, so it also makes the inventory faster.
-      - C(tag) keeps the service principals that carry one of the tags, for example V(WindowsAzureActiveDirectoryIntegratedApp).
+      - C(tag) keeps the service principals that carry one of the tags, for example
+        V(WindowsAzureActiveDirectoryIntegratedApp). Graph applies it while listing too.
       - C(template_id) keeps only the jobs of these synchronization templates (for example V(scim)); an
         application left without a job is not a host.
     type: dict

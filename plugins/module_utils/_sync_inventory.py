@@ -8,7 +8,7 @@ Reading (``read_applications``) is the only part that talks to Graph; everything
 only hands options in and copies hosts, groups and variables into Ansible's inventory.
 
 Graph cannot filter service principals by "has a synchronization job", so every service principal of the
-tenant (narrowed by the ``filters`` that Graph can apply) is listed in pages of 999 with only the fields used
+tenant (narrowed by the display name and tag ``filters``, which Graph applies) is listed in pages of 999 with only the fields used
 here, and the jobs of all of them are read through ``$batch``, 20 to an envelope. Service principals without a
 job are dropped afterwards.
 """
@@ -77,17 +77,16 @@ class InventoryFilters(object):
         return cls(lists['display_name_prefix'], lists['template_id'], lists['tag'])
 
     def graph_filter(self):
-        """Return the ``$filter`` Graph applies while listing (display name prefixes), or None."""
-        if not self.display_name_prefixes:
-            return None
-        return ' or '.join('startswith(displayName,%s)' % odata_literal(prefix)
-                           for prefix in self.display_name_prefixes)
-
-    def keeps_service_principal(self, service_principal):
-        """Return True when the service principal passes the filters Graph did not apply (tags)."""
-        if not self.tags:
-            return True
-        return bool(set(self.tags) & set(service_principal.get('tags') or ()))
+        """Return the ``$filter`` Graph applies while listing (display name prefixes and tags), or None."""
+        clauses = []
+        if self.display_name_prefixes:
+            clauses.append(' or '.join('startswith(displayName,%s)' % odata_literal(prefix)
+                                       for prefix in self.display_name_prefixes))
+        if self.tags:
+            clauses.append(' or '.join('tags/any(t:t eq %s)' % odata_literal(tag) for tag in self.tags))
+        if len(clauses) > 1:
+            return ' and '.join('(%s)' % clause for clause in clauses)
+        return clauses[0] if clauses else None
 
     def keeps_job(self, job):
         """Return True when the job passes the template filter (a service principal keeps only such jobs)."""
@@ -125,8 +124,7 @@ def read_applications(client, filters):
     except EntraError as exc:
         raise _with_advice(exc.with_context('Listing the service principals of the tenant'),
                            read_permission_advice(exc))
-    candidates = [service_principal for service_principal in listed
-                  if service_principal.get('id') and filters.keeps_service_principal(service_principal)]
+    candidates = [service_principal for service_principal in listed if service_principal.get('id')]
     results = client.batch([BatchRequest('GET', '/servicePrincipals/%s/synchronization/jobs'
                                          % path_segment(service_principal['id']))
                             for service_principal in candidates]) if candidates else []

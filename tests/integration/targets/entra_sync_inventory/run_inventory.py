@@ -188,7 +188,7 @@ def check_listing(checks, scenario, emulator, hosts, listed_count):
 
 
 def check_filters(checks, scenario, emulator):
-    """display_name_prefix goes to Graph; template_id and tag are applied to what came back."""
+    """display_name_prefix and tag go to Graph; template_id is applied to the jobs that came back."""
     emulator.clear_log()
     code, inventory, _stderr = scenario.inventory(scenario.inventory_file(
         "prefix", extra_lines=["filters:", "  display_name_prefix: [inventory q, O'Brien]"]))
@@ -207,10 +207,19 @@ def check_filters(checks, scenario, emulator):
                   and len(host_vars["inventory-two-jobs"]["entra_sync_jobs"]) == 1
                   and members(inventory, "entra_sync_active") == [],
                   "filters.template_id keeps only the jobs of that template (and the groups they give)")
+    emulator.clear_log()
     code, inventory, _stderr = scenario.inventory(scenario.inventory_file(
-        "tags", extra_lines=["filters:", "  tag: [no-such-tag]"]))
-    checks.expect(code == 0 and not inventory.get("_meta", {}).get("hostvars"),
-                  "filters.tag keeps nothing when no service principal carries the tag")
+        "tags", extra_lines=["filters:", "  tag: [HR, no-such-tag]"]))
+    lists = operations(emulator.log(), "servicePrincipals.list")
+    checks.expect(code == 0 and sorted(inventory.get("_meta", {}).get("hostvars", {}))
+                  == ["inventory-quarantined-servicenow"]
+                  and inventory["_meta"]["hostvars"]["inventory-quarantined-servicenow"]["entra_sync_tags"]
+                  == ["WindowsAzureActiveDirectoryIntegratedApp", "hr"],
+                  "filters.tag keeps the service principals carrying one of the tags")
+    checks.expect([entry["query"].get("$filter") for entry in lists]
+                  == ["tags/any(t:t eq 'HR') or tags/any(t:t eq 'no-such-tag')"]
+                  and len(operations(emulator.log(), "jobs.list")) == 1,
+                  "the tag filter is applied by Graph, so only that one service principal's jobs are read")
 
 
 def check_constructable(checks, scenario):

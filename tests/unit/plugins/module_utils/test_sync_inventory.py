@@ -175,11 +175,15 @@ def test_bad_filters_are_refused_naming_the_key(value, message):
         InventoryFilters.from_option(value)
 
 
-def test_tag_filter_keeps_service_principals_with_any_of_the_tags():
-    filters = InventoryFilters.from_option({'tag': ['a', 'b']})
-    assert filters.keeps_service_principal({'tags': ['c', 'b']})
-    assert not filters.keeps_service_principal({'tags': ['c']})
-    assert not filters.keeps_service_principal({'tags': None})
+def test_tags_become_a_graph_filter_with_any_of_them():
+    filters = InventoryFilters.from_option({'tag': ['a', "O'b"]})
+    assert listing_params(filters)['$filter'] == "tags/any(t:t eq 'a') or tags/any(t:t eq 'O''b')"
+
+
+def test_prefixes_and_tags_must_both_match():
+    filters = InventoryFilters.from_option({'tag': 'hr', 'display_name_prefix': ['A', 'B']})
+    assert listing_params(filters)['$filter'] == ("(startswith(displayName,'A') or startswith(displayName,'B')) "
+                                                  "and (tags/any(t:t eq 'hr'))")
 
 
 def test_template_filter_keeps_only_those_jobs():
@@ -250,10 +254,10 @@ def test_only_used_fields_are_kept_for_the_cache(http):
     assert set(kept['jobs'][0]) == {'id', 'templateId', 'schedule', 'status'}
 
 
-def test_service_principals_without_a_job_or_a_wanted_tag_are_dropped(http):
-    FakeTenant(http, [service_principal(1), service_principal(2, tags=['other']), service_principal(3)],
-               {'sp-1': [job('job-1', 'scim', 'Active')], 'sp-2': [job('job-2', 'scim', 'Active')]})
-    outcome = read_applications(make_client(), InventoryFilters(tags=['WindowsAzureActiveDirectoryIntegratedApp']))
+def test_service_principals_without_a_job_are_dropped(http):
+    FakeTenant(http, [service_principal(1), service_principal(2), service_principal(3)],
+               {'sp-1': [job('job-1', 'scim', 'Active')], 'sp-2': [job('job-2', 'scimGroups', 'Active')]})
+    outcome = read_applications(make_client(), InventoryFilters(template_ids=['scim']))
     assert [app['id'] for app in outcome.applications] == ['sp-1']
 
 
