@@ -68,7 +68,7 @@ options:
     default: 4
 notes:
   - Host names are the display name in lower case with every run of other characters than letters and digits
-    replaced by V(-) (C(Contoso HR (SCIM\)) becomes C(contoso-hr-scim)). Applications sharing a name all get V(-)
+    replaced by V(-) (C(Contoso HR & Payroll) becomes C(contoso-hr-payroll)). Applications sharing a name all get V(-)
     and the first 8 hexadecimal digits of their application (client) ID appended, so the names do not depend on the
     order Graph lists them in.
   - C(authorize_job_id) is the application's most urgent job (quarantined, then paused, not run, not configured,
@@ -176,9 +176,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         use_cache = self.get_option('cache') and cache
         if use_cache:
             try:
-                return self._cache[cache_key]
+                cached = self._cache[cache_key]
             except KeyError:
-                pass
+                cached = None
+            # A cache written by another version of this plugin is read again rather than misread.
+            if isinstance(cached, list) and all(isinstance(application, dict) and 'id' in application
+                                                and isinstance(application.get('jobs'), list)
+                                                for application in cached):
+                return cached
         outcome = self._read(filters)
         warning = skipped_warning(outcome.skipped)
         if warning:

@@ -165,6 +165,16 @@ def test_a_second_run_is_served_from_the_cache(tmp_path, monkeypatch):
     assert 'sp-1' in cached and SECRET not in cached
 
 
+def test_a_cache_of_another_shape_is_read_again(tmp_path, monkeypatch):
+    reads = FakeReads(monkeypatch, [graph_application('App', 1)])
+    path = inventory_file(tmp_path, cache=True, cache_plugin='jsonfile', cache_connection=str(tmp_path / 'cache'))
+    _inventory, plugin = parse(path)
+    plugin._cache[plugin.get_cache_key(path)] = {'hosts': ['from another version']}
+    plugin.update_cache_if_changed()
+    inventory, _plugin = parse(path)
+    assert len(reads.calls) == 2 and sorted(inventory.hosts) == ['app']
+
+
 def test_refresh_reads_again_and_no_cache_option_never_caches(tmp_path, monkeypatch):
     reads = FakeReads(monkeypatch, [graph_application('App', 1)])
     cached = inventory_file(tmp_path, cache=True, cache_plugin='jsonfile',
