@@ -216,16 +216,16 @@ def main(argv=None):
         shutil.rmtree(scratch_dir, ignore_errors=True)
     text = table(rows, baseline, arguments)
     print(text)
+    written = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = ("# Inventory build time (entra.provisioning.entra_sync)\n\n"
               "Written by `tests/benchmark/inventory_bench.py` on %s (%s, Python %s, %d cores).\n\n"
               "The floor is what any client must do: one token, the listing pages (999 service principals a page) "
-              "and the `$batch` envelopes of job reads (20 to an envelope, %d in flight); its time counts only the added "
-              "latency. Round trips are counted from the emulator's request log and do not vary; times on a shared "
-              "2-core machine move with its load, so compare within a row: the Graph phase is the plugin's network "
-              "work, and the rest of the build time is ansible-inventory handling the hosts, as reading the same "
-              "hosts from a static file shows.\n\n" % (datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                                platform.platform(terse=True), platform.python_version(), os.cpu_count(),
-                                MAX_CONCURRENCY))
+              "and the `$batch` envelopes of job reads (20 to an envelope, %d in flight); its time counts only the "
+              "added latency. Round trips are counted from the emulator's request log and do not vary; times on a "
+              "shared 2-core machine move with its load, so compare within a row: the Graph phase is the plugin's "
+              "network work, and the rest of the build time is ansible-inventory handling the hosts, as reading the "
+              "same hosts from a static file shows.\n\n"
+              % (written, platform.platform(terse=True), platform.python_version(), os.cpu_count(), MAX_CONCURRENCY))
     with open(arguments.results, "w", encoding="utf-8") as handle:
         handle.write(header + text + "\n")
     return 0
