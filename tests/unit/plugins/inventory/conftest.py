@@ -17,7 +17,7 @@ from ansible.module_utils import _internal as module_utils_internal
 # same run expect module behaviour, so the mark is put back here and set only while an inventory test runs.
 _WAS_CONTROLLER = module_utils_internal.is_controller
 from ansible.plugins import inventory as _inventory_plugins  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
-module_utils_internal.is_controller = _WAS_CONTROLLER
+setattr(module_utils_internal, 'is_controller', _WAS_CONTROLLER)
 
 
 @pytest.fixture(autouse=True)
