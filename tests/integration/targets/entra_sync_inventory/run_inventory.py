@@ -286,6 +286,22 @@ def check_secret_sources(checks, scenario, hosts):
                   "a client_secret marked !unsafe works %s" % stderr[-300:])
 
 
+def check_host_vars_beside(checks, scenario):
+    """host_vars/ beside the inventory file reach the plugin's hosts (how AWX imports a project source)."""
+    directory = os.path.join(scenario.output_dir, "beside")
+    os.makedirs(os.path.join(directory, "host_vars"), exist_ok=True)
+    with open(os.path.join(directory, "host_vars", "inventory-paused.yml"), "w") as host_vars:
+        host_vars.write("authorize_credentials: {SecretToken: emulator-secret-inv-paused}\n")
+    path = scenario.inventory_file("beside", extra_lines=[])
+    moved = os.path.join(directory, os.path.basename(path))
+    os.replace(path, moved)
+    code, inventory, stderr = scenario.inventory(moved, extra=["--export"])
+    paused = (inventory or {}).get("_meta", {}).get("hostvars", {}).get("inventory-paused", {})
+    checks.expect(code == 0 and paused.get("authorize_credentials") == {"SecretToken": "emulator-secret-inv-paused"}
+                  and paused.get("authorize_service_principal_id"),
+                  "host_vars/ beside the inventory file add to the plugin's hosts, --export too %s" % stderr[-300:])
+
+
 def check_errors(checks, scenario):
     """Errors say what to fix, without a traceback or a secret."""
     cases = [
@@ -352,6 +368,7 @@ def main(config_path, output_dir):
     check_constructable(checks, scenario)
     check_cache(checks, scenario, emulator, hosts)
     check_secret_sources(checks, scenario, hosts)
+    check_host_vars_beside(checks, scenario)
     check_errors(checks, scenario)
     check_role(checks, scenario, emulator, hosts)
     transcripts = "\n".join(scenario.transcripts)
