@@ -130,6 +130,10 @@ def read_applications(client, filters):
                             for service_principal in candidates]) if candidates else []
     applications, skipped, failures = [], [], []
     for service_principal, result in zip(candidates, results):
+        if result.status == 404:
+            # Deleted since the listing, or (inferred, no source says) a principal Graph keeps no synchronization
+            # for: either way it has no job, and it must not turn every run into a warning that is never cached.
+            continue
         if not result.ok:
             failures.append(result.error)
             skipped.append((service_principal.get('displayName') or service_principal['id'],

@@ -278,6 +278,13 @@ def test_an_application_whose_jobs_cannot_be_read_is_skipped_with_the_permission
     assert warning.startswith('1 service principal(s) left out') and 'Synchronization.Read.All' in warning
 
 
+def test_a_service_principal_whose_jobs_are_not_found_has_no_job(http):
+    FakeTenant(http, [service_principal(1), service_principal(2)],
+               {'sp-1': [job('job-1', 'scim', 'Active')]}, job_status={'sp-2': 404})
+    outcome = read_applications(make_client(), InventoryFilters())
+    assert [app['id'] for app in outcome.applications] == ['sp-1'] and outcome.skipped == []
+
+
 def test_when_no_job_can_be_read_the_identity_lacks_the_permission(http):
     FakeTenant(http, [service_principal(1), service_principal(2)], {}, job_status={'sp-1': 403, 'sp-2': 403})
     with pytest.raises(EntraError, match='failed for every one of them.*Grant the identity Synchronization.Read.All'):
