@@ -32,7 +32,8 @@ description:
 author:
   - entra.provisioning maintainers (@entra-provisioning)
 extends_documentation_fragment:
-  - entra.provisioning.entra
+  - entra.provisioning.auth
+  - entra.provisioning.connection
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
 options:

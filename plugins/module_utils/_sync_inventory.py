@@ -25,6 +25,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors i
     synchronization_read_permission_advice,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import odata_literal, path_segment
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import describe_job
 
 # Graph's largest page for directory objects: 2,000 service principals take 3 pages instead of 20.
 PAGE_SIZE = 999
@@ -115,7 +116,8 @@ def listing_params(filters):
 def read_applications(client, filters):
     """List the service principals and read their jobs through $batch; return a ReadOutcome.
 
-    Only the fields this plugin uses are kept, so what is cached holds nothing else Graph returned. Raises
+    Jobs are kept as ``describe_job`` gives them (the shape entra_sync_job_info returns), so what is cached
+    holds only those fields and the listing's selected ones. Raises
     EntraError when the listing fails, or when no job could be read at all (then the reason is the identity's).
     """
     try:
@@ -139,7 +141,7 @@ def read_applications(client, filters):
             skipped.append((service_principal.get('displayName') or service_principal['id'],
                             _job_read_failure(result.error)))
             continue
-        jobs = [_job_fields(job) for job in (result.body or {}).get('value') or [] if filters.keeps_job(job)]
+        jobs = [describe_job(job) for job in (result.body or {}).get('value') or [] if filters.keeps_job(job)]
         if jobs:
             application = dict((field, service_principal.get(field)) for field in SELECTED_FIELDS)
             application['jobs'] = jobs
@@ -185,7 +187,7 @@ def host_names(applications, prefix=''):
 
 def primary_job(jobs):
     """Return the job the authorize role is pointed at: the most urgent status first, then the smallest id."""
-    return sorted(jobs, key=lambda job: (_URGENCY.get(job['status_code'], len(_URGENCY)), job['id']))[0]
+    return sorted(jobs, key=lambda job: (_URGENCY.get(_code(job), len(_URGENCY)), job['id']))[0]
 
 
 def status_group(code):
@@ -213,7 +215,7 @@ def build_hosts(applications, prefix='', common_vars=None):
     names = host_names(applications, prefix)
     hosts = []
     for application in applications:
-        jobs = [_job_vars(job) for job in sorted(application['jobs'], key=lambda job: job['id'])]
+        jobs = sorted(application['jobs'], key=lambda job: job['id'])
         primary = primary_job(jobs)
         variables = dict(common_vars or {})
         variables.update({
@@ -223,11 +225,11 @@ def build_hosts(applications, prefix='', common_vars=None):
             'entra_sync_app_id': application.get('appId'),
             'entra_sync_application_template_id': application.get('applicationTemplateId'),
             'entra_sync_tags': list(application.get('tags') or []),
-            'entra_sync_status': primary['status_code'],
+            'entra_sync_status': _code(primary),
             'entra_sync_job_ids': [job['id'] for job in jobs],
             'entra_sync_jobs': jobs,
         })
-        groups = sorted(set([status_group(job['status_code']) for job in jobs]
+        groups = sorted(set([status_group(_code(job)) for job in jobs]
                             + [template_group(job['template_id']) for job in jobs]))
         hosts.append((names[application['id']], variables, groups))
     return sorted(hosts, key=lambda host: host[0])
@@ -250,46 +252,8 @@ def _job_read_failure(error):
     return '%s %s' % (text, advice) if advice and advice not in text else text
 
 
-def _job_fields(job):
-    """Keep the job fields the host variables are built from (nothing else Graph returned is cached)."""
-    status = job.get('status') or {}
-    schedule = job.get('schedule') or {}
-    return {
-        'id': job.get('id'),
-        'templateId': job.get('templateId'),
-        'schedule': dict((key, schedule.get(key)) for key in ('interval', 'state', 'expiration')),
-        'status': dict((key, status.get(key)) for key in ('code', 'quarantine', 'lastExecution',
-                                                          'lastSuccessfulExecution',
-                                                          'countSuccessiveCompleteFailures')),
-    }
-
-
-def _job_vars(job):
-    status = job.get('status') or {}
-    quarantine = status.get('quarantine')
-    return {
-        'id': job.get('id'),
-        'template_id': job.get('templateId'),
-        'schedule_interval': (job.get('schedule') or {}).get('interval'),
-        'schedule_state': (job.get('schedule') or {}).get('state'),
-        'status_code': status.get('code'),
-        'quarantine': None if not quarantine else {
-            'reason': quarantine.get('reason'),
-            'since': quarantine.get('currentBegan'),
-            'series_began': quarantine.get('seriesBegan'),
-            'next_attempt': quarantine.get('nextAttempt'),
-        },
-        'last_execution': _execution_vars(status.get('lastExecution')),
-        'last_successful_execution': _execution_vars(status.get('lastSuccessfulExecution')),
-        'count_successive_complete_failures': status.get('countSuccessiveCompleteFailures'),
-    }
-
-
-def _execution_vars(execution):
-    if not execution:
-        return None
-    return {'state': execution.get('state'), 'began': execution.get('timeBegan'),
-            'ended': execution.get('timeEnded')}
+def _code(job):
+    return (job.get('status') or {}).get('code')
 
 
 def _safe_name(application):

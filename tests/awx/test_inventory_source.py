@@ -30,7 +30,7 @@ CHECK_PLAYBOOK = """
           - authorize_service_principal_id is string
           - authorize_job_id is string
           - entra_sync_display_name is string
-          - entra_sync_jobs[0].status_code == 'NotRun'
+          - entra_sync_jobs[0].status.code == 'NotRun'
 """
 
 

@@ -155,14 +155,14 @@ def check_listing(checks, scenario, emulator, hosts, listed_count):
                   and two_jobs.get("entra_sync_status") == "Quarantine",
                   "a host with an active and a quarantined job points the role at the quarantined one")
     quarantine = next((job.get("quarantine") for job in two_jobs.get("entra_sync_jobs", [])
-                       if job.get("status_code") == "Quarantine"), None) or {}
-    checks.expect(quarantine.get("reason") == "EncounteredQuarantineException" and quarantine.get("since")
+                       if job.get("status", {}).get("code") == "Quarantine"), None) or {}
+    checks.expect(quarantine.get("reason") == "EncounteredQuarantineException" and quarantine.get("current_began")
                   and quarantine.get("next_attempt"), "a quarantined job shows its reason, since when, next attempt")
     servicenow = host_vars.get("inventory-quarantined-servicenow", {}).get("entra_sync_jobs", [{}])[0]
     checks.expect(servicenow.get("quarantine", {}).get("reason") == "QuarantinedOnDemand"
                   and servicenow.get("last_execution", {}).get("state") == "EntryLevelErrors"
                   and servicenow.get("last_successful_execution") is None
-                  and servicenow.get("schedule_interval") == "PT40M",
+                  and servicenow.get("schedule", {}).get("interval") == "PT40M",
                   "job variables: quarantine reason, last execution, last successful execution, schedule")
     lists = operations(entries, "servicePrincipals.list")
     checks.expect(len(lists) == 2 and all(entry["query"].get("$top") == "999"

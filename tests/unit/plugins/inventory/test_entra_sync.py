@@ -17,11 +17,12 @@ from ansible import constants
 from ansible.plugins.doc_fragments import constructed, inventory_cache
 from ansible.module_utils.common.yaml import yaml_load
 
-from ansible_collections.entra.provisioning.plugins.doc_fragments import entra as entra_fragment
 from ansible_collections.entra.provisioning.plugins.inventory import entra_sync
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import clear_registered_secrets, register_secret
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_inventory import ReadOutcome
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import describe_job
+from ansible_collections.entra.provisioning.tests.unit.plugins.doc_fragment_options import shared_documented_options
 
 SECRET = 'unit-test-' + 'inventory-secret-' + 'x' * 6
 TENANT_ID = '11111111-2222-3333-4444-555555555555'
@@ -32,8 +33,8 @@ def graph_application(display_name, number, code='Active'):
     """An application as read_applications returns it."""
     return {'id': 'sp-%d' % number, 'appId': '%08d-0000-0000-0000-000000000000' % number,
             'displayName': display_name, 'tags': [], 'applicationTemplateId': None,
-            'jobs': [{'id': 'job-%d' % number, 'templateId': 'scim', 'schedule': {'interval': 'PT40M'},
-                      'status': {'code': code}}]}
+            'jobs': [describe_job({'id': 'job-%d' % number, 'templateId': 'scim', 'schedule': {'interval': 'PT40M'},
+                                   'status': {'code': code}})]}
 
 
 class FakeReads(object):
@@ -84,9 +85,9 @@ def inventory_file(tmp_path, name='contoso.entra_sync.yml', **options):
 
 def load_plugin():
     """The plugin with its documented options (fragments merged), as Ansible's plugin loader gives it."""
-    options = {}
-    for documentation in (entra_fragment.ModuleDocFragment.DOCUMENTATION, constructed.ModuleDocFragment.DOCUMENTATION,
-                          inventory_cache.ModuleDocFragment.DOCUMENTATION, entra_sync.DOCUMENTATION):
+    options = shared_documented_options()
+    for documentation in (constructed.ModuleDocFragment.DOCUMENTATION, inventory_cache.ModuleDocFragment.DOCUMENTATION,
+                          entra_sync.DOCUMENTATION):
         options.update(yaml_load(documentation)['options'])
     constants.config.initialize_plugin_configuration_definitions('inventory', entra_sync.InventoryModule.NAME, options)
     plugin = entra_sync.InventoryModule()

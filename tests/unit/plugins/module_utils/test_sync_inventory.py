@@ -13,6 +13,7 @@ import pytest
 import responses
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import describe_job
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_inventory import (
     InventoryFilters,
     build_hosts,
@@ -31,10 +32,11 @@ LIST_URL = re.compile(re.escape(GRAPH + '/servicePrincipals') + r'(\?.*)?$')
 
 
 def application(display_name, app_id, jobs=None, tags=('WindowsAzureActiveDirectoryIntegratedApp',)):
-    """A service principal as this module keeps it, with ``jobs`` in Graph's shape (default: one active scim job)."""
+    """A service principal as this module keeps it; ``jobs`` are given in Graph's shape (default: one active scim
+    job) and kept described."""
+    jobs = jobs if jobs is not None else [job('scim.' + app_id, 'scim', 'Active')]
     return {'id': 'sp-' + app_id, 'appId': app_id, 'displayName': display_name, 'tags': list(tags),
-            'applicationTemplateId': None,
-            'jobs': jobs if jobs is not None else [job('scim.' + app_id, 'scim', 'Active')]}
+            'applicationTemplateId': None, 'jobs': [describe_job(graph_job) for graph_job in jobs]}
 
 
 def job(job_id, template_id, code, quarantine=None, last_execution=None):
@@ -109,10 +111,10 @@ def test_a_host_joins_the_status_and_template_group_of_every_job():
 
 
 def test_primary_job_is_the_most_urgent_then_the_smallest_id():
-    jobs = [{'id': 'c', 'status_code': 'Active'}, {'id': 'b', 'status_code': 'Paused'},
-            {'id': 'a', 'status_code': 'Paused'}]
+    jobs = [{'id': 'c', 'status': {'code': 'Active'}}, {'id': 'b', 'status': {'code': 'Paused'}},
+            {'id': 'a', 'status': {'code': 'Paused'}}]
     assert primary_job(jobs)['id'] == 'a'
-    assert primary_job(jobs + [{'id': 'z', 'status_code': 'Quarantine'}])['id'] == 'z'
+    assert primary_job(jobs + [{'id': 'z', 'status': {'code': 'Quarantine'}}])['id'] == 'z'
 
 
 def test_host_variables_name_the_application_for_the_authorize_role():
@@ -131,14 +133,15 @@ def test_host_variables_name_the_application_for_the_authorize_role():
     assert variables['entra_sync_display_name'] == 'App'
     assert variables['entra_sync_status'] == 'Quarantine'
     assert variables['entra_sync_job_ids'] == ['job-1']
-    assert variables['entra_sync_jobs'] == [{
-        'id': 'job-1', 'template_id': 'scim', 'schedule_interval': 'PT40M', 'schedule_state': 'Active',
-        'status_code': 'Quarantine',
-        'quarantine': {'reason': 'EncounteredQuarantineException', 'since': '2026-01-01T00:00:00Z',
-                       'series_began': '2025-12-31T00:00:00Z', 'next_attempt': '2026-01-01T04:00:00Z'},
-        'last_execution': {'state': 'Failed', 'began': '2026-01-01T00:00:00Z', 'ended': '2026-01-01T00:01:00Z'},
-        'last_successful_execution': None, 'count_successive_complete_failures': None,
-    }]
+    (described,) = variables['entra_sync_jobs']
+    # the shape entra_sync_job_info returns (describe_job), so a playbook reads both the same way
+    assert described['id'] == 'job-1' and described['template_id'] == 'scim'
+    assert described['schedule']['interval'] == 'PT40M' and described['status']['code'] == 'Quarantine'
+    assert described['quarantine']['reason'] == 'EncounteredQuarantineException'
+    assert described['quarantine']['current_began'] == '2026-01-01T00:00:00Z'
+    assert described['quarantine']['next_attempt'] == '2026-01-01T04:00:00Z'
+    assert described['last_execution']['state'] == 'Failed'
+    assert described['last_successful_execution'] is None
     assert 'authorize_display_name' not in variables and 'authorize_app_id' not in variables
 
 
@@ -251,7 +254,7 @@ def test_only_used_fields_are_kept_for_the_cache(http):
     FakeTenant(http, [service_principal(1)], {'sp-1': [job_with_settings]})
     (kept,) = read_applications(make_client(), InventoryFilters()).applications
     assert 'unexpected' not in kept
-    assert set(kept['jobs'][0]) == {'id', 'templateId', 'schedule', 'status'}
+    assert kept['jobs'] == [describe_job(job('job-1', 'scim', 'Active'))]
 
 
 def test_service_principals_without_a_job_are_dropped(http):
