@@ -16,7 +16,7 @@ description:
     V(entra_sync_quarantine), V(entra_sync_not_run), V(entra_sync_not_configured)) and by the template of their
     jobs (V(entra_sync_template_<template id>), for example V(entra_sync_template_scim)).
   - An application with several jobs joins the status group and the template group of each of them.
-  - Its host variables carry what the P(entra.provisioning.authorize#role) role reads
+  - Its host variables carry what the C(entra.provisioning.authorize) role reads
     (C(authorize_service_principal_id), C(authorize_job_id), C(authorize_tenant_id), C(authorize_cloud)), so
     C(ansible-playbook -i contoso.entra_sync.yml -i secrets.yml authorize.yml --limit entra_sync_quarantine)
     re-authorizes every quarantined application.
