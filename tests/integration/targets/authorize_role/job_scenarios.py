@@ -142,6 +142,13 @@ def main(checks, emulator, config, output_dir, passthrough):
                   "jobs, run: only the refused start and the wrong token fail (exit %d)" % code)
     checks.expect(all(recap.get(host, (0, 0, 0))[1:] == (1, 0) for host in asked if host != START_REFUSED),
                   "jobs, run: every authorized application is changed")
+    secrets = [CLIENT_SECRET] + [value for application in applications.values()
+                                 for value in application["accepted_credentials"].values()]
+    with open(outcomes_path) as outcomes_file:
+        outcomes_text = outcomes_file.read()
+    checks.expect(not [secret for secret in secrets if secret in stdout or secret in outcomes_text],
+                  "jobs, run: no client secret or credential value (%d searched) in the output or the outcomes"
+                  % len(secrets))
 
     # A re-run: nothing is started again but the job whose start was refused.
     emulator.clear_log()
