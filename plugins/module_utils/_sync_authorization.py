@@ -29,6 +29,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors i
 from ansible_collections.entra.provisioning.plugins.module_utils._items import check_items, register_item_secrets
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import (
     alternate_key_segment,
+    is_guid,
     odata_eq_filter,
     path_segment,
     validate_guid,
@@ -270,13 +271,17 @@ class SyncAuthorizer(object):
                 outcome.fail('resolving %s %s' % (request.target_option, request.target_value), result.error,
                              _resolve_advice(result.error, self.client))
                 continue
-            body = result.body or {}
+            body = result.body
             if request.target_option == 'display_name':
-                matches = body.get('value') or []
-                if len(matches) != 1:
+                matches = _answer_values(body)
+                if matches is not None and len(matches) != 1:
                     outcome.fail('resolving display_name', _display_name_problem(request.target_value, matches))
                     continue
-                body = matches[0]
+                body = matches[0] if matches else None
+            if _answer_object(body) is None:
+                outcome.fail('resolving %s %s' % (request.target_option, request.target_value),
+                             _UNREADABLE_ANSWER % ('a service principal or application', _request_id(result)))
+                continue
             outcome.object_type = 'application' if request.target_option == 'application_id' else 'servicePrincipal'
             outcome.object_id = body.get('id')
             outcome.app_id = body.get('appId')
@@ -309,8 +314,11 @@ class SyncAuthorizer(object):
             if not result.ok:
                 outcome.fail('listing synchronization jobs', result.error, synchronization_permission_advice(result.error))
                 continue
-            jobs = (result.body or {}).get('value') or []
-            job_ids = [job.get('id') for job in jobs]
+            jobs = _answer_values(result.body)
+            if jobs is None or not all(isinstance(job.get('id'), str) and job['id'] for job in jobs):
+                outcome.fail('listing synchronization jobs', _UNREADABLE_ANSWER % ('a list of jobs', _request_id(result)))
+                continue
+            job_ids = [job['id'] for job in jobs]
             if outcome.job_id is not None:
                 if outcome.job_id not in job_ids:
                     outcome.fail('finding job_id', 'it has no synchronization job %r; its jobs are: %s.'
@@ -421,6 +429,30 @@ class SyncAuthorizer(object):
             return [BatchResult(request, status=response.status, headers=dict(response.headers or {}),
                                 body=response.json, attempts=1)]
         return self.client.batch(requests, max_concurrency=self.max_concurrency)
+
+
+# Graph's answers are read as data from the network: one that is not what the call returns fails its application,
+# never the run (and never with a traceback).
+_UNREADABLE_ANSWER = ('Graph answered with something that is not %s (request-id %s), so nothing was sent for it. '
+                      'Run again; if it lasts, give Microsoft support the request id.')
+
+
+def _answer_object(body):
+    """Return a service principal or application read from an answer (an object id that is a GUID, appId and
+    displayName text or absent), or None when the answer is not one."""
+    if not isinstance(body, dict) or not is_guid(body.get('id')):
+        return None
+    if any(body.get(name) is not None and not isinstance(body.get(name), str) for name in ('appId', 'displayName')):
+        return None
+    return body
+
+
+def _answer_values(body):
+    """Return the ``value`` list of a collection answer when every entry is an object, else None."""
+    values = body.get('value') if isinstance(body, dict) else None
+    if not isinstance(values, list) or not all(isinstance(value, dict) for value in values):
+        return None
+    return values
 
 
 def _resolve_request(request):
