@@ -43,7 +43,7 @@ TARGET_OPTIONS = ('service_principal_id', 'application_id', 'app_id', 'display_n
 # Graph's limit for an application's displayName (the application resource reference), which its service principal
 # carries; a longer text cannot name anything, and would come back quoted whole in a 400 answer.
 DISPLAY_NAME_MAX_LENGTH = 256
-CREDENTIALS_EXAMPLE = 'credentials: [{key: SecretToken, value: ...}] or credentials: {SecretToken: ...}'
+CREDENTIALS_EXAMPLE = '[{key: SecretToken, value: ...}] or {SecretToken: ...}'
 # What one applications item may hold; every value is checked by _items, then by parse_request.
 APPLICATION_ITEM_SPEC = dict(
     name=dict(type='str'),
@@ -51,7 +51,8 @@ APPLICATION_ITEM_SPEC = dict(
     application_id=dict(type='str'),
     app_id=dict(type='str'),
     display_name=dict(type='str'),
-    credentials=dict(type='raw', required=True, no_log=True, no_log_except=('key',), example=CREDENTIALS_EXAMPLE),
+    credentials=dict(type='raw', required=True, no_log=True, no_log_except=('key',),
+                     example='credentials: ' + CREDENTIALS_EXAMPLE),
     job_id=dict(type='str'),
     force=dict(type='bool'),
     verify=dict(type='bool'),
@@ -152,7 +153,7 @@ def parse_request(options, where='', names=None):
                                 % name_of('job_id'))
     if options.get('credentials') is None:
         raise InvalidInputError('%s is required: give the credentials the application\'s connector expects, e.g. %s.'
-                                % (name_of('credentials'), CREDENTIALS_EXAMPLE.replace('credentials', name_of('credentials'))))
+                                % (name_of('credentials'), CREDENTIALS_EXAMPLE))
     # normalize_credentials registers every value first: that masks a value Graph echoes into an error text too,
     # for every caller of this engine (the role included).
     credentials = normalize_credentials(options.get('credentials'), name_of('credentials'))
@@ -280,7 +281,7 @@ class SyncAuthorizer(object):
                 body = matches[0] if matches else None
             if _answer_object(body) is None:
                 outcome.fail('resolving %s %s' % (request.target_option, request.target_value),
-                             _UNREADABLE_ANSWER % ('a service principal or application', _request_id(result)))
+                             _unreadable_answer('a service principal or application', result))
                 continue
             outcome.object_type = 'application' if request.target_option == 'application_id' else 'servicePrincipal'
             outcome.object_id = body.get('id')
@@ -316,7 +317,7 @@ class SyncAuthorizer(object):
                 continue
             jobs = _answer_values(result.body)
             if jobs is None or not all(isinstance(job.get('id'), str) and job['id'] for job in jobs):
-                outcome.fail('listing synchronization jobs', _UNREADABLE_ANSWER % ('a list of jobs', _request_id(result)))
+                outcome.fail('listing synchronization jobs', _unreadable_answer('a list of jobs', result))
                 continue
             job_ids = [job['id'] for job in jobs]
             if outcome.job_id is not None:
@@ -431,10 +432,12 @@ class SyncAuthorizer(object):
         return self.client.batch(requests, max_concurrency=self.max_concurrency)
 
 
-# Graph's answers are read as data from the network: one that is not what the call returns fails its application,
-# never the run (and never with a traceback).
-_UNREADABLE_ANSWER = ('Graph answered with something that is not %s (request-id %s), so nothing was sent for it. '
-                      'Run again; if it lasts, give Microsoft support the request id.')
+def _unreadable_answer(what, result):
+    # Graph's answers are data from the network: one that is not what the call returns fails its application,
+    # never the run (and never with a traceback).
+    request_id = _request_id(result)
+    return ('Graph answered with something that is not %s%s, so nothing was sent for it. Run again; if it lasts, '
+            'give Microsoft support the request id.' % (what, ' (request-id %s)' % request_id if request_id else ''))
 
 
 def _answer_object(body):

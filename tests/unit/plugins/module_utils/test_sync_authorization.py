@@ -595,3 +595,21 @@ def test_an_unreadable_jobs_answer_fails_that_application_and_sends_nothing(grap
     assert 'failed at listing synchronization jobs: Graph answered with something that is not a list of jobs' \
         in outcome.msg
     assert graph.calls_of('acquireAccessToken') == [] and graph.calls_of('validateCredentials') == []
+
+
+def test_missing_credentials_are_named_as_the_caller_wrote_them():
+    with pytest.raises(InvalidInputError) as caught:
+        parse_request({'app_id': GUID_A}, names={'credentials': "authorize_credentials of host 'expenses'"})
+    assert caught.value.message == ("authorize_credentials of host 'expenses' is required: give the credentials the "
+                                    "application's connector expects, e.g. [{key: SecretToken, value: ...}] or "
+                                    "{SecretToken: ...}.")
+
+
+def test_a_display_name_longer_than_graphs_limit_is_refused_with_its_start_only():
+    with pytest.raises(InvalidInputError) as caught:
+        parse_request({'display_name': 'Contoso ' + 'x' * 300, 'credentials': {'SecretToken': 'v' * 8}},
+                      where='applications[2].')
+    assert caught.value.message.startswith("applications[2].display_name is 308 characters long (it starts "
+                                           "'Contoso xxxxxxxx")
+    assert len(caught.value.message) < 300
+    assert parse_request({'display_name': 'x' * 256, 'credentials': {'SecretToken': 'v' * 8}}).target_value == 'x' * 256

@@ -318,7 +318,7 @@ PAIR = [{'key': 'SecretToken', 'value': 'v' * 8}]
      'Name the application with one of service_principal_id, application_id, app_id, display_name, or list many '
      'in applications.'),
     ({'display_name': 'Contoso'}, "credentials is required: give the credentials the application's connector "
-                                  "expects, e.g. credentials: [{key: SecretToken, value: ...}]"),
+                                  "expects, e.g. [{key: SecretToken, value: ...}] or {SecretToken: ...}."),
     ({'display_name': 'C' * 257, 'credentials': PAIR},
      "display_name is 257 characters long (it starts 'CCCC"),
     ({'display_name': 'C' * 20000, 'credentials': PAIR},
