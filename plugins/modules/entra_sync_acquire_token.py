@@ -377,6 +377,7 @@ summary:
   sample: {total: 40, acquired: 38, unchanged: 1, authorized: 39, failed: 1}
 '''
 
+# ansible-core's documented way for a module to read its arguments before AnsibleModule checks them.
 from ansible.module_utils.basic import _load_params
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
@@ -403,6 +404,7 @@ def argument_spec():
         application_id=dict(type='str'),
         app_id=dict(type='str'),
         display_name=dict(type='str'),
+        # Not no_log as a whole: that would mask the key names everywhere; the values are registered as secrets.
         credentials=dict(type='raw', no_log=False),
         force=dict(type='bool', default=False),
         verify=dict(type='bool', default=True),
