@@ -14,35 +14,30 @@ trips grows with N/20, not N; an application that fails drops out of the later p
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from urllib.parse import quote
-
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
     EntraError,
     InvalidInputError,
     OutcomeUnknownError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest, BatchResult
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
-    read_permission_advice,
-    synchronization_permission_advice,
-)
-from ansible_collections.entra.provisioning.plugins.module_utils._items import check_items, register_item_secrets
-from ansible_collections.entra.provisioning.plugins.module_utils._ids import (
-    alternate_key_segment,
-    is_guid,
-    odata_eq_filter,
-    path_segment,
-    validate_guid,
-)
+from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._items import register_item_secrets
+from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import (
     normalize_credentials,
     register_credential_secrets,
 )
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
+    TARGET_OPTIONS,
+    answer_values,
+    parse_items,
+    parse_target,
+    request_id_of,
+    resolve_targets,
+    send_requests,
+    unreadable_answer,
+)
 
-TARGET_OPTIONS = ('service_principal_id', 'application_id', 'app_id', 'display_name')
-# Graph's limit for an application's displayName (the application resource reference), which its service principal
-# carries; a longer text cannot name anything, and would come back quoted whole in a 400 answer.
-DISPLAY_NAME_MAX_LENGTH = 256
 CREDENTIALS_EXAMPLE = '[{key: SecretToken, value: ...}] or {SecretToken: ...}'
 # What one applications item may hold; every value is checked by _items, then by parse_request.
 APPLICATION_ITEM_SPEC = dict(
@@ -59,9 +54,6 @@ APPLICATION_ITEM_SPEC = dict(
 )
 NO_JOB_ADVICE = ('Create its provisioning job first: in the portal (the enterprise application, Provisioning, Get '
                  'started) or with the entra.provisioning.entra_sync_job module (state: present); then run this again.')
-_SELECT = 'id,appId,displayName'
-# Two is enough to tell "one match" from "several"; five lets the failure name a few of them.
-_DISPLAY_NAME_PAGE = 5
 
 
 class ApplicationRequest(object):
@@ -106,20 +98,9 @@ def parse_applications(items, defaults):
     A bad item becomes a rejected request (reported as failed, nothing sent for it) and the others go on. An item's
     unset ``force``/``verify`` take ``defaults`` (the task's). ``items`` that is not a list raises InvalidInputError.
     """
-    requests = []
-    for checked in check_items(items, 'applications', APPLICATION_ITEM_SPEC, label_fallbacks=TARGET_OPTIONS):
-        if checked.error is None:
-            options = dict(checked.values)
-            for name in ('force', 'verify'):
-                if options[name] is None:
-                    options[name] = defaults[name]
-            try:
-                requests.append(parse_request(options, where=checked.where + '.'))
-                continue
-            except InvalidInputError as error:
-                checked.error = error
-        requests.append(ApplicationRequest.rejected(checked.label, checked.error))
-    return requests
+    return parse_items(items, APPLICATION_ITEM_SPEC, lambda options, where: parse_request(options, where=where),
+                       defaults=dict(force=defaults['force'], verify=defaults['verify']),
+                       rejected=ApplicationRequest.rejected)
 
 
 def parse_request(options, where='', names=None):
@@ -132,21 +113,7 @@ def parse_request(options, where='', names=None):
     def name_of(option):
         return (names or {}).get(option) or where + option
 
-    given = [name for name in TARGET_OPTIONS if options.get(name) not in (None, '')]
-    if len(given) != 1:
-        raise InvalidInputError(
-            '%s: give exactly one of %s to name the application, got %s.'
-            % (where.rstrip('.') or 'target', ', '.join(name_of(name) for name in TARGET_OPTIONS),
-               ', '.join(name_of(name) for name in given) if given else 'none'))
-    target_option = given[0]
-    target_value = options[target_option]
-    if target_option != 'display_name':
-        target_value = validate_guid(target_value, name_of(target_option))
-    elif len(target_value) > DISPLAY_NAME_MAX_LENGTH:
-        raise InvalidInputError(
-            '%s is %d characters long (it starts %r); Graph limits a display name to %d characters, so nothing can '
-            'match it. Give the application\'s display name, or its app_id.'
-            % (name_of('display_name'), len(target_value), target_value[:40], DISPLAY_NAME_MAX_LENGTH))
+    target_option, target_value = parse_target(options, where, name_of)
     job_id = options.get('job_id')
     if job_id is not None and job_id.strip() == '':
         raise InvalidInputError('%s is empty; leave it out to use the only job of the application.'
@@ -264,49 +231,7 @@ class SyncAuthorizer(object):
     # -- phases -------------------------------------------------------------------------------------------------
 
     def _resolve(self, outcomes):
-        outcomes = [outcome for outcome in outcomes if not outcome.failed]
-        requests = [_resolve_request(outcome.request) for outcome in outcomes]
-        for outcome, result in zip(outcomes, self._send(requests)):
-            request = outcome.request
-            if not result.ok:
-                outcome.fail('resolving %s %s' % (request.target_option, request.target_value), result.error,
-                             _resolve_advice(result.error, self.client))
-                continue
-            body = result.body
-            if request.target_option == 'display_name':
-                matches = _answer_values(body)
-                if matches is not None and len(matches) != 1:
-                    outcome.fail('resolving display_name', _display_name_problem(request.target_value, matches))
-                    continue
-                body = matches[0] if matches else None
-            if _answer_object(body) is None:
-                outcome.fail('resolving %s %s' % (request.target_option, request.target_value),
-                             _unreadable_answer('a service principal or application', result))
-                continue
-            outcome.object_type = 'application' if request.target_option == 'application_id' else 'servicePrincipal'
-            outcome.object_id = body.get('id')
-            outcome.app_id = body.get('appId')
-            outcome.display_name = body.get('displayName')
-            collection = 'applications' if outcome.object_type == 'application' else 'servicePrincipals'
-            outcome.path = '/%s/%s' % (collection, path_segment(outcome.object_id))
-            if request.label == request.target_value and outcome.display_name:
-                request.label = outcome.display_name
-        self._refuse_repeated_applications(outcomes)
-
-    @staticmethod
-    def _refuse_repeated_applications(outcomes):
-        # Two items naming one application (perhaps by different ids) would be sent in the same batch in no
-        # defined order: a single-use code would be spent twice and which credentials win would be chance.
-        first_by_app_id = {}
-        for outcome in outcomes:
-            if outcome.failed or not outcome.app_id:
-                continue
-            earlier = first_by_app_id.setdefault(outcome.app_id.lower(), outcome)
-            if earlier is not outcome:
-                outcome.fail('resolving %s %s' % (outcome.request.target_option, outcome.request.target_value),
-                             "it is the same application (appId %s) as '%s', earlier in the list."
-                             % (outcome.app_id, earlier.request.label),
-                             'List each application once, with the credentials to send.')
+        resolve_targets(outcomes, self._send, self.client)
 
     def _find_jobs(self, outcomes):
         live = [outcome for outcome in outcomes if not outcome.failed]
@@ -315,9 +240,9 @@ class SyncAuthorizer(object):
             if not result.ok:
                 outcome.fail('listing synchronization jobs', result.error, synchronization_permission_advice(result.error))
                 continue
-            jobs = _answer_values(result.body)
+            jobs = answer_values(result.body)
             if jobs is None or not all(isinstance(job.get('id'), str) and job['id'] for job in jobs):
-                outcome.fail('listing synchronization jobs', _unreadable_answer('a list of jobs', result))
+                outcome.fail('listing synchronization jobs', unreadable_answer('a list of jobs', result))
                 continue
             job_ids = [job['id'] for job in jobs]
             if outcome.job_id is not None:
@@ -363,7 +288,7 @@ class SyncAuthorizer(object):
         for outcome, result in zip(to_acquire, self._send(requests)):
             if result.ok:
                 outcome.acquired = True
-                outcome.request_id = _request_id(result) or outcome.request_id
+                outcome.request_id = request_id_of(result) or outcome.request_id
             elif isinstance(result.error, OutcomeUnknownError):
                 outcome.outcome_unknown = True
                 outcome.request_id = result.error.request_id or outcome.request_id
@@ -418,82 +343,7 @@ class SyncAuthorizer(object):
 
     def _send(self, requests):
         """Send requests: a single one directly, several through $batch. Returns BatchResults in input order."""
-        if not requests:
-            return []
-        if len(requests) == 1:
-            request = requests[0]
-            try:
-                response = self.client.request(request.method, request.url, body=request.body,
-                                               idempotent=request.idempotent)
-            except EntraError as error:
-                return [BatchResult(request, status=error.status, error=error, attempts=1)]
-            return [BatchResult(request, status=response.status, headers=dict(response.headers or {}),
-                                body=response.json, attempts=1)]
-        return self.client.batch(requests, max_concurrency=self.max_concurrency)
-
-
-def _unreadable_answer(what, result):
-    # Graph's answers are data from the network: one that is not what the call returns fails its application,
-    # never the run (and never with a traceback).
-    request_id = _request_id(result)
-    return ('Graph answered with something that is not %s%s, so nothing was sent for it. Run again; if it lasts, '
-            'give Microsoft support the request id.' % (what, ' (request-id %s)' % request_id if request_id else ''))
-
-
-def _answer_object(body):
-    """Return a service principal or application read from an answer (an object id that is a GUID, appId and
-    displayName text or absent), or None when the answer is not one."""
-    if not isinstance(body, dict) or not is_guid(body.get('id')):
-        return None
-    if any(body.get(name) is not None and not isinstance(body.get(name), str) for name in ('appId', 'displayName')):
-        return None
-    return body
-
-
-def _answer_values(body):
-    """Return the ``value`` list of a collection answer when every entry is an object, else None."""
-    values = body.get('value') if isinstance(body, dict) else None
-    if not isinstance(values, list) or not all(isinstance(value, dict) for value in values):
-        return None
-    return values
-
-
-def _resolve_request(request):
-    """Return the GET that reads the target's id, appId and displayName."""
-    if request.target_option == 'service_principal_id':
-        return BatchRequest('GET', '/servicePrincipals/%s?$select=%s' % (path_segment(request.target_value), _SELECT))
-    if request.target_option == 'application_id':
-        return BatchRequest('GET', '/applications/%s?$select=%s' % (path_segment(request.target_value), _SELECT))
-    if request.target_option == 'app_id':
-        return BatchRequest('GET', '/%s?$select=%s'
-                            % (alternate_key_segment('servicePrincipals', 'appId', request.target_value), _SELECT))
-    query_filter = _query_value(odata_eq_filter('displayName', request.target_value))
-    return BatchRequest('GET', '/servicePrincipals?$filter=%s&$select=%s&$top=%d'
-                        % (query_filter, _SELECT, _DISPLAY_NAME_PAGE))
-
-
-def _query_value(text):
-    """Percent-encode a query value, keeping the OData quote readable (it is escaped by doubling, not encoding)."""
-    return quote(text, safe="'")
-
-
-def _display_name_problem(display_name, matches):
-    if not matches:
-        return ("no service principal is named %r in this tenant; check the spelling (the match ignores case, as "
-                "Graph's eq filter does, but nothing else) and that tenant_id and cloud are the application's."
-                % display_name)
-    found = ', '.join('%s (appId %s)' % (match.get('id'), match.get('appId')) for match in matches)
-    # Only one page is read, so a full page means there may be more.
-    count = ('%d or more' if len(matches) >= _DISPLAY_NAME_PAGE else '%d') % len(matches)
-    return ('%s service principals are named %r: %s. Use service_principal_id or app_id to pick one.'
-            % (count, display_name, found))
-
-
-def _resolve_advice(error, client):
-    if error is not None and error.status == 404:
-        return ('Check the id, and that tenant_id and cloud (%s) are those of the application.'
-                % client.settings.cloud.name)
-    return read_permission_advice(error)
+        return send_requests(self.client, requests, self.max_concurrency)
 
 
 def _acquire_advice(error):
@@ -501,9 +351,3 @@ def _acquire_advice(error):
         return 'Check the credential keys and values the application expects; an OAuth authorization code works once.'
     return None
 
-
-def _request_id(result):
-    for name, value in (result.headers or {}).items():
-        if str(name).lower() == 'request-id':
-            return value
-    return None

@@ -36,7 +36,10 @@ description:
 author:
   - entra.provisioning maintainers (@entra-provisioning)
 extends_documentation_fragment:
-  - entra.provisioning.entra
+  - entra.provisioning.auth
+  - entra.provisioning.connection
+  - entra.provisioning.attributes
+  - entra.provisioning.attributes.action_group
 attributes:
   check_mode:
     support: full

@@ -21,7 +21,6 @@ from urllib3.exceptions import ProtocolError
 
 from ansible.module_utils.common import warnings as ansible_warnings
 
-from ansible_collections.entra.provisioning.plugins.doc_fragments.entra import ModuleDocFragment
 from ansible_collections.entra.provisioning.plugins.module_utils._clouds import DOCUMENTED_ALIASES
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError
 from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
@@ -31,6 +30,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors i
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import APPLICATION_ITEM_SPEC
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
 from ansible_collections.entra.provisioning.plugins.modules import entra_sync_acquire_token
+from ansible_collections.entra.provisioning.tests.unit.plugins.doc_fragment_options import shared_documented_options
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -132,7 +132,7 @@ def _declared(argument_spec):
 
 def test_documentation_matches_the_argument_spec():
     documented = yaml.safe_load(entra_sync_acquire_token.DOCUMENTATION)['options']
-    shared = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options']
+    shared = shared_documented_options()
     assert not set(documented) & set(shared)
     assert _documented(documented) == _declared(entra_sync_acquire_token.argument_spec())
 
