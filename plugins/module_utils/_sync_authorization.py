@@ -53,7 +53,8 @@ APPLICATION_ITEM_SPEC = dict(
     verify=dict(type='bool'),
 )
 NO_JOB_ADVICE = ('Create its provisioning job first: in the portal (the enterprise application, Provisioning, Get '
-                 'started) or with the entra.provisioning.entra_sync_job module (state: present); then run this again.')
+                 'started) or with the entra.provisioning.entra_sync_job module (state: present, which uses the '
+                 "application's default template unless template_id is given); then run this again.")
 
 
 class ApplicationRequest(object):

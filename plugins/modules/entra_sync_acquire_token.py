@@ -32,7 +32,8 @@ description:
     failed, and RV(results) says which and why.
   - An application without a provisioning (synchronization) job is refused without sending anything, since the write
     would have nothing to authorize. Create the job first, in the portal or with the
-    C(entra.provisioning.entra_sync_job) module with C(state=present).
+    M(entra.provisioning.entra_sync_job) module (O(entra.provisioning.entra_sync_job#module:state=present), which
+    uses the application's default template unless O(entra.provisioning.entra_sync_job#module:template_id) is given).
 author:
   - entra.provisioning maintainers (@entra-provisioning)
 extends_documentation_fragment:
@@ -183,6 +184,8 @@ notes:
   - The action is in Graph v1.0 and beta; the default O(api_version=v1.0) is recommended because the beta schema of
     some US government clouds marks it deprecated.
 seealso:
+  - module: entra.provisioning.entra_sync_job
+    description: Create the provisioning job an application needs before it can be authorized.
   - name: acquireAccessToken (Microsoft Graph)
     description: The Graph action this module calls.
     link: https://learn.microsoft.com/en-us/graph/api/synchronization-synchronization-acquireaccesstoken
