@@ -20,11 +20,11 @@ from ansible_collections.entra.provisioning.plugins.module_utils._authenticator 
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import API_VERSIONS
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
-    TARGET_OPTIONS,
     ApplicationOutcome,
     ApplicationRequest,
     parse_request,
 )
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS
 
 PREFIX = 'authorize_'
 

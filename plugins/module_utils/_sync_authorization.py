@@ -28,7 +28,6 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentia
     register_credential_secrets,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
-    TARGET_OPTIONS,
     answer_values,
     parse_items,
     parse_target,
@@ -351,4 +350,3 @@ def _acquire_advice(error):
     if error is not None and error.status == 400:
         return 'Check the credential keys and values the application expects; an OAuth authorization code works once.'
     return None
-

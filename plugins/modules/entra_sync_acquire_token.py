@@ -389,12 +389,12 @@ from ansible.module_utils.basic import _load_params
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
-    TARGET_OPTIONS,
     SyncAuthorizer,
     parse_applications,
     parse_request,
     register_option_secrets,
 )
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS
 
 SINGLE_ONLY_OPTIONS = TARGET_OPTIONS + ('credentials', 'job_id')
 
