@@ -4,8 +4,8 @@
 """The authorize role's work, done once per play batch on the controller (documented in the module stub).
 
 Phases, each a method below: read and validate every host's role variables, group the hosts by sign-in, authorize
-each group part by part with the shared engine, and gather the outcomes. A later phase (starting the jobs of the
-authorized applications) slots in after ``_authorize`` and writes into the same records.
+each group part by part with the shared engine, start the jobs of the part's authorized applications that asked for
+it (``authorize_start_job``, with the same client), and gather the outcomes into one record per application.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,12 +25,16 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     HOST_OPTIONS,
     HostApplication,
     RUN_OPTIONS,
+    add_job_result,
     failed_outcomes,
     group_by_sign_in,
+    job_start_failure,
+    job_target,
     outcome_record,
     parse_host,
     parse_listed,
     parse_run_settings,
+    ready_to_start,
     resolve_values,
     summarize,
     summary_lines,
@@ -39,6 +43,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_authoriza
     ApplicationRequest,
     SyncAuthorizer,
 )
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import start_jobs_unless_running
 from ansible_collections.entra.provisioning.plugins.plugin_utils._controller_action import ControllerAction
 
 display = Display()
@@ -74,7 +79,7 @@ class ActionModule(ControllerAction):
         result = dict(changed=report == 'summary' and summary['changed'] > 0, mode=mode, report=report,
                       outcomes=records, summary=summary, check_mode=bool(self._task.check_mode))
         if settings['show_summary']:
-            result['summary_lines'] = summary_lines(records)
+            result['summary_lines'] = summary_lines(records, check_mode=bool(self._task.check_mode))
         if summary['failed']:
             result['failed_msg'] = ('%d of %d applications failed: %s. See the summary or %s.outcomes for each reason.'
                                     % (summary['failed'], summary['total'], ', '.join(summary['failed_names']),
@@ -134,7 +139,7 @@ class ActionModule(ControllerAction):
         # A vault value or another wrapper: only the templar knows how to turn it into text.
         return True
 
-    # -- phase 2 and 3: group by sign-in, authorize -----------------------------------------------------------------
+    # -- phase 2 to 4: group by sign-in, authorize, start jobs -------------------------------------------------------------
 
     def _authorize(self, applications, settings):
         records = {}
@@ -176,7 +181,34 @@ class ActionModule(ControllerAction):
             if len(parts) > 1:
                 display.display('authorize: %s: part %d of %d, %d application(s)'
                                 % (group.label, part_number, len(parts), len(part)))
-            _keep(records, part, self._run_part(authorizer, group, part))
+            outcomes = self._run_part(authorizer, group, part)
+            _keep(records, part, outcomes, self._start_jobs(client, group, part, outcomes, settings),
+                  check_mode=bool(self._task.check_mode))
+
+    def _start_jobs(self, client, group, part, outcomes, settings):
+        """Start the jobs of the part's applications that asked for it and are authorized; one result (or None) per
+        application of the part."""
+        check_mode = bool(self._task.check_mode)
+        ready = [position for position, (application, outcome) in enumerate(zip(part, outcomes))
+                 if ready_to_start(application, outcome, check_mode)]
+        jobs = [None] * len(part)
+        if not ready:
+            return jobs
+        display.display('authorize: %s: starting the jobs of %d application(s) unless running'
+                        % (group.label, len(ready)))
+        targets = [job_target(outcomes[position]) for position in ready]
+        try:
+            results = start_jobs_unless_running(client, targets, check_mode=check_mode,
+                                                max_concurrency=settings['max_concurrency'])
+        except EntraError as error:
+            results = [job_start_failure(target, error) for target in targets]
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            # As for the authorization: a surprise in one group's job phase must not cost the others theirs.
+            unexpected = EntraError('unexpected %s: %s' % (type(error).__name__, error))
+            results = [job_start_failure(target, unexpected) for target in targets]
+        for position, job in zip(ready, results):
+            jobs[position] = job
+        return jobs
 
     @staticmethod
     def _run_part(authorizer, group, part):
@@ -198,10 +230,13 @@ def _rejected(host, error):
     return HostApplication(host, ApplicationRequest.rejected(host, error))
 
 
-def _keep(records, applications, outcomes):
-    """Record each outcome under its application's name (the host, which the engine's label may not stay)."""
-    for application, outcome in zip(applications, outcomes):
+def _keep(records, applications, outcomes, jobs=None, check_mode=False):
+    """Record each outcome (and its job result, if any) under its application's name (the host, which the engine's
+    label may not stay)."""
+    for application, outcome, job in zip(applications, outcomes, jobs or [None] * len(applications)):
         record = outcome_record(outcome)
+        if job is not None:
+            add_job_result(record, job, check_mode)
         name = application.name
         if name in records:
             # Two list items with one name: keep both, the second under a name that says so.

@@ -7,8 +7,10 @@
 Each inventory host is an application. Its variables are read one by one (the first layer that holds a variable
 wins: the host's own variables, which include its groups', then the play's, which include the role defaults),
 validated on their own so a bad host fails alone, and grouped by everything that decides the sign-in and the
-endpoint, secrets included, so a secret is only ever used for the applications that declared it. Nothing in this
-file talks to Ansible or the network: the action plugin hands in the layers and a templating function.
+endpoint, secrets included, so a secret is only ever used for the applications that declared it. After the
+authorization, the applications that asked for it (``authorize_start_job``) have their job started; that outcome is
+written into the same record. Nothing in this file talks to Ansible or the network: the action plugin hands in the
+layers, a templating function and the engines' outcomes.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,7 +31,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets i
 PREFIX = 'authorize_'
 
 # Per application: which one, what to send, and the switches that travel with it (they never split a sign-in).
-APPLICATION_OPTIONS = TARGET_OPTIONS + ('credentials', 'job_id', 'force', 'verify')
+APPLICATION_OPTIONS = TARGET_OPTIONS + ('credentials', 'job_id', 'force', 'verify', 'start_job')
+_SWITCHES = ('force', 'verify', 'start_job')
 
 # Everything that decides how and where the sign-in happens. Two hosts share one client only when all of these are
 # equal, the secret, certificate password and token included.
@@ -105,12 +108,14 @@ class HostApplication(object):
     """One application to authorize: its request (or the reason it was refused) and its sign-in settings.
 
     ``connection`` holds secrets; it is only ever handed to the client factory, never to a result or a message.
+    ``start_job`` says whether its job is to be started once it is authorized.
     """
 
-    def __init__(self, name, request, connection=None):
+    def __init__(self, name, request, connection=None, start_job=False):
         self.name = name
         self.request = request
         self.connection = connection or {}
+        self.start_job = start_job
 
     @property
     def rejected(self):
@@ -137,7 +142,7 @@ def parse_host(host, values):
         request = parse_request(options, where="host '%s'." % host, names=names)
     except EntraError as error:
         return HostApplication(host, ApplicationRequest.rejected(host, error))
-    return HostApplication(host, request, connection)
+    return HostApplication(host, request, connection, start_job=options.get('start_job', False))
 
 
 def parse_listed(items, connection_values):
@@ -169,14 +174,15 @@ def parse_listed(items, connection_values):
         except EntraError as error:
             applications.append(HostApplication(label, ApplicationRequest.rejected(label, error)))
             continue
-        applications.append(HostApplication(label, request, connection))
+        applications.append(HostApplication(label, request, connection, start_job=options.get('start_job', False)))
     return applications
 
 
 def application_options(values, name_of):
     """Return the per-application options of ``values`` shaped for ``parse_request``.
 
-    Credentials may be a mapping (key to value) as well as a list of ``{key, value}``; the switches are booleans.
+    Credentials may be a mapping (key to value) as well as a list of ``{key, value}``; the switches (``force``,
+    ``verify``, ``start_job``) are booleans.
     """
     options = dict((option, values[option]) for option in APPLICATION_OPTIONS if values.get(option) is not None)
     credentials = options.get('credentials')
@@ -191,7 +197,7 @@ def application_options(values, name_of):
         if extra:
             raise InvalidInputError('%s: an item has unknown fields %s; each item has only key and value.'
                                     % (name_of('credentials'), ', '.join(extra)))
-    for option in ('force', 'verify'):
+    for option in _SWITCHES:
         if option in options:
             options[option] = _boolean(options[option], name_of(option))
     for option in TARGET_OPTIONS + ('job_id',):
@@ -277,8 +283,67 @@ def failed_outcomes(applications, step, error):
 
 
 def outcome_record(outcome):
-    """Return what the role keeps of one ApplicationOutcome: its result fields (never a credential value)."""
-    return outcome.to_result()
+    """Return what the role keeps of one ApplicationOutcome: its result fields (never a credential value).
+
+    The job fields stay empty (``job_status_before``/``job_status`` None, ``job_started`` false) unless the job
+    phase fills them in with ``add_job_result``.
+    """
+    record = outcome.to_result()
+    record.update(job_status_before=None, job_started=False, job_status=None)
+    return record
+
+
+def ready_to_start(application, outcome, check_mode):
+    """True when ``application`` asked for its job to be started and its ApplicationOutcome allows it.
+
+    That is: not failed and authorized; in check mode also when acquireAccessToken would be sent, so the run shows
+    what would be started.
+    """
+    if not application.start_job or outcome.failed:
+        return False
+    return outcome.authorized is True or bool(check_mode and outcome.would_acquire)
+
+
+def job_target(outcome):
+    """Return the job engine's target (``label``, ``path``, ``job_id``) for an ApplicationOutcome the authorize
+    engine resolved: the same object and the same job it authorized."""
+    return dict(label=outcome.request.label, path=outcome.path, job_id=outcome.job_id)
+
+
+def job_start_failure(target, error):
+    """Return a job result shaped like ``start_jobs_unless_running``'s for a target whose whole job phase failed
+    (``error`` an EntraError)."""
+    return dict(label=target['label'], job_id=target['job_id'], status_before=None, started=False, job=None,
+                failed=True, msg="Application '%s' failed at starting its job: %s" % (target['label'], error.message),
+                error=error.to_dict())
+
+
+def add_job_result(record, job, check_mode):
+    """Write one job result (from ``start_jobs_unless_running``) into the application's ``record``.
+
+    Sets ``job_status_before``, ``job_started`` (sent, or in check mode would be) and ``job_status`` (the job's
+    status code after the phase), and adds what happened to ``msg``. A failed start fails the application with the
+    engine's reason; ``authorized`` keeps what the authorization found.
+    """
+    status = ((job.get('job') or {}).get('status') or {}).get('code')
+    record.update(job_status_before=job.get('status_before'), job_started=bool(job.get('started')),
+                  job_status=status or job.get('status_before'))
+    record['changed'] = bool(record['changed'] or record['job_started'])
+    if job.get('failed'):
+        record.update(failed=True, error=job.get('error'),
+                      msg='%s Its authorization is not affected (authorized: %s); only starting the job failed, so '
+                          'run again to retry it.' % (job.get('msg'), str(record['authorized']).lower()))
+        return
+    record['msg'] = '%s %s' % (record['msg'], _job_sentence(record, check_mode))
+
+
+def _job_sentence(record, check_mode):
+    job = 'Its job %s' % record['job_id']
+    if not record['job_started']:
+        return '%s is already running (%s); not started.' % (job, record['job_status_before'])
+    if check_mode:
+        return '%s would be started (it is %s; check mode).' % (job, record['job_status_before'])
+    return '%s was started (it was %s, now %s).' % (job, record['job_status_before'], record['job_status'])
 
 
 def summarize(records):
@@ -300,16 +365,20 @@ def host_report(result, host):
     if record is None:
         return dict(failed=True, changed=False,
                     msg="Host '%s' has no outcome: it was not in the play batch the authorize action ran for." % host)
-    return dict(changed=bool(record['changed']), failed=bool(record['failed']), msg=record['msg'])
+    report = dict(changed=bool(record['changed']), failed=bool(record['failed']), msg=record['msg'])
+    if record.get('job_status_before') is not None or record.get('job_started'):
+        report.update((name, record[name]) for name in ('job_status_before', 'job_started', 'job_status'))
+    return report
 
 
-def summary_lines(records):
-    """Return the summary table for people: one line per application, then the counts."""
+def summary_lines(records, check_mode=False):
+    """Return the summary table for people: one line per application (its job too, when it was to be started),
+    then the counts."""
     width = max([len('application')] + [len(name) for name in records])
     lines = ['%-*s  %-7s  %s' % (width, 'application', 'result', 'detail')]
     for name in sorted(records):
         record = records[name]
-        lines.append('%-*s  %-7s  %s' % (width, name, _result_word(record), _detail(record)))
+        lines.append('%-*s  %-7s  %s' % (width, name, _result_word(record), _detail(record, check_mode)))
     counts = summarize(records)
     lines.append('total %(total)d, changed %(changed)d, ok %(ok)d, failed %(failed)d' % counts)
     return lines
@@ -321,14 +390,28 @@ def _result_word(record):
     return 'changed' if record['changed'] else 'ok'
 
 
-def _detail(record):
+def _detail(record, check_mode):
     if record['failed']:
         return record['msg']
     if record['acquired']:
-        return 'acquireAccessToken sent; %s' % ('verified' if record['authorized'] else 'not verified')
-    if record['changed']:
-        return 'would send acquireAccessToken (check mode)'
-    return 'already authorized; nothing sent'
+        detail = 'acquireAccessToken sent; %s' % ('verified' if record['authorized'] else 'not verified')
+    elif record['changed'] and record['authorized'] is not True:
+        # Changed, yet nothing sent and not authorized: only check mode leaves an application so (a started job
+        # alone leaves it authorized).
+        detail = 'would send acquireAccessToken (check mode)'
+    else:
+        detail = 'already authorized; nothing sent'
+    return detail + _job_detail(record, check_mode)
+
+
+def _job_detail(record, check_mode):
+    if record['job_started']:
+        if check_mode:
+            return '; job would be started (%s)' % record['job_status_before']
+        return '; job started (%s -> %s)' % (record['job_status_before'], record['job_status'])
+    if record['job_status_before'] is not None:
+        return '; job already running (%s)' % record['job_status_before']
+    return ''
 
 
 def _boolean(value, name):

@@ -26,6 +26,12 @@ description:
     once and is authorized part by part (C(authorize_applications_per_run)), every phase through Graph
     C($batch), exactly as M(entra.provisioning.entra_sync_acquire_token) does in bulk. A secret is only ever used
     for the applications that declared it.
+  - An application whose C(authorize_start_job) is true (default false; per host, like C(authorize_force), so it
+    never splits a sign-in group) has its synchronization job started once it is authorized, with the same
+    client, unless the job is already running. A job whose status is V(Active) is left alone (a second C(start)
+    can stop it), a V(Paused), V(Quarantine), V(NotRun) or V(NotConfigured) one is started (C(start) clears a
+    quarantine). In check mode the job is read and what would be started is reported; nothing is sent. A failed
+    start fails that application alone; its C(authorized) stays what the authorization found.
   - When C(authorize_applications) is set, its items are authorized instead, with the connection variables of
     the host the action runs on.
   - It takes no options; everything comes from the role variables, documented in the role's README. Run-level
@@ -113,6 +119,10 @@ outcomes:
     - Each holds the fields of one item of the RV(entra.provisioning.entra_sync_acquire_token#module:results)
       of the module (C(name), C(changed), C(failed), C(msg), C(authorized), C(acquired), C(target), C(job_id),
       C(credential_keys), C(request_id), C(error)); never a credential value.
+    - And the job fields, filled in only for applications with C(authorize_start_job) true that were authorized
+      (or, in check mode, would be), namely C(job_status_before) (the job's status code before, for example V(Paused)),
+      C(job_started) (true when C(start) was sent, or in check mode would be; a started job makes the application
+      changed) and C(job_status) (its status code afterwards). Otherwise they are null, false and null.
   returned: always
   type: dict
   sample:
@@ -124,6 +134,10 @@ outcomes:
       authorized: true
       acquired: true
       credential_keys: [Oauth2AuthorizationCode, Oauth2RedirectUri]
+      job_id: scim.3f1e2d4c5b6a47988a9b0c1d2e3f4a5b.3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b
+      job_status_before: Paused
+      job_started: true
+      job_status: Active
 summary:
   description: Counts over all applications, and the names of those that failed.
   returned: always

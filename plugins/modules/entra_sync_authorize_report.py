@@ -69,6 +69,21 @@ msg:
   returned: unless skipped
   type: str
   sample: "Application 'expenses' (servicePrincipal 3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b): provisioning authorized."
+job_status_before:
+  description: The status code of the application's job before the role started it (C(authorize_start_job)).
+  returned: when C(authorize_start_job) is true and the application was authorized
+  type: str
+  sample: Paused
+job_started:
+  description: Whether C(start) was sent for the job (in check mode, whether it would be).
+  returned: when C(authorize_start_job) is true and the application was authorized
+  type: bool
+  sample: true
+job_status:
+  description: The status code of the job afterwards.
+  returned: when C(authorize_start_job) is true and the application was authorized
+  type: str
+  sample: Active
 '''
 
 # The work is done by the action plugin of the same name (plugins/action/entra_sync_authorize_report.py); this file

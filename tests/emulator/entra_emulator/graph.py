@@ -190,7 +190,7 @@ def service_principal_json(application):
         "servicePrincipalNames": [record["app_id"]],
         "servicePrincipalType": "Application",
         "signInAudience": "AzureADMyOrg",
-        "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+        "tags": list(record.get("tags") or ["WindowsAzureActiveDirectoryIntegratedApp"]),
     }
 
 
@@ -265,7 +265,8 @@ def parse_filter(text):
     """Parse the $filter subset the emulator serves into a tree.
 
     Grammar: expr := conj ('or' conj)*; conj := atom ('and' atom)*; atom := '(' expr ')' |
-    property ('eq'|'ne') 'literal' | startswith(property, 'literal'); literals use OData quoting ('' is ').
+    property ('eq'|'ne') 'literal' | startswith(property, 'literal') | tags/any(v: v eq 'literal');
+    literals use OData quoting ('' is ').
     """
     tokens = []
     position = 0
@@ -307,6 +308,15 @@ def parse_filter(text):
             node = expression()
             take(")")
             return node
+        if token == "tags/any":
+            take("(")
+            variable = take()
+            take(":")
+            take(variable)
+            take("eq")
+            value = literal()
+            take(")")
+            return ("any_tag", "tags", value)
         if token == "startswith":
             take("(")
             name = prop(take())
@@ -351,6 +361,8 @@ def _matches(tree, item_json):
         return _matches(tree[1], item_json) and _matches(tree[2], item_json)
     if kind == "or":
         return _matches(tree[1], item_json) or _matches(tree[2], item_json)
+    if kind == "any_tag":
+        return tree[2].lower() in [str(tag).lower() for tag in item_json.get("tags") or ()]
     # Directory string comparisons are case-insensitive.
     actual = _field(item_json, tree[1]).lower()
     expected = tree[2].lower()

@@ -219,6 +219,7 @@ def expand_application(raw, tenant, where, name=None):
         "authorization_codes": codes,
         "authorized": bool(raw.get("authorized", False)),
         "application_template_id": raw.get("application_template_id"),
+        "tags": [str(tag) for tag in _as_list(raw.get("tags"))] or None,
     }
 
 

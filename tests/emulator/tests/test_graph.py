@@ -74,8 +74,15 @@ def test_filter_startswith_and_or(graph):
     assert len(body["value"]) == 10
 
 
+def test_filter_by_tag(graph):
+    answer = graph.get("/servicePrincipals", params={"$filter": "tags/any(t: t eq 'windowsazureactivedirectoryintegratedapp')"
+                                                                " and startswith(displayName,'Scim')"})
+    assert [item["displayName"] for item in answer.json()["value"]] == ["Scim Directory"]
+    assert graph.get("/servicePrincipals", params={"$filter": "tags/any(t:t eq 'no-such-tag')"}).json()["value"] == []
+
+
 def test_unsupported_filter_is_400(graph):
-    answer = graph.get("/servicePrincipals", params={"$filter": "tags/any(t: t eq 'x')"})
+    answer = graph.get("/servicePrincipals", params={"$filter": "endswith(displayName,'x')"})
     assert answer.status_code == 400
     answer = graph.get("/servicePrincipals", params={"$filter": "displayName eq 'unterminated"})
     assert_graph_error(answer, 400, "BadRequest")

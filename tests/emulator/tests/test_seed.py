@@ -46,6 +46,12 @@ def test_generator_placeholders_start_and_pad():
     assert first["accepted_credentials"]["SecretToken"] == "emulator-secret-x-09-{literal}"
 
 
+def test_service_principal_tags_are_kept_and_default_to_none():
+    tagged, plain = load_seed(_seed(applications=[{"display_name": "Tagged", "tags": ["hr", "scim"]},
+                                                  {"display_name": "Plain"}]))["tenants"][0]["applications"]
+    assert tagged["tags"] == ["hr", "scim"] and plain["tags"] is None
+
+
 def test_explicit_ids_and_code_lists_are_kept():
     app = {"display_name": "Explicit", "app_id": "00000000-0000-4000-8000-000000000001",
            "service_principal_id": "00000000-0000-4000-8000-000000000002",

@@ -16,6 +16,7 @@ import sys
 import time
 
 import edge_scenarios
+import job_scenarios
 
 TENANT_GROUPS = {
     "50000000-0000-4000-8000-000000000005": ("tenant_one", "50000000-0000-4000-8000-0000000000c1",
@@ -244,6 +245,7 @@ def main(config_path, output_dir, passthrough):
                       % (attempt, expected_summary))
 
     edge_scenarios.main(checks, emulator, config, output_dir, passthrough)
+    job_scenarios.main(checks, emulator, config, output_dir, passthrough)
 
     if checks.failures:
         print("%d expectation(s) failed" % len(checks.failures))

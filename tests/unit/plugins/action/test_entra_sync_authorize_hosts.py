@@ -208,3 +208,79 @@ def test_no_secret_reaches_the_result(secret):
     result, _sign_ins = run(hosts, PLAY, graph=graph, refuse_secret=HOST_SECRET)
     assert secret not in repr(result)
     assert not any(pair['value'] in repr(result) for app in graph.apps for pair in app.credentials())
+
+
+# -- authorize_start_job ------------------------------------------------------------------------------------------
+
+class JobStarts(object):
+    """The patched job engine: remembers each call (client, targets, check mode) and answers as told."""
+
+    def __init__(self, status_before='Paused', error=None):
+        self.status_before = status_before
+        self.error = error
+        self.calls = []
+
+    def __call__(self, client, targets, check_mode=False, max_concurrency=None):
+        self.calls.append(dict(client=client, targets=targets, check_mode=check_mode))
+        if self.error:
+            raise self.error
+        started = self.status_before != 'Active'
+        return [dict(label=target['label'], job_id=target['job_id'], status_before=self.status_before,
+                     started=started, job=dict(status=dict(code='Active' if started and not check_mode
+                                                           else self.status_before)),
+                     failed=False, msg='done', error=None) for target in targets]
+
+
+def run_with_jobs(hosts, job_starts, **options):
+    with mock.patch.object(entra_sync_authorize_hosts, 'start_jobs_unless_running', job_starts):
+        return run(hosts, **options)
+
+
+def test_only_the_authorized_hosts_that_asked_get_their_job_started_with_the_same_sign_in():
+    graph = FakeGraph()
+    starter, starter_values = application(graph, 'Starter', authorize_start_job=True)
+    hosts = dict([('starter', starter_values), ('quiet', application(graph, 'Quiet')[1]),
+                  ('missing', dict(application(graph, 'Missing', authorize_start_job=True)[1],
+                                   authorize_service_principal_id='5a000000-0000-4000-8000-0000000000e1'))])
+    job_starts = JobStarts()
+    result, sign_ins = run_with_jobs(hosts, job_starts, play_layer=PLAY, graph=graph)
+    assert len(sign_ins.options) == 1 and len(job_starts.calls) == 1
+    assert [target['label'] for target in job_starts.calls[0]['targets']] == ['starter']
+    assert job_starts.calls[0]['targets'][0]['path'].endswith(starter.service_principal_id)
+    assert job_starts.calls[0]['check_mode'] is False
+    outcomes = result['outcomes']
+    assert (outcomes['starter']['job_status_before'], outcomes['starter']['job_started'],
+            outcomes['starter']['job_status']) == ('Paused', True, 'Active')
+    assert (outcomes['quiet']['job_started'], outcomes['quiet']['job_status']) == (False, None)
+    assert outcomes['missing']['failed'] and not outcomes['missing']['job_started']
+    assert any(line.startswith('starter') and line.endswith('job started (Paused -> Active)')
+               for line in result['summary_lines'])
+
+
+def test_check_mode_asks_the_job_engine_for_a_forecast_only():
+    graph = FakeGraph()
+    job_starts = JobStarts()
+    result, _sign_ins = run_with_jobs({'app': application(graph, 'App', authorize_start_job=True)[1]}, job_starts,
+                                      play_layer=PLAY, graph=graph, check_mode=True)
+    assert job_starts.calls[0]['check_mode'] is True and not graph.calls_of('acquireAccessToken')
+    assert result['outcomes']['app']['job_started'] and result['outcomes']['app']['job_status'] == 'Paused'
+    assert result['summary_lines'][1].endswith('job would be started (Paused)')
+
+
+def test_a_job_phase_that_fails_fails_its_applications_and_keeps_them_authorized():
+    graph = FakeGraph()
+    job_starts = JobStarts(error=AuthenticationError('AADSTS700024: the token expired.'))
+    result, _sign_ins = run_with_jobs({'app': application(graph, 'App', authorize_start_job=True)[1]}, job_starts,
+                                      play_layer=PLAY, graph=graph)
+    outcome = result['outcomes']['app']
+    assert outcome['failed'] and outcome['authorized'] is True and outcome['acquired']
+    assert "failed at starting its job: AADSTS700024" in outcome['msg']
+    assert result['summary']['failed_names'] == ['app']
+
+
+def test_start_job_false_never_calls_the_job_engine():
+    graph = FakeGraph()
+    job_starts = JobStarts()
+    run_with_jobs({'app': application(graph, 'App', authorize_start_job=False)[1]}, job_starts, play_layer=PLAY,
+                  graph=graph)
+    assert not job_starts.calls

@@ -8,16 +8,22 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.entra.provisioning.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import ApplicationOutcome
 from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts import (
     HOST_OPTIONS,
     RUN_DEFAULTS,
+    add_job_result,
     failed_outcomes,
     group_by_sign_in,
     host_report,
+    job_start_failure,
+    job_target,
+    outcome_record,
     parse_host,
     parse_listed,
     parse_run_settings,
+    ready_to_start,
     resolve_values,
     summarize,
     summary_lines,
@@ -195,7 +201,8 @@ def test_a_list_that_is_no_list_is_refused(items):
 # -- outcomes -------------------------------------------------------------------------------------------------------
 
 def record(name, changed=False, failed=False, acquired=False, authorized=None, msg='done'):
-    return dict(name=name, changed=changed, failed=failed, acquired=acquired, authorized=authorized, msg=msg)
+    return dict(name=name, changed=changed, failed=failed, acquired=acquired, authorized=authorized, msg=msg,
+                job_id='scim.1', job_status_before=None, job_started=False, job_status=None)
 
 
 def test_a_group_failure_reaches_every_application_of_the_group():
@@ -243,3 +250,116 @@ def test_the_per_host_report_skips_when_the_summary_reports():
 def test_a_host_outside_the_batch_fails_its_report_saying_why():
     report = host_report({'report': 'per_host', 'outcomes': {}}, 'late')
     assert report['failed'] and "Host 'late' has no outcome" in report['msg']
+
+
+# -- authorize_start_job ----------------------------------------------------------------------------------------------
+
+def authorized_outcome(name='app', start_job=True, authorized=True, would_acquire=False, failed=False):
+    application = parse_host(name, host_values(start_job=start_job))
+    outcome = ApplicationOutcome(application.request)
+    outcome.path, outcome.job_id, outcome.authorized, outcome.would_acquire = (
+        '/servicePrincipals/' + GUID, 'scim.1', authorized, would_acquire)
+    if failed:
+        outcome.fail('acquireAccessToken', 'refused')
+    return application, outcome
+
+
+def job(status_before='Paused', started=True, status_after='Active', failed=False, msg='started'):
+    return dict(label='app', job_id='scim.1', status_before=status_before, started=started,
+                job=dict(status=dict(code=status_after)) if status_after else None, failed=failed, msg=msg,
+                error=dict(status=403) if failed else None)
+
+
+@pytest.mark.parametrize('value, expected', [(True, True), ('yes', True), ('false', False), (None, False)])
+def test_start_job_is_a_per_host_switch(value, expected):
+    assert parse_host('app', host_values(start_job=value)).start_job is expected
+
+
+def test_a_start_job_that_is_not_a_boolean_fails_its_host_naming_it():
+    application = parse_host('app', host_values(start_job='sometimes'))
+    assert application.rejected
+    assert "authorize_start_job of host 'app' must be true or false, got 'sometimes'" in application.request.rejection.message
+
+
+def test_start_job_never_splits_a_sign_in_group():
+    groups = group_by_sign_in([parse_host('a', host_values(start_job=True)), parse_host('b', host_values())])
+    assert [[application.name for application in group.applications] for group in groups] == [['a', 'b']]
+
+
+def test_a_listed_item_may_ask_for_its_job_to_be_started():
+    listed = parse_listed([{'service_principal_id': GUID, 'credentials': {'SecretToken': 'unit-test-token'},
+                            'start_job': True}], CONNECTION)
+    assert not listed[0].rejected and listed[0].start_job is True
+
+
+@pytest.mark.parametrize('options, check_mode, ready', [
+    (dict(), False, True),
+    (dict(start_job=False), False, False),
+    (dict(failed=True), False, False),
+    (dict(authorized=False, would_acquire=True), False, False),
+    (dict(authorized=False, would_acquire=True), True, True),
+    (dict(authorized=None), True, False),
+])
+def test_only_an_authorized_application_that_asked_is_ready_to_start(options, check_mode, ready):
+    application, outcome = authorized_outcome(**options)
+    assert ready_to_start(application, outcome, check_mode) is ready
+
+
+def test_the_job_target_is_the_object_and_job_the_authorization_used():
+    _application, outcome = authorized_outcome()
+    assert job_target(outcome) == dict(label='app', path='/servicePrincipals/' + GUID, job_id='scim.1')
+
+
+def test_a_record_without_a_job_phase_has_empty_job_fields():
+    kept = outcome_record(authorized_outcome()[1])
+    assert (kept['job_status_before'], kept['job_started'], kept['job_status']) == (None, False, None)
+
+
+def test_a_started_job_changes_the_application_and_says_so():
+    kept = record('app', authorized=True, msg="Application 'app': provisioning already authorized; nothing sent.")
+    add_job_result(kept, job(), check_mode=False)
+    assert (kept['job_status_before'], kept['job_started'], kept['job_status']) == ('Paused', True, 'Active')
+    assert kept['changed'] and not kept['failed']
+    assert kept['msg'].endswith('Its job scim.1 was started (it was Paused, now Active).')
+    assert summary_lines({'app': kept})[1].split('  ')[-1] == 'already authorized; nothing sent; job started (Paused -> Active)'
+
+
+def test_a_running_job_is_reported_and_changes_nothing():
+    kept = record('app', authorized=True)
+    add_job_result(kept, job(status_before='Active', started=False), check_mode=False)
+    assert not kept['changed'] and kept['job_status'] == 'Active'
+    assert kept['msg'].endswith('Its job scim.1 is already running (Active); not started.')
+    assert summary_lines({'app': kept})[1].endswith('; job already running (Active)')
+
+
+def test_check_mode_says_what_would_be_started():
+    kept = record('app', changed=True, authorized=False)
+    add_job_result(kept, job(status_before='Quarantine', status_after='Quarantine'), check_mode=True)
+    assert kept['job_started'] and kept['job_status'] == 'Quarantine'
+    assert kept['msg'].endswith('would be started (it is Quarantine; check mode).')
+    assert summary_lines({'app': kept}, check_mode=True)[1].endswith(
+        'would send acquireAccessToken (check mode); job would be started (Quarantine)')
+
+
+def test_a_failed_start_fails_the_application_alone_and_keeps_it_authorized():
+    kept = record('app', changed=True, acquired=True, authorized=True)
+    add_job_result(kept, job(started=False, status_after='Paused', failed=True,
+                             msg="Application 'app' failed at start of job scim.1: Forbidden."), check_mode=False)
+    assert kept['failed'] and kept['authorized'] is True and kept['error'] == {'status': 403}
+    assert kept['msg'].startswith("Application 'app' failed at start of job scim.1: Forbidden.")
+    assert 'authorization is not affected (authorized: true)' in kept['msg']
+
+
+def test_a_job_phase_that_failed_as_a_whole_fails_each_of_its_targets():
+    failure = job_start_failure(dict(label='app', path='/servicePrincipals/' + GUID, job_id='scim.1'),
+                                EntraError('the token expired'))
+    assert failure['failed'] and not failure['started']
+    assert failure['msg'] == "Application 'app' failed at starting its job: the token expired"
+
+
+def test_the_per_host_report_carries_the_job_fields_when_the_job_was_to_be_started():
+    kept = record('app', authorized=True)
+    add_job_result(kept, job(), check_mode=False)
+    report = host_report({'report': 'per_host', 'outcomes': {'app': kept, 'other': record('other')}}, 'app')
+    assert (report['job_status_before'], report['job_started'], report['job_status']) == ('Paused', True, 'Active')
+    assert 'job_started' not in host_report({'report': 'per_host', 'outcomes': {'other': record('other')}}, 'other')
