@@ -121,7 +121,7 @@ def check_items(items, option, spec, label_key='name', label_fallbacks=()):
         where = '%s[%d]' % (option, index)
         label = _label(item, label_key, label_fallbacks) or where
         # Counted for every item that has one, valid or not: two results of one name cannot be told apart either way.
-        own_label = item.get(label_key) if isinstance(item, dict) else None
+        own_label = _convert(item.get(label_key), 'str') if isinstance(item, dict) else None
         try:
             if isinstance(own_label, str) and own_label in first_by_label:
                 raise InvalidInputError(

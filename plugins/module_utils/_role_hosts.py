@@ -22,11 +22,11 @@ from ansible_collections.entra.provisioning.plugins.module_utils._authenticator 
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import API_VERSIONS
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
-    TARGET_OPTIONS,
     ApplicationOutcome,
     ApplicationRequest,
     parse_request,
 )
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS
 
 PREFIX = 'authorize_'
 
@@ -181,22 +181,11 @@ def parse_listed(items, connection_values):
 def application_options(values, name_of):
     """Return the per-application options of ``values`` shaped for ``parse_request``.
 
-    Credentials may be a mapping (key to value) as well as a list of ``{key, value}``; the switches (``force``,
+    Credentials pass as written: ``parse_request`` (through ``normalize_credentials``) takes a mapping of key to
+    value as well as a list of ``{key, value}`` and refuses every other shape. The switches (``force``,
     ``verify``, ``start_job``) are booleans.
     """
     options = dict((option, values[option]) for option in APPLICATION_OPTIONS if values.get(option) is not None)
-    credentials = options.get('credentials')
-    if isinstance(credentials, dict):
-        options['credentials'] = [{'key': key, 'value': value} for key, value in credentials.items()]
-    elif credentials is not None and not isinstance(credentials, list):
-        raise InvalidInputError('%s must be a list of {key, value} or a mapping of key to value, got %s. Write it '
-                                'as, for example, {SecretToken: ..., BaseAddress: ...}.'
-                                % (name_of('credentials'), _describe_type(credentials)))
-    for item in options.get('credentials') or []:
-        extra = sorted(str(key) for key in item if key not in ('key', 'value')) if isinstance(item, dict) else []
-        if extra:
-            raise InvalidInputError('%s: an item has unknown fields %s; each item has only key and value.'
-                                    % (name_of('credentials'), ', '.join(extra)))
     for option in _SWITCHES:
         if option in options:
             options[option] = _boolean(options[option], name_of(option))

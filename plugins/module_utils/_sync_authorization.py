@@ -21,21 +21,23 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
-from ansible_collections.entra.provisioning.plugins.module_utils._items import check_items, register_item_secrets
+from ansible_collections.entra.provisioning.plugins.module_utils._items import register_item_secrets
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import (
     normalize_credentials,
     register_credential_secrets,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
-    TARGET_OPTIONS,
+    answer_values,
+    parse_items,
     parse_target,
     request_id_of,
     resolve_targets,
     send_requests,
+    unreadable_answer,
 )
 
-CREDENTIALS_EXAMPLE = 'credentials: [{key: SecretToken, value: ...}] or credentials: {SecretToken: ...}'
+CREDENTIALS_EXAMPLE = '[{key: SecretToken, value: ...}] or {SecretToken: ...}'
 # What one applications item may hold; every value is checked by _items, then by parse_request.
 APPLICATION_ITEM_SPEC = dict(
     name=dict(type='str'),
@@ -43,13 +45,15 @@ APPLICATION_ITEM_SPEC = dict(
     application_id=dict(type='str'),
     app_id=dict(type='str'),
     display_name=dict(type='str'),
-    credentials=dict(type='raw', required=True, no_log=True, no_log_except=('key',), example=CREDENTIALS_EXAMPLE),
+    credentials=dict(type='raw', required=True, no_log=True, no_log_except=('key',),
+                     example='credentials: ' + CREDENTIALS_EXAMPLE),
     job_id=dict(type='str'),
     force=dict(type='bool'),
     verify=dict(type='bool'),
 )
 NO_JOB_ADVICE = ('Create its provisioning job first: in the portal (the enterprise application, Provisioning, Get '
-                 'started) or with the entra.provisioning.entra_sync_job module (state: present); then run this again.')
+                 'started) or with the entra.provisioning.entra_sync_job module (state: present, which uses the '
+                 "application's default template unless template_id is given); then run this again.")
 
 
 class ApplicationRequest(object):
@@ -94,20 +98,9 @@ def parse_applications(items, defaults):
     A bad item becomes a rejected request (reported as failed, nothing sent for it) and the others go on. An item's
     unset ``force``/``verify`` take ``defaults`` (the task's). ``items`` that is not a list raises InvalidInputError.
     """
-    requests = []
-    for checked in check_items(items, 'applications', APPLICATION_ITEM_SPEC, label_fallbacks=TARGET_OPTIONS):
-        if checked.error is None:
-            options = dict(checked.values)
-            for name in ('force', 'verify'):
-                if options[name] is None:
-                    options[name] = defaults[name]
-            try:
-                requests.append(parse_request(options, where=checked.where + '.'))
-                continue
-            except InvalidInputError as error:
-                checked.error = error
-        requests.append(ApplicationRequest.rejected(checked.label, checked.error))
-    return requests
+    return parse_items(items, APPLICATION_ITEM_SPEC, lambda options, where: parse_request(options, where=where),
+                       defaults=dict(force=defaults['force'], verify=defaults['verify']),
+                       rejected=ApplicationRequest.rejected)
 
 
 def parse_request(options, where='', names=None):
@@ -127,7 +120,7 @@ def parse_request(options, where='', names=None):
                                 % name_of('job_id'))
     if options.get('credentials') is None:
         raise InvalidInputError('%s is required: give the credentials the application\'s connector expects, e.g. %s.'
-                                % (name_of('credentials'), CREDENTIALS_EXAMPLE.replace('credentials', name_of('credentials'))))
+                                % (name_of('credentials'), CREDENTIALS_EXAMPLE))
     # normalize_credentials registers every value first: that masks a value Graph echoes into an error text too,
     # for every caller of this engine (the role included).
     credentials = normalize_credentials(options.get('credentials'), name_of('credentials'))
@@ -247,8 +240,11 @@ class SyncAuthorizer(object):
             if not result.ok:
                 outcome.fail('listing synchronization jobs', result.error, synchronization_permission_advice(result.error))
                 continue
-            jobs = (result.body or {}).get('value') or []
-            job_ids = [job.get('id') for job in jobs]
+            jobs = answer_values(result.body)
+            if jobs is None or not all(isinstance(job.get('id'), str) and job['id'] for job in jobs):
+                outcome.fail('listing synchronization jobs', unreadable_answer('a list of jobs', result))
+                continue
+            job_ids = [job['id'] for job in jobs]
             if outcome.job_id is not None:
                 if outcome.job_id not in job_ids:
                     outcome.fail('finding job_id', 'it has no synchronization job %r; its jobs are: %s.'

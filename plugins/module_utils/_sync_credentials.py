@@ -67,24 +67,24 @@ def normalize_credentials(credentials, where='credentials'):
     register_credential_secrets(credentials)
     normalized = []
     first_where = {}
-    for item_where, raw_key, value in _pairs(credentials, where):
-        key = canonical_key(raw_key, item_where + '.key' if item_where.endswith(']') else item_where)
+    for item_where, key_where, is_pair, raw_key, value in _pairs(credentials, where):
+        key = canonical_key(raw_key, key_where)
+        value_where = '%s.value (for %s)' % (item_where, key) if is_pair else item_where
         if key in first_where:
             raise InvalidInputError('%s: %s is given twice (also at %s); give each key once.'
                                     % (item_where, key, first_where[key]))
         first_where[key] = item_where
-        normalized.append({'key': key, 'value': credential_text(value, item_where, key)})
+        normalized.append({'key': key, 'value': credential_text(value, value_where)})
     return normalized
 
 
-def credential_text(value, where, key):
+def credential_text(value, name):
     """Return a credential value as the text Graph takes (synchronizationSecretKeyStringValuePair.value is a String).
 
     Booleans become ``true``/``false`` (as Graph's own examples write ``SyncAll``), whole numbers their decimal
     digits, other finite numbers their shortest decimal form. Null, empty text, NaN, infinities, lists and mappings
-    are refused: Graph would get a Python rendering of them.
+    are refused: Graph would get a Python rendering of them. ``name`` says where the value was written.
     """
-    name = '%s.value (for %s)' % (where, key) if where.endswith(']') else where
     if isinstance(value, bool):
         return 'true' if value else 'false'
     if isinstance(value, int):
@@ -102,18 +102,20 @@ def credential_text(value, where, key):
                                 % name)
     advice = ('Graph takes each value as text: give it as a string'
               + (", e.g. '{\"Enabled\":false,\"DeleteThresholdEnabled\":false}' or \"{{ settings | to_json }}\""
-                 if key == 'SyncNotificationSettings' else ', one value per key') + '.')
+                 if 'SyncNotificationSettings' in name else ', one value per key') + '.')
     raise InvalidInputError('%s is %s, which Graph cannot take; nothing was sent. %s'
                             % (name, yaml_kind(value), advice))
 
 
 def _pairs(credentials, where):
-    """Yield ``(where, key, value)`` for a list of {key, value} or a mapping of key to value."""
+    """Yield ``(item where, key where, is a {key, value} pair, key, value)`` for a list of {key, value} or a
+    mapping of key to value; each "where" names the place as the user wrote it, e.g. ``credentials[1].key``."""
     if isinstance(credentials, dict):
         if not credentials:
             raise InvalidInputError(_EMPTY % where)
         for key, value in credentials.items():
-            yield '%s.%s' % (where, key), key, value
+            item_where = '%s.%s' % (where, key)
+            yield item_where, item_where, False, key, value
         return
     if not isinstance(credentials, (list, tuple)):
         raise InvalidInputError('%s is %s; give a list of {key, value} (or a mapping of key to value), for example %s.'
@@ -129,7 +131,7 @@ def _pairs(credentials, where):
         if unknown:
             raise InvalidInputError('%s has %s besides key and value; each item is one {key, value} pair, for '
                                     'example %s.' % (item_where, ', '.join(repr(field) for field in unknown), _EXAMPLE))
-        yield item_where, item.get('key'), item.get('value')
+        yield item_where, item_where + '.key', True, item.get('key'), item.get('value')
 
 
 _EXAMPLE = '[{key: Oauth2AuthorizationCode, value: ...}]'

@@ -20,6 +20,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors i
 from ansible_collections.entra.provisioning.plugins.module_utils._items import check_items
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import (
     alternate_key_segment,
+    is_guid,
     odata_eq_filter,
     path_segment,
     validate_guid,
@@ -71,13 +72,17 @@ def resolve_targets(outcomes, send, client):
             outcome.fail('resolving %s %s' % (request.target_option, request.target_value), result.error,
                          _resolve_advice(result.error, client))
             continue
-        body = result.body or {}
+        body = result.body
         if request.target_option == 'display_name':
-            matches = body.get('value') or []
-            if len(matches) != 1:
+            matches = answer_values(body)
+            if matches is not None and len(matches) != 1:
                 outcome.fail('resolving display_name', _display_name_problem(request.target_value, matches))
                 continue
-            body = matches[0]
+            body = matches[0] if matches else None
+        if answer_object(body) is None:
+            outcome.fail('resolving %s %s' % (request.target_option, request.target_value),
+                         unreadable_answer('a service principal or application', result))
+            continue
         outcome.object_type = 'application' if request.target_option == 'application_id' else 'servicePrincipal'
         outcome.object_id = body.get('id')
         outcome.app_id = body.get('appId')
@@ -118,6 +123,32 @@ def send_requests(client, requests, max_concurrency=None):
         return [BatchResult(request, status=response.status, headers=dict(response.headers or {}),
                             body=response.json, attempts=1)]
     return client.batch(requests, max_concurrency=max_concurrency)
+
+
+def unreadable_answer(what, result):
+    """The failure text for an answer that is not ``what`` the call returns. Graph's answers are data from the
+    network: such an answer fails its application, never the run (and never with a traceback)."""
+    request_id = request_id_of(result)
+    return ('Graph answered with something that is not %s%s, so nothing was sent for it. Run again; if it lasts, '
+            'give Microsoft support the request id.' % (what, ' (request-id %s)' % request_id if request_id else ''))
+
+
+def answer_object(body):
+    """Return a service principal or application read from an answer (an object id that is a GUID, appId and
+    displayName text or absent), or None when the answer is not one."""
+    if not isinstance(body, dict) or not is_guid(body.get('id')):
+        return None
+    if any(body.get(name) is not None and not isinstance(body.get(name), str) for name in ('appId', 'displayName')):
+        return None
+    return body
+
+
+def answer_values(body):
+    """Return the ``value`` list of a collection answer when every entry is an object, else None."""
+    values = body.get('value') if isinstance(body, dict) else None
+    if not isinstance(values, list) or not all(isinstance(value, dict) for value in values):
+        return None
+    return values
 
 
 def request_id_of(result):
@@ -229,14 +260,15 @@ class TargetOutcome(object):
                     display_name=self.display_name, path=self.path)
 
 
-def parse_items(items, spec, parse_one, defaults=None):
+def parse_items(items, spec, parse_one, defaults=None, rejected=None):
     """Validate each ``applications`` item on its own and return one TargetRequest per item, in input order.
 
     Each item is checked against the item ``spec`` by _items (unknown keys with a did-you-mean, types, choices,
     duplicate names), then its unset keys take ``defaults`` (the task's values) and ``parse_one(options, where)``
-    builds the request. A bad item becomes a rejected request, so the others still run. ``items`` that is not a
-    list raises InvalidInputError.
+    builds the request. A bad item becomes a rejected request (``rejected(label, error)``, TargetRequest.rejected
+    by default), so the others still run. ``items`` that is not a list raises InvalidInputError.
     """
+    rejected = rejected or TargetRequest.rejected
     requests = []
     for checked in check_items(items, 'applications', spec, label_fallbacks=TARGET_OPTIONS):
         if checked.error is None:
@@ -249,7 +281,7 @@ def parse_items(items, spec, parse_one, defaults=None):
                 continue
             except InvalidInputError as error:
                 checked.error = error
-        requests.append(TargetRequest.rejected(checked.label, checked.error))
+        requests.append(rejected(checked.label, checked.error))
     return requests
 
 

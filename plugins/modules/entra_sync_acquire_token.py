@@ -32,7 +32,8 @@ description:
     failed, and RV(results) says which and why.
   - An application without a provisioning (synchronization) job is refused without sending anything, since the write
     would have nothing to authorize. Create the job first, in the portal or with the
-    C(entra.provisioning.entra_sync_job) module with C(state=present).
+    M(entra.provisioning.entra_sync_job) module (O(entra.provisioning.entra_sync_job#module:state=present), which
+    uses the application's default template unless O(entra.provisioning.entra_sync_job#module:template_id) is given).
 author:
   - entra.provisioning maintainers (@entra-provisioning)
 extends_documentation_fragment:
@@ -183,6 +184,8 @@ notes:
   - The action is in Graph v1.0 and beta; the default O(api_version=v1.0) is recommended because the beta schema of
     some US government clouds marks it deprecated.
 seealso:
+  - module: entra.provisioning.entra_sync_job
+    description: Create the provisioning job an application needs before it can be authorized.
   - name: acquireAccessToken (Microsoft Graph)
     description: The Graph action this module calls.
     link: https://learn.microsoft.com/en-us/graph/api/synchronization-synchronization-acquireaccesstoken
@@ -380,17 +383,18 @@ summary:
   sample: {total: 40, acquired: 38, unchanged: 1, authorized: 39, failed: 1}
 '''
 
+# ansible-core's documented way for a module to read its arguments before AnsibleModule checks them.
 from ansible.module_utils.basic import _load_params
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
-    TARGET_OPTIONS,
     SyncAuthorizer,
     parse_applications,
     parse_request,
     register_option_secrets,
 )
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS
 
 SINGLE_ONLY_OPTIONS = TARGET_OPTIONS + ('credentials', 'job_id')
 
@@ -406,6 +410,7 @@ def argument_spec():
         application_id=dict(type='str'),
         app_id=dict(type='str'),
         display_name=dict(type='str'),
+        # Not no_log as a whole: that would mask the key names everywhere; the values are registered as secrets.
         credentials=dict(type='raw', no_log=False),
         force=dict(type='bool', default=False),
         verify=dict(type='bool', default=True),

@@ -141,8 +141,10 @@ def main(config_path):
         problems = []
         if run.returncode != 0:
             problems.append("the steps stopped with exit status %d" % run.returncode)
-        if MODULE not in run.stdout:
-            problems.append("ansible-doc -l did not list %s" % MODULE)
+        listed = run.stdout.count(MODULE + " ")
+        if listed != 2:
+            problems.append("ansible-doc -l listed %s %d times, not once in the project and once in the clone"
+                            % (MODULE, listed))
         if len(recap) < 2 or any(value != (1, 0) for value in recap.values()):
             problems.append("the playbook did not authorize every example application once: %s" % recap)
         for problem in problems:

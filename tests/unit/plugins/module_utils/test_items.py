@@ -135,6 +135,11 @@ def test_a_label_counts_even_when_its_item_is_bad():
     assert "name 'expenses' is already the name of applications[0]" in checked[1].error.message
 
 
+def test_a_numeric_label_repeats_as_its_text():
+    checked = check_items([dict(GOOD, name=2024), dict(GOOD, name='2024')], 'applications', SPEC)
+    assert "name '2024' is already the name of applications[0]" in checked[1].error.message
+
+
 def test_fallback_labels_may_repeat():
     # Two items with one display name are one application: the caller refuses that with what it resolved.
     item = dict(display_name='Contoso', credentials=GOOD['credentials'])

@@ -107,10 +107,10 @@ def test_a_good_host_becomes_a_request_labelled_by_the_host():
 
 
 @pytest.mark.parametrize('overrides, named', [
-    ({'credentials': 'SecretToken=abc'}, "authorize_credentials of host 'expenses' must be a list of {key, value}"),
+    ({'credentials': 'SecretToken=abc'}, "authorize_credentials of host 'expenses' is a string; give a list of {key"),
     ({'credentials': [{'key': 'SecretToken'}]}, "authorize_credentials of host 'expenses'[0].value"),
     ({'credentials': [{'key': 'SecretToken', 'value': 'x1234', 'note': 'y'}]},
-     "authorize_credentials of host 'expenses': an item has unknown fields note"),
+     "authorize_credentials of host 'expenses'[0] has 'note' besides key and value"),
     ({'service_principal_id': 'not-a-guid'}, "authorize_service_principal_id of host 'expenses'"),
     ({'force': 'sometimes'}, "authorize_force of host 'expenses' must be true or false"),
     ({'auth_method': 'password'}, "authorize_auth_method of host 'expenses' must be one of auto"),

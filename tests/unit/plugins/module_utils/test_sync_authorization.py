@@ -563,3 +563,53 @@ def test_every_raw_credential_value_is_registered_before_any_check():
 def test_arguments_that_could_not_be_read_register_nothing(options):
     register_option_secrets(options)
     assert redact('canary-single-1') == 'canary-single-1'
+
+
+# -- answers are data from the network: checked before use ---------------------------------------------------------
+
+@pytest.mark.parametrize('option, body', [
+    ('service_principal_id', ['not', 'an', 'object']),
+    ('service_principal_id', {'id': None}),
+    ('service_principal_id', {'id': '../../applications'}),
+    ('app_id', {'id': '00000000-0000-4000-8000-000000000001', 'displayName': ['x']}),
+    ('display_name', {'value': 'not a list'}),
+    ('display_name', {'value': ['not an object']}),
+    ('display_name', None),
+])
+def test_an_unreadable_resolve_answer_fails_that_application_and_sends_nothing(graph, option, body):
+    app = graph.add_app('Contoso')
+    graph.answer_with('GET', '^/servicePrincipals', body)
+    outcome = run_one(graph, request_for(app, option))
+    assert outcome.failed and not outcome.changed
+    assert 'Graph answered with something that is not a service principal or application (request-id request-0001)' \
+        in outcome.msg
+    assert graph.operations() == [graph.calls[0].operation]
+
+
+@pytest.mark.parametrize('body', [{'value': None}, {'value': [{'id': 7}]}, {'value': [{'templateId': 'scim'}]}, []])
+def test_an_unreadable_jobs_answer_fails_that_application_and_sends_nothing(graph, body):
+    app = graph.add_app('Contoso')
+    graph.answer_with('GET', '/synchronization/jobs$', body)
+    outcome = run_one(graph, request_for(app))
+    assert outcome.failed
+    assert 'failed at listing synchronization jobs: Graph answered with something that is not a list of jobs' \
+        in outcome.msg
+    assert graph.calls_of('acquireAccessToken') == [] and graph.calls_of('validateCredentials') == []
+
+
+def test_missing_credentials_are_named_as_the_caller_wrote_them():
+    with pytest.raises(InvalidInputError) as caught:
+        parse_request({'app_id': GUID_A}, names={'credentials': "authorize_credentials of host 'expenses'"})
+    assert caught.value.message == ("authorize_credentials of host 'expenses' is required: give the credentials the "
+                                    "application's connector expects, e.g. [{key: SecretToken, value: ...}] or "
+                                    "{SecretToken: ...}.")
+
+
+def test_a_display_name_longer_than_graphs_limit_is_refused_with_its_start_only():
+    with pytest.raises(InvalidInputError) as caught:
+        parse_request({'display_name': 'Contoso ' + 'x' * 300, 'credentials': {'SecretToken': 'v' * 8}},
+                      where='applications[2].')
+    assert caught.value.message.startswith("applications[2].display_name is 308 characters long (it starts "
+                                           "'Contoso xxxxxxxx")
+    assert len(caught.value.message) < 300
+    assert parse_request({'display_name': 'x' * 256, 'credentials': {'SecretToken': 'v' * 8}}).target_value == 'x' * 256

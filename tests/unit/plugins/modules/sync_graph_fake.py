@@ -94,7 +94,8 @@ class Call(object):
 
 
 class _Rule(object):
-    def __init__(self, method, pattern, times, answer=None, lost=None):
+    def __init__(self, method, pattern, times, answer=None, lost=None, raw=False):
+        self.raw = raw
         self.method = method
         self.pattern = re.compile(pattern)
         self.times = times
@@ -133,6 +134,10 @@ class FakeGraph(object):
         """Answer the next ``times`` calls whose path matches ``pattern`` with an error, before any effect."""
         body = {'error': {'code': code or 'Error%d' % status, 'message': message or 'Failed with %d.' % status}}
         self._rules.append(_Rule(method, pattern, times, answer=(status, body)))
+
+    def answer_with(self, method, pattern, body, status=200, times=1):
+        """Answer the next ``times`` matching calls with ``body`` as it is (a malformed success, for example)."""
+        self._rules.append(_Rule(method, pattern, times, answer=(status, body), raw=True))
 
     def lose_answer(self, method, pattern, took_effect=True, times=1):
         """Lose the answer of the next matching calls: the engine sees OutcomeUnknownError."""
@@ -193,7 +198,7 @@ class FakeGraph(object):
                 rule.times -= 1
                 if rule.answer:
                     status, error_body = rule.answer
-                    return status, headers, self._with_ids(error_body, headers), False
+                    return status, headers, error_body if rule.raw else self._with_ids(error_body, headers), False
                 if rule.lost == 'after':
                     self._dispatch(call)
                 return None, headers, None, True

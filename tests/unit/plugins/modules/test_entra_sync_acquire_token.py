@@ -267,7 +267,7 @@ def test_without_a_job_nothing_is_sent_and_the_fix_is_named(run, check_mode):
     result = run(check_mode=check_mode, app_id=app.app_id, credentials=app.credentials())
     assert result['failed'] and not result['changed'] and result['job_id'] is None
     assert "failed at finding its provisioning job: it has no provisioning (synchronization) job" in result['msg']
-    assert 'entra.provisioning.entra_sync_job module (state: present)' in result['msg']
+    assert 'entra.provisioning.entra_sync_job module (state: present' in result['msg']
     assert run.graph.calls_of('acquireAccessToken') == [] and run.graph.calls_of('validateCredentials') == []
 
 
@@ -318,7 +318,7 @@ PAIR = [{'key': 'SecretToken', 'value': 'v' * 8}]
      'Name the application with one of service_principal_id, application_id, app_id, display_name, or list many '
      'in applications.'),
     ({'display_name': 'Contoso'}, "credentials is required: give the credentials the application's connector "
-                                  "expects, e.g. credentials: [{key: SecretToken, value: ...}]"),
+                                  "expects, e.g. [{key: SecretToken, value: ...}] or {SecretToken: ...}."),
     ({'display_name': 'C' * 257, 'credentials': PAIR},
      "display_name is 257 characters long (it starts 'CCCC"),
     ({'display_name': 'C' * 20000, 'credentials': PAIR},
