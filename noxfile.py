@@ -1,0 +1,225 @@
+# /// script
+# dependencies = ["nox>=2025.02.09", "antsibull-nox"]
+# ///
+"""Every test session of entra.provisioning: antsibull-nox.toml's sessions plus the ones defined here.
+
+    nox -l                                   # list the sessions
+    nox -s ansible-test-sanity-2.21          # one suite on one ansible-core line (every Python of the line)
+    nox -t ansible-core-2.21                 # sanity, units and integration of one line
+    nox -s ansible-test-integration-2.21-3.13 -- entra_sync_acquire_token   # one integration target
+
+`make test` runs every session below, one nox call each, and prints the matrix (tests/tooling/tasks.py).
+
+ansible-core 2.20 and newer need a controller Python 3.12+, which these machines (Debian 12) lack. Sessions on
+Python 3.13 therefore run inside a Debian 13 root (tests/tooling/debian_root.py): on the machine such a session
+re-runs `nox -s <same name>` inside the root, where the session is defined for real.
+"""
+
+import glob
+import os
+import sys
+
+import nox
+
+try:
+    import antsibull_nox
+    from antsibull_nox.sessions import install_packages, prepare_collections
+except ImportError:
+    print("You need to install antsibull-nox in the same Python environment as nox (make setup does).")
+    sys.exit(1)
+
+antsibull_nox.load_antsibull_nox_toml()
+
+REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
+TOOLING_DIR = os.path.join(REPO_ROOT, "tests", "tooling")
+IN_DEBIAN_ROOT = os.environ.get("ENTRA_IN_DEBIAN_ROOT") == "1"
+# The machine's Python, and the one in the Debian 13 root.
+MACHINE_PYTHON = "3.11"
+ROOT_PYTHON = "3.13"
+# Inside the root, session venvs live in the root itself (cached with it), not in the clone's .nox.
+ROOT_ENVDIR = "/opt/entra-provisioning/nox-envs"
+
+# The matrix: ansible-core line -> (exact package, controller Pythons, blocking). Lowest and highest controller
+# Python each line supports that these machines can get (3.11 from the machine, 3.13 from Debian 13).
+CORE_LINES = {
+    "2.19": ("ansible-core==2.19.14", ("3.11", "3.13"), True),
+    "2.20": ("ansible-core==2.20.10", ("3.13",), True),
+    "2.21": ("ansible-core==2.21.5", ("3.13",), True),
+    # Release candidate: run, reported, never fails the run.
+    "2.22": ("ansible-core==2.22.0rc1", ("3.13",), False),
+}
+SUITES = ("sanity", "units", "integration")
+# Tools of the sessions that run once (exact pins: the versions the sessions were proven with).
+TOOLS_CORE = "ansible-core==2.19.14"
+ANTSIBULL_CHANGELOG = "antsibull-changelog==0.36.0"
+GALAXY_IMPORTER = "galaxy-importer==0.4.44"
+NO_COLOR = {"NO_COLOR": "1", "ANSIBLE_NOCOLOR": "1", "PY_COLORS": "0", "ANSIBLE_FORCE_COLOR": "0"}
+
+
+def requirements(path):
+    """pip arguments for a requirement file of the clone."""
+    return ["-r", os.path.join(REPO_ROOT, path)]
+
+
+def sanity_ignore_entries():
+    """Entries in tests/sanity/ignore-*.txt; the bar is none."""
+    entries = []
+    for path in sorted(glob.glob(os.path.join(REPO_ROOT, "tests", "sanity", "ignore-*.txt"))):
+        with open(path) as ignore_file:
+            entries += ["%s: %s" % (os.path.basename(path), line.strip()) for line in ignore_file
+                        if line.strip() and not line.startswith("#")]
+    return entries
+
+
+def session_name(suite, core, python):
+    """ansible-test-<suite>-<core>-<python>, antsibull-nox's naming with the Python added."""
+    return "ansible-test-%s-%s-%s" % (suite, core, python)
+
+
+def run_ansible_test(session, suite, python):
+    """Stage the collection under ansible_collections/entra/provisioning and run one ansible-test suite."""
+    if suite == "sanity":
+        entries = sanity_ignore_entries()
+        if entries:
+            session.error("tests/sanity/ignore-*.txt has entries; fix the code instead:\n" + "\n".join(entries))
+    prepared = prepare_collections(session, install_in_site_packages=False, install_out_of_tree=True)
+    if not prepared:
+        session.error("could not stage the collection")
+    # ansible-test bootstraps pip in its venvs with a script it downloads; this writes a local stand-in.
+    session.run("python", os.path.join(TOOLING_DIR, "ansible_test_pip_bootstrap.py"), silent=True)
+    with session.chdir(prepared.current_path):
+        if suite == "sanity":
+            session.run("ansible-test", "sanity", "--python", python, "--color", "no", "-v", *session.posargs,
+                        env=NO_COLOR)
+        elif suite == "units":
+            session.run("ansible-test", "units", "--venv", "--python", python, "--requirements", "--color", "no",
+                        *session.posargs, env=NO_COLOR)
+        else:
+            # Starts the emulator with this Python, writes integration_config.yml, runs ansible-test integration.
+            session.run("python", os.path.join(TOOLING_DIR, "run_integration.py"), "-v", *session.posargs,
+                        env=NO_COLOR)
+
+
+def add_ansible_test_session(suite, core, python):
+    """Register one ansible-test session: for real where its Python is, or as a hop into the Debian root."""
+    package, _, _ = CORE_LINES[core]
+    name = session_name(suite, core, python)
+    tags = ["ansible-test", suite, "ansible-core-" + core, "py" + python]
+    description = "ansible-test %s with %s on Python %s" % (suite, package, python)
+    in_root = python == ROOT_PYTHON
+    if in_root and not IN_DEBIAN_ROOT:
+        def hop(session):
+            session.run(sys.executable, os.path.join(TOOLING_DIR, "debian_root.py"), "run", "--",
+                        "nox", "--envdir", ROOT_ENVDIR, "--reuse-venv", "yes", "--no-color",
+                        "-f", os.path.join(REPO_ROOT, "noxfile.py"), "-s", name,
+                        *(["--"] + session.posargs if session.posargs else []), external=True)
+        hop.__doc__ = description + " (in the Debian 13 root)"
+        nox.session(name=name, python=False, default=False, tags=tags)(hop)
+        return
+    if in_root != IN_DEBIAN_ROOT:
+        return
+    packages = [package]
+    if suite == "integration":
+        # The modules' own dependencies (msal, requests) and the emulator's, which runs on this Python too.
+        packages += requirements("tests/emulator/requirements.txt")
+
+    def test(session):
+        run_ansible_test(session, suite, python)
+    test.__doc__ = description
+    nox.session(name=name, python=python, default=False, tags=tags)(install_packages(packages=packages)(test))
+
+
+def add_line_group(suite, core):
+    """ansible-test-<suite>-<core>: every Python of the line, as contributors type it."""
+    _, pythons, _ = CORE_LINES[core]
+
+    def group(session):
+        for python in pythons:
+            session.notify(session_name(suite, core, python))
+    group.__doc__ = "ansible-test %s on ansible-core %s, Python %s" % (suite, core, ", ".join(pythons))
+    nox.session(name="ansible-test-%s-%s" % (suite, core), python=False, default=False)(group)
+
+
+for _core, (_package, _pythons, _blocking) in CORE_LINES.items():
+    for _suite in SUITES:
+        for _python in _pythons:
+            add_ansible_test_session(_suite, _core, _python)
+        if not IN_DEBIAN_ROOT:
+            add_line_group(_suite, _core)
+
+
+# The sessions that run once, on the machine's Python.
+if not IN_DEBIAN_ROOT:
+
+    @nox.session(name="changelog-lint", python=MACHINE_PYTHON)
+    @install_packages(packages=[ANTSIBULL_CHANGELOG])
+    def changelog_lint(session):
+        """antsibull-changelog lint: fragments and config are well formed."""
+        session.run("antsibull-changelog", "lint")
+
+    @nox.session(name="build-import-check", python=MACHINE_PYTHON)
+    @install_packages(packages=[TOOLS_CORE, GALAXY_IMPORTER])
+    def build_import_check(session):
+        """Build the tarball, install it, render every module and plugin with ansible-doc, import it with
+        galaxy-importer and fail on any WARNING or ERROR it logs."""
+        scratch = session.create_tmp()
+        build_dir = os.path.join(scratch, "build")
+        install_dir = os.path.join(scratch, "installed")
+        session.run("ansible-galaxy", "collection", "build", "--force", "--output-path", build_dir, env=NO_COLOR)
+        tarballs = glob.glob(os.path.join(build_dir, "*.tar.gz"))
+        session.run("ansible-galaxy", "collection", "install", "--force", "-p", install_dir, *tarballs,
+                    env=NO_COLOR)
+        installed = os.path.join(install_dir, "ansible_collections", "entra", "provisioning")
+        doc_env = dict(NO_COLOR, ANSIBLE_COLLECTIONS_PATH=install_dir)
+        for plugin_type, folder in (("module", "modules"), ("lookup", "lookup"), ("filter", "filter"),
+                                    ("inventory", "inventory"), ("callback", "callback")):
+            for path in sorted(glob.glob(os.path.join(installed, "plugins", folder, "*.py"))):
+                plugin = os.path.splitext(os.path.basename(path))[0]
+                if plugin.startswith("_") or (plugin_type == "filter" and not plugin_has_docs(path)):
+                    continue
+                with session.chdir(scratch):
+                    session.run("ansible-doc", "-t", plugin_type, "entra.provisioning." + plugin, env=doc_env,
+                                silent=True)
+        with session.chdir(scratch):
+            session.run("python", os.path.join(TOOLING_DIR, "run_galaxy_importer.py"), *tarballs,
+                        env=dict(NO_COLOR, GALAXY_IMPORTER_CONFIG=os.path.join(TOOLING_DIR, "galaxy-importer.cfg")))
+
+    def plugin_has_docs(path):
+        """Filter plugin files that carry DOCUMENTATION (a file of several filters documents each in YAML)."""
+        with open(path) as plugin_file:
+            return "DOCUMENTATION" in plugin_file.read()
+
+    @nox.session(name="emulator", python=MACHINE_PYTHON)
+    @install_packages(packages=requirements("tests/emulator/requirements.txt"))
+    def emulator(session):
+        """The emulator's own pytest suite, through real HTTPS."""
+        session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/emulator/tests",
+                    *session.posargs, env=dict(NO_COLOR, PYTHONPATH=os.path.join(REPO_ROOT, "tests", "emulator")))
+
+    @nox.session(name="functional", python=MACHINE_PYTHON)
+    @install_packages(packages=requirements("tests/emulator/requirements.txt") + [TOOLS_CORE])
+    def functional(session):
+        """The Graph client against the real emulator from Python (real msal, requests and HTTPS)."""
+        session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/functional",
+                    *session.posargs, env=NO_COLOR)
+
+    @nox.session(name="awx", python=MACHINE_PYTHON)
+    @install_packages(packages=requirements("tests/emulator/requirements.txt") + requirements(
+        "tests/awx/requirements.txt") + [TOOLS_CORE])
+    def awx(session):
+        """Jobs run the AWX way (ansible-runner, credential injection, slicing) and the ansible-builder context."""
+        # The jobs run ansible-playbook and ansible-runner from this session's venv (the Python running pytest).
+        env = dict(NO_COLOR, PYTHONPATH=os.path.join(REPO_ROOT, "tests", "emulator"))
+        session.run("python", "-m", "pytest", "-q", "-rP", "-p", "no:cacheprovider", "tests/awx", *session.posargs,
+                    env=env)
+
+    @nox.session(name="benchmark-analysis", python=MACHINE_PYTHON)
+    @install_packages(packages=requirements("tests/benchmark/requirements.txt") + ["pytest==9.2.0", "PyYAML==6.0.3"])
+    def benchmark_analysis(session):
+        """The benchmark's own arithmetic (floor, extrapolation, targets); the benchmark itself is `make bench`."""
+        session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/benchmark/tests",
+                    *session.posargs, env=NO_COLOR)
+
+
+if __name__ == "__main__":
+    nox.main()
