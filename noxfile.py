@@ -18,6 +18,7 @@ re-runs `nox -s <same name>` inside the root, where the session is defined for r
 import glob
 import os
 import sys
+import tempfile
 
 import nox
 
@@ -102,7 +103,7 @@ def run_ansible_test(session, suite, python):
 
 def add_ansible_test_session(suite, core, python):
     """Register one ansible-test session: for real where its Python is, or as a hop into the Debian root."""
-    package, _, _ = CORE_LINES[core]
+    package = CORE_LINES[core][0]
     name = session_name(suite, core, python)
     tags = ["ansible-test", suite, "ansible-core-" + core, "py" + python]
     description = "ansible-test %s with %s on Python %s" % (suite, package, python)
@@ -131,7 +132,7 @@ def add_ansible_test_session(suite, core, python):
 
 def add_line_group(suite, core):
     """ansible-test-<suite>-<core>: every Python of the line, as contributors type it."""
-    _, pythons, _ = CORE_LINES[core]
+    pythons = CORE_LINES[core][1]
 
     def group(session):
         for python in pythons:
@@ -162,7 +163,8 @@ if not IN_DEBIAN_ROOT:
     def build_import_check(session):
         """Build the tarball, install it, render every module and plugin with ansible-doc, import it with
         galaxy-importer and fail on any WARNING or ERROR it logs."""
-        scratch = session.create_tmp()
+        # Outside the session venv: ansible-galaxy warns about collection paths inside a Python environment.
+        scratch = tempfile.mkdtemp(prefix="entra-provisioning-build-")
         build_dir = os.path.join(scratch, "build")
         install_dir = os.path.join(scratch, "installed")
         session.run("ansible-galaxy", "collection", "build", "--force", "--output-path", build_dir, env=NO_COLOR)
