@@ -101,12 +101,8 @@ def run_ansible_test(session, suite, python):
                         env=NO_COLOR)
 
 
-def add_ansible_test_session(suite, core, python):
-    """Register one ansible-test session: for real where its Python is, or as a hop into the Debian root."""
-    package = CORE_LINES[core][0]
-    name = session_name(suite, core, python)
-    tags = ["ansible-test", suite, "ansible-core-" + core, "py" + python]
-    description = "ansible-test %s with %s on Python %s" % (suite, package, python)
+def register(name, python, body, packages, description, tags=()):
+    """Define a session where its Python is, or on the machine as a hop into the Debian root for Python 3.13."""
     in_root = python == ROOT_PYTHON
     if in_root and not IN_DEBIAN_ROOT:
         def hop(session):
@@ -115,10 +111,15 @@ def add_ansible_test_session(suite, core, python):
                         "-f", os.path.join(REPO_ROOT, "noxfile.py"), "-s", name,
                         *(["--"] + session.posargs if session.posargs else []), external=True)
         hop.__doc__ = description + " (in the Debian 13 root)"
-        nox.session(name=name, python=False, default=False, tags=tags)(hop)
-        return
-    if in_root != IN_DEBIAN_ROOT:
-        return
+        nox.session(name=name, python=False, default=False, tags=list(tags))(hop)
+    elif in_root == IN_DEBIAN_ROOT:
+        body.__doc__ = description
+        nox.session(name=name, python=python, default=False, tags=list(tags))(install_packages(packages=packages)(body))
+
+
+def add_ansible_test_session(suite, core, python):
+    """Register one ansible-test session of the matrix."""
+    package = CORE_LINES[core][0]
     packages = [package]
     if suite == "integration":
         # The modules' own dependencies (msal, requests) and the emulator's, which runs on this Python too.
@@ -126,8 +127,19 @@ def add_ansible_test_session(suite, core, python):
 
     def test(session):
         run_ansible_test(session, suite, python)
-    test.__doc__ = description
-    nox.session(name=name, python=python, default=False, tags=tags)(install_packages(packages=packages)(test))
+    register(session_name(suite, core, python), python, test, packages,
+             "ansible-test %s with %s on Python %s" % (suite, package, python),
+             tags=["ansible-test", suite, "ansible-core-" + core, "py" + python])
+
+
+def add_functional_session(name, python):
+    """The Graph client against the real emulator, and the emulator's TLS under strict verification."""
+    def functional(session):
+        session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/functional", "tests/tooling/tests",
+                    *session.posargs, env=NO_COLOR)
+    register(name, python, functional, requirements("tests/emulator/requirements.txt") + [TOOLS_CORE],
+             "The Graph client against the real emulator from Python (real msal, requests and HTTPS) and strict TLS "
+             "verification of the emulator's CA, on Python %s" % python)
 
 
 def add_line_group(suite, core):
@@ -147,6 +159,9 @@ for _core, (_package, _pythons, _blocking) in CORE_LINES.items():
             add_ansible_test_session(_suite, _core, _python)
         if not IN_DEBIAN_ROOT:
             add_line_group(_suite, _core)
+# Once on each Python: Python 3.13 verifies TLS strictly, which the emulator's CA must pass for msal and requests.
+add_functional_session("functional", MACHINE_PYTHON)
+add_functional_session("functional-3.13", ROOT_PYTHON)
 
 
 # The sessions that run once, on the machine's Python.
@@ -197,13 +212,6 @@ if not IN_DEBIAN_ROOT:
         """The emulator's own pytest suite, through real HTTPS."""
         session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/emulator/tests",
                     *session.posargs, env=dict(NO_COLOR, PYTHONPATH=os.path.join(REPO_ROOT, "tests", "emulator")))
-
-    @nox.session(name="functional", python=MACHINE_PYTHON)
-    @install_packages(packages=requirements("tests/emulator/requirements.txt") + [TOOLS_CORE])
-    def functional(session):
-        """The Graph client against the real emulator from Python (real msal, requests and HTTPS)."""
-        session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/functional",
-                    *session.posargs, env=NO_COLOR)
 
     @nox.session(name="awx", python=MACHINE_PYTHON)
     @install_packages(packages=requirements("tests/emulator/requirements.txt") + requirements(

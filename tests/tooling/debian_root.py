@@ -18,6 +18,7 @@ path in the clone, in ansible-test's temporary trees and in the emulator's state
 and out. The root shares the machine's network namespace: a server on 127.0.0.1 is reachable from both sides.
 """
 
+import fcntl
 import glob
 import hashlib
 import os
@@ -257,10 +258,13 @@ def ensure():
 def run(command):
     """Run a command inside the root with the clone mounted at its own path; return its exit code."""
     root = ensure()
-    copy_host_config(root)
-    with mounted(root, with_repo=True):
-        return subprocess.call(["chroot", root, "/usr/bin/env", "-C", os.getcwd()] + command,
-                               env=chroot_env(), stdin=subprocess.DEVNULL)
+    # One run at a time per root: a second one would share, then undo, the first one's mounts.
+    with open(root + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        copy_host_config(root)
+        with mounted(root, with_repo=True):
+            return subprocess.call(["chroot", root, "/usr/bin/env", "-C", os.getcwd()] + command,
+                                   env=chroot_env(), stdin=subprocess.DEVNULL)
 
 
 def stop_on_signal(signum, _frame):
