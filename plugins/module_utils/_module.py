@@ -12,7 +12,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.entra.provisioning.plugins.module_utils._authenticator import Authenticator
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import ConnectionOptions
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, MissingDependencyError
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_client import build_graph_client
+from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import registered_secrets
 

@@ -21,7 +21,11 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     InvalidInputError,
     OutcomeUnknownError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_client import BatchRequest, BatchResult
+from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest, BatchResult
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
+    read_permission_advice,
+    synchronization_permission_advice,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import (
     alternate_key_segment,
     odata_eq_filter,
@@ -63,25 +67,31 @@ class ApplicationRequest(object):
         return request
 
 
-def parse_request(options, where=''):
+def parse_request(options, where='', names=None):
     """Validate one application's options (a dict) and return an ApplicationRequest; no network traffic.
 
-    ``where`` prefixes option names in errors, e.g. ``applications[3].`` so the user sees which item is wrong.
+    Errors name each option as the user wrote it: ``names`` maps an option to that text (the role passes
+    ``{'credentials': "authorize_credentials of host 'expenses'"}``); without an entry, ``where`` prefixes the
+    option name, e.g. ``applications[3].`` so the user sees which item is wrong.
     """
+    def name_of(option):
+        return (names or {}).get(option) or where + option
+
     given = [name for name in TARGET_OPTIONS if options.get(name) not in (None, '')]
     if len(given) != 1:
         raise InvalidInputError(
             '%s: give exactly one of %s to name the application, got %s.'
-            % (where.rstrip('.') or 'target', ', '.join(where + name for name in TARGET_OPTIONS),
-               ', '.join(where + name for name in given) if given else 'none'))
+            % (where.rstrip('.') or 'target', ', '.join(name_of(name) for name in TARGET_OPTIONS),
+               ', '.join(name_of(name) for name in given) if given else 'none'))
     target_option = given[0]
     target_value = options[target_option]
     if target_option != 'display_name':
-        target_value = validate_guid(target_value, where + target_option)
+        target_value = validate_guid(target_value, name_of(target_option))
     job_id = options.get('job_id')
     if job_id is not None and job_id.strip() == '':
-        raise InvalidInputError('%sjob_id is empty; leave it out to use the only job of the application.' % where)
-    credentials = normalize_credentials(options.get('credentials'), where + 'credentials')
+        raise InvalidInputError('%s is empty; leave it out to use the only job of the application.'
+                                % name_of('job_id'))
+    credentials = normalize_credentials(options.get('credentials'), name_of('credentials'))
     for pair in credentials:
         # AnsibleModule's no_log masks these only in what a module returns; registering them also masks a value
         # that Graph echoes into an error text, for every caller of this engine (the role included).
@@ -244,7 +254,7 @@ class SyncAuthorizer(object):
         requests = [BatchRequest('GET', outcome.path + '/synchronization/jobs') for outcome in live]
         for outcome, result in zip(live, self._send(requests)):
             if not result.ok:
-                outcome.fail('listing synchronization jobs', result.error, _permission_advice(result.error))
+                outcome.fail('listing synchronization jobs', result.error, synchronization_permission_advice(result.error))
                 continue
             jobs = (result.body or {}).get('value') or []
             job_ids = [job.get('id') for job in jobs]
@@ -293,7 +303,7 @@ class SyncAuthorizer(object):
                 # Still what the check found (false, or null without a job): the refused call changed nothing.
                 outcome.authorized = outcome.authorized_before
                 outcome.fail('acquireAccessToken', result.error,
-                             _permission_advice(result.error) or _acquire_advice(result.error))
+                             synchronization_permission_advice(result.error) or _acquire_advice(result.error))
 
     def _verify(self, outcomes):
         to_verify = [outcome for outcome in outcomes if not outcome.failed and outcome.job_id is not None
@@ -334,7 +344,7 @@ class SyncAuthorizer(object):
                 # 400 is how the service says "these saved credentials do not work (yet)".
                 answers.append(False)
             else:
-                advice = _permission_advice(result.error)
+                advice = synchronization_permission_advice(result.error)
                 if outcome.outcome_unknown:
                     advice = ('The answer to acquireAccessToken was lost, so it is unknown whether acquireAccessToken '
                               'took effect: check the application in the portal before sending a single-use code '
@@ -393,18 +403,7 @@ def _resolve_advice(error, client):
     if error is not None and error.status == 404:
         return ('Check the id, and that tenant_id and cloud (%s) are those of the application.'
                 % client.settings.cloud.name)
-    if error is not None and error.status == 403:
-        return ('Reading the application needs Application.Read.All, or Application.ReadWrite.OwnedBy and ownership '
-                'of it (admin consent in both cases); Synchronization.ReadWrite.All alone does not allow it.')
-    return None
-
-
-def _permission_advice(error):
-    """What a 403 on a synchronization call (jobs, validateCredentials, acquireAccessToken) needs."""
-    if error is not None and error.status == 403:
-        return ('Grant the identity Synchronization.ReadWrite.All, or make it an owner of the application and grant '
-                'Application.ReadWrite.OwnedBy (admin consent in both cases).')
-    return None
+    return read_permission_advice(error)
 
 
 def _acquire_advice(error):

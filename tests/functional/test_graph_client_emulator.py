@@ -49,10 +49,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     InvalidInputError,
     OutcomeUnknownError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_client import (  # noqa: E402
-    BatchRequest,
-    build_graph_client,
-)
+from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest  # noqa: E402
+from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client  # noqa: E402
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter  # noqa: E402
 
 CLOUDS = ('global', 'usgov', 'usgov_dod', 'china')

@@ -26,6 +26,11 @@ from .constants import AUTHORIZATION_CODE_KEY, CLOUDS, FEDERATION_DEFAULT_AUDIEN
 from .constants import KNOWN_PERMISSIONS, SYNCHRONIZATION_SECRET_KEYS
 
 
+# synchronizationStatusCode, and the state of a synchronizationTaskExecution, as Graph spells them.
+JOB_STATUS_CODES = ("NotConfigured", "NotRun", "Active", "Paused", "Quarantine")
+EXECUTION_STATES = ("Succeeded", "Failed", "EntryLevelErrors")
+
+
 class SeedError(ValueError):
     """The seed file is not valid; the message names the offending entry."""
 
@@ -181,10 +186,21 @@ def expand_application(raw, tenant, where, name=None):
         template_id = job.get("templateId", job.get("template_id")) if isinstance(job, dict) else None
         if not template_id:
             raise SeedError("%s.jobs[%d]: needs a templateId" % (where, position))
+        code = str(job.get("status", "NotRun"))
+        if code not in JOB_STATUS_CODES:
+            raise SeedError("%s.jobs[%d].status: %r is not one of %s" % (where, position, code,
+                                                                        ", ".join(JOB_STATUS_CODES)))
+        last_run = job.get("last_execution")
+        if last_run is not None and last_run not in EXECUTION_STATES:
+            raise SeedError("%s.jobs[%d].last_execution: %r is not one of %s" % (where, position, last_run,
+                                                                                ", ".join(EXECUTION_STATES)))
         jobs.append({
             "id": str(job.get("id") or derived_job_id(tenant_id, name, str(template_id), position,
                                                       service_principal_id)),
             "templateId": str(template_id),
+            "code": code,
+            "quarantine_reason": str(job.get("quarantine_reason", "EncounteredQuarantineException")),
+            "last_execution": last_run,
         })
     accepted, codes = _expand_credentials(raw.get("accepted_credentials"), where + ".accepted_credentials")
     return {

@@ -46,6 +46,29 @@ def utc_timestamp(epoch=None, with_zone=True):
     return text + "Z" if with_zone else text
 
 
+# The schedule state that goes with each status code: a job that runs (or is quarantined between attempts) is
+# scheduled, a paused one paused, one that never started disabled.
+_SCHEDULE_STATE_BY_CODE = {"Active": "Active", "Quarantine": "Active", "Paused": "Paused"}
+
+
+def seeded_job(job, created):
+    """A job's mutable state from its seed entry: schedule state, status code, quarantine and last executions."""
+    state = {"templateId": job["templateId"], "code": job.get("code", "NotRun"),
+             "state": _SCHEDULE_STATE_BY_CODE.get(job.get("code"), "Disabled"),
+             "quarantine": None, "lastExecution": None, "lastSuccessfulExecution": None}
+    if state["code"] == "Quarantine":
+        state["quarantine"] = {"currentBegan": created, "nextAttempt": utc_timestamp(time.time() + 4 * 3600),
+                               "reason": job.get("quarantine_reason", "EncounteredQuarantineException"),
+                               "seriesBegan": created, "seriesCount": 1, "error": None}
+    if job.get("last_execution"):
+        execution = {"state": job["last_execution"], "timeBegan": created, "timeEnded": created,
+                     "activityIdentifier": None, "countExported": 0, "countImported": 0, "error": None}
+        state["lastExecution"] = execution
+        if job["last_execution"] == "Succeeded":
+            state["lastSuccessfulExecution"] = dict(execution)
+    return state
+
+
 class Principal:
     """Someone who can get a token: an automation client (app registration) or a managed identity."""
 
@@ -83,8 +106,7 @@ class Application:
         self.authorized = self.record["authorized"]
         self.saved_credentials = {}
         self.used_codes = set()
-        self.jobs = {job["id"]: {"templateId": job["templateId"], "state": "Disabled", "code": "NotRun"}
-                     for job in self.record["jobs"]}
+        self.jobs = {job["id"]: seeded_job(job, self.created) for job in self.record["jobs"]}
 
     def is_visible(self, now_monotonic):
         """False while a freshly created object is still inside its eventual-consistency window."""

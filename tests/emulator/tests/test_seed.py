@@ -28,7 +28,7 @@ def test_generated_ids_follow_the_documented_uuid5_rule():
         assert app["application_id"] == str(uuid.uuid5(namespace, "application:" + app["name"]))
         assert app["service_principal_id"] == str(uuid.uuid5(namespace, "servicePrincipal:" + app["name"]))
         job_tail = uuid.uuid5(namespace, "job:%s:0" % app["name"]).hex
-        assert app["jobs"] == [{"id": "scim.%s.%s" % (uuid.UUID(app["service_principal_id"]).hex, job_tail),
+        assert [{"id": job["id"], "templateId": job["templateId"]} for job in app["jobs"]] == [{"id": "scim.%s.%s" % (uuid.UUID(app["service_principal_id"]).hex, job_tail),
                                 "templateId": "scim"}]
 
 
@@ -54,7 +54,7 @@ def test_explicit_ids_and_code_lists_are_kept():
            "accepted_credentials": {"Oauth2AuthorizationCode": ["c1", "c2"], "Oauth2RedirectUri": "https://r"}}
     record = load_seed(_seed(applications=[app]))["tenants"][0]["applications"][0]
     assert record["service_principal_id"] == "00000000-0000-4000-8000-000000000002"
-    assert record["jobs"] == [{"id": "custom-job", "templateId": "t"}]
+    assert [(job["id"], job["templateId"]) for job in record["jobs"]] == [("custom-job", "t")]
     assert record["accepted_credentials"]["Oauth2AuthorizationCode"] == "c1"
     assert record["authorization_codes"] == ["c1", "c2"]
     assert record["owners"] == [CLIENT]
@@ -70,6 +70,9 @@ def test_explicit_ids_and_code_lists_are_kept():
     (_seed(applications=[{"display_name": "a"}, {"display_name": "a"}]), "already used"),
     (_seed(clients=[{"client_id": CLIENT, "permissions": ["Everything.All"]}]), "permission"),
     (_seed(applications=[{"display_name": "a", "jobs": [{"id": "j"}]}]), "templateId"),
+    (_seed(applications=[{"display_name": "a", "jobs": [{"templateId": "t", "status": "Running"}]}]), "status"),
+    (_seed(applications=[{"display_name": "a", "jobs": [{"templateId": "t", "last_execution": "ok"}]}]),
+     "last_execution"),
     (_seed(managed_identities=[{"type": "user"}]), "client_id"),
 ])
 def test_invalid_seeds_are_refused_with_the_entry_named(seed, fragment):
@@ -101,3 +104,11 @@ def test_example_seed_matches_the_readme_contract():
     index = applications_by_name(expanded)
     third = index[(expanded["tenants"][0]["id"], "contoso-oauth-0003")]
     assert third["accepted_credentials"]["Oauth2AuthorizationCode"] == "code-contoso-oauth-0003"
+
+
+def test_a_job_keeps_its_seeded_status_quarantine_and_last_execution():
+    expanded = load_seed(_seed(applications=[{"display_name": "a", "jobs": [
+        {"templateId": "t", "status": "Quarantine", "quarantine_reason": "TooManyDeletes",
+         "last_execution": "Failed"}]}]))
+    job = expanded["tenants"][0]["applications"][0]["jobs"][0]
+    assert (job["code"], job["quarantine_reason"], job["last_execution"]) == ("Quarantine", "TooManyDeletes", "Failed")

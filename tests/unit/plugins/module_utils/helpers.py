@@ -213,7 +213,7 @@ def graph_token(cloud_graph_root='https://graph.microsoft.com', lifetime=3600):
 
 def make_client(options=None, environ=None, retry_policy=None, max_concurrency=None):
     """Return a GraphClient built the way modules build it; the default signs in with a given access token."""
-    from ansible_collections.entra.provisioning.plugins.module_utils._graph_client import build_graph_client
+    from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
 
     options = dict(options or {'access_token': graph_token()})
     return build_graph_client(OptionAdapter.from_dict(options), environ=dict(environ or {}),

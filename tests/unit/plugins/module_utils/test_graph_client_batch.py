@@ -22,7 +22,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     OutcomeUnknownError,
     RetriesExhaustedError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_client import BatchRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import make_client
 
 BATCH_URL = 'https://graph.microsoft.com/v1.0/$batch'
@@ -252,7 +252,7 @@ def test_error_bodies_are_redacted_in_results(http, client):
 
 def test_after_throttling_rounds_shrink_to_what_got_through_then_grow(http, client, sleeper, monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
-    from ansible_collections.entra.provisioning.plugins.module_utils import _graph_client
+    from ansible_collections.entra.provisioning.plugins.module_utils import _batch
 
     round_sizes = []
 
@@ -263,7 +263,7 @@ def test_after_throttling_rounds_shrink_to_what_got_through_then_grow(http, clie
             round_sizes.append(sum(len(envelope) for envelope in envelopes))
             return super(RecordingPool, self).map(function, envelopes, **kwargs)
 
-    monkeypatch.setattr(_graph_client, 'ThreadPoolExecutor', RecordingPool)
+    monkeypatch.setattr(_batch, 'ThreadPoolExecutor', RecordingPool)
 
     def decide(item, seen):
         if seen == 1 and int(item['url'].rsplit('/', 1)[1]) >= 20:

@@ -267,7 +267,7 @@ def test_403_on_a_not_owned_app_names_the_permissions_and_ownership():
     assert outcome.failed
     assert outcome.error['status'] == 403 and outcome.error['code'] == 'Authorization_RequestDenied'
     assert 'Synchronization.ReadWrite.All' in outcome.msg
-    assert 'owner of the application' in outcome.msg
+    assert 'ownership of the application' in outcome.msg
     assert 'Application.ReadWrite.OwnedBy' in outcome.msg
     assert graph.calls_of('acquireAccessToken') == []
 
