@@ -8,11 +8,13 @@
     nox -t ansible-core-2.21                 # sanity, units and integration of one line
     nox -s ansible-test-integration-2.21-3.13 -- entra_sync_acquire_token   # one integration target
 
-`make test` runs every session below, one nox call each, and prints the matrix (tests/tooling/tasks.py).
+Plain `nox` runs every default session: the whole matrix and the once-only sessions. `make test` runs the same
+sessions, one nox call each, times them, and prints the matrix and the closing line (tests/tooling/tasks.py); a
+session tagged non-blocking (the release candidate) is reported there but does not fail the run.
 
 ansible-core 2.20 and newer need a controller Python 3.12+, which these machines (Debian 12) lack. Sessions on
-Python 3.13 therefore run inside a Debian 13 root (tests/tooling/debian_root.py): on the machine such a session
-re-runs `nox -s <same name>` inside the root, where the session is defined for real.
+Python 3.13 and 3.14 therefore run inside a Debian 13 or 14 root (tests/tooling/debian_root.py): on the machine
+such a session re-runs `nox -s <same name>` inside the root, where the session is defined for real.
 """
 
 import glob
@@ -33,23 +35,25 @@ antsibull_nox.load_antsibull_nox_toml()
 
 REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
 TOOLING_DIR = os.path.join(REPO_ROOT, "tests", "tooling")
-IN_DEBIAN_ROOT = os.environ.get("ENTRA_IN_DEBIAN_ROOT") == "1"
-# The machine's Python, and the one in the Debian 13 root.
+# Inside a Debian root, the Python version it is for (tests/tooling/debian_root.py sets it); "" on the machine.
+IN_DEBIAN_ROOT = os.environ.get("ENTRA_IN_DEBIAN_ROOT", "")
+# The machine's Python, and the Pythons of the Debian roots (13 trixie: 3.13, 14 forky: 3.14).
 MACHINE_PYTHON = "3.11"
-ROOT_PYTHON = "3.13"
+ROOT_PYTHONS = ("3.13", "3.14")
+ALL_SUITES = ("sanity", "units", "integration")
 # Inside the root, session venvs live in the root itself (cached with it), not in the clone's .nox.
 ROOT_ENVDIR = "/opt/entra-provisioning/nox-envs"
 
-# The matrix: ansible-core line -> (exact package, controller Pythons, blocking). Lowest and highest controller
-# Python each line supports that these machines can get (3.11 from the machine, 3.13 from Debian 13).
+# The matrix: ansible-core line -> (exact package, {controller Python: suites}, blocking). The lowest and highest
+# controller Python each line supports that these machines can get: 3.11 (the machine), 3.13 (Debian 13), 3.14
+# (Debian 14). Integration, the long suite, runs once per line on 3.13 and on the lowest and highest line's ends.
 CORE_LINES = {
-    "2.19": ("ansible-core==2.19.14", ("3.11", "3.13"), True),
-    "2.20": ("ansible-core==2.20.10", ("3.13",), True),
-    "2.21": ("ansible-core==2.21.5", ("3.13",), True),
+    "2.19": ("ansible-core==2.19.14", {"3.11": ALL_SUITES, "3.13": ALL_SUITES}, True),
+    "2.20": ("ansible-core==2.20.10", {"3.13": ALL_SUITES, "3.14": ("sanity", "units")}, True),
+    "2.21": ("ansible-core==2.21.5", {"3.13": ALL_SUITES, "3.14": ALL_SUITES}, True),
     # Release candidate: run, reported, never fails the run.
-    "2.22": ("ansible-core==2.22.0rc1", ("3.13",), False),
+    "2.22": ("ansible-core==2.22.0rc1", {"3.13": ALL_SUITES}, False),
 }
-SUITES = ("sanity", "units", "integration")
 # Tools of the sessions that run once (exact pins: the versions the sessions were proven with).
 TOOLS_CORE = "ansible-core==2.19.14"
 ANTSIBULL_CHANGELOG = "antsibull-changelog==0.36.0"
@@ -101,25 +105,25 @@ def run_ansible_test(session, suite, python):
                         env=NO_COLOR)
 
 
-def register(name, python, body, packages, description, tags=()):
-    """Define a session where its Python is, or on the machine as a hop into the Debian root for Python 3.13."""
-    in_root = python == ROOT_PYTHON
-    if in_root and not IN_DEBIAN_ROOT:
+def register(name, python, body, packages, description, tags=(), default=True):
+    """Define a session where its Python is, or on the machine as a hop into the Debian root of its Python."""
+    if python in ROOT_PYTHONS and not IN_DEBIAN_ROOT:
         def hop(session):
-            session.run(sys.executable, os.path.join(TOOLING_DIR, "debian_root.py"), "run", "--",
+            session.run(sys.executable, os.path.join(TOOLING_DIR, "debian_root.py"), "--python", python, "run", "--",
                         "nox", "--envdir", ROOT_ENVDIR, "--reuse-venv", "yes", "--no-color",
                         "-f", os.path.join(REPO_ROOT, "noxfile.py"), "-s", name,
                         *(["--"] + session.posargs if session.posargs else []), external=True)
-        hop.__doc__ = description + " (in the Debian 13 root)"
-        nox.session(name=name, python=False, default=False, tags=list(tags))(hop)
-    elif in_root == IN_DEBIAN_ROOT:
+        hop.__doc__ = description + " (in a Debian root)"
+        nox.session(name=name, python=False, default=default, tags=list(tags))(hop)
+    elif python == (IN_DEBIAN_ROOT or MACHINE_PYTHON):
         body.__doc__ = description
-        nox.session(name=name, python=python, default=False, tags=list(tags))(install_packages(packages=packages)(body))
+        nox.session(name=name, python=python, default=default, tags=list(tags))(
+            install_packages(packages=packages)(body))
 
 
 def add_ansible_test_session(suite, core, python):
     """Register one ansible-test session of the matrix."""
-    package = CORE_LINES[core][0]
+    package, _pythons, blocking = CORE_LINES[core]
     packages = [package]
     if suite == "integration":
         # The modules' own dependencies (msal, requests) and the emulator's, which runs on this Python too.
@@ -129,7 +133,7 @@ def add_ansible_test_session(suite, core, python):
         run_ansible_test(session, suite, python)
     register(session_name(suite, core, python), python, test, packages,
              "ansible-test %s with %s on Python %s" % (suite, package, python),
-             tags=["ansible-test", suite, "ansible-core-" + core, "py" + python])
+             tags=["ansible-test", suite, "ansible-core-" + core, "py" + python] + ([] if blocking else ["non-blocking"]))
 
 
 def add_functional_session(name, python):
@@ -137,14 +141,16 @@ def add_functional_session(name, python):
     def functional(session):
         session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/functional", "tests/tooling/tests",
                     *session.posargs, env=NO_COLOR)
-    register(name, python, functional, requirements("tests/emulator/requirements.txt") + [TOOLS_CORE],
+    # ansible-core 2.19 stops at Python 3.13; the Debian roots use the newest blocking line instead.
+    core = TOOLS_CORE if python == MACHINE_PYTHON else CORE_LINES["2.21"][0]
+    register(name, python, functional, requirements("tests/emulator/requirements.txt") + [core],
              "The Graph client against the real emulator from Python (real msal, requests and HTTPS) and strict TLS "
-             "verification of the emulator's CA, on Python %s" % python)
+             "verification of the emulator's CA, on Python %s" % python, tags=["functional", "py" + python])
 
 
 def add_line_group(suite, core):
     """ansible-test-<suite>-<core>: every Python of the line, as contributors type it."""
-    pythons = CORE_LINES[core][1]
+    pythons = [python for python, suites in CORE_LINES[core][1].items() if suite in suites]
 
     def group(session):
         for python in pythons:
@@ -154,14 +160,12 @@ def add_line_group(suite, core):
 
 
 for _core, (_package, _pythons, _blocking) in CORE_LINES.items():
-    for _suite in SUITES:
-        for _python in _pythons:
-            add_ansible_test_session(_suite, _core, _python)
+    for _suite in ALL_SUITES:
+        for _python, _suites in _pythons.items():
+            if _suite in _suites:
+                add_ansible_test_session(_suite, _core, _python)
         if not IN_DEBIAN_ROOT:
             add_line_group(_suite, _core)
-# Once on each Python: Python 3.13 verifies TLS strictly, which the emulator's CA must pass for msal and requests.
-add_functional_session("functional", MACHINE_PYTHON)
-add_functional_session("functional-3.13", ROOT_PYTHON)
 
 
 # The sessions that run once, on the machine's Python.
@@ -229,6 +233,13 @@ if not IN_DEBIAN_ROOT:
         """The benchmark's own arithmetic (floor, extrapolation, targets); the benchmark itself is `make bench`."""
         session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/benchmark/tests",
                     *session.posargs, env=NO_COLOR)
+
+
+# Once on each Python: from 3.13 on, TLS is verified strictly, which the emulator's CA must pass for msal and
+# requests.
+add_functional_session("functional", MACHINE_PYTHON)
+for _python in ROOT_PYTHONS:
+    add_functional_session("functional-" + _python, _python)
 
 
 if __name__ == "__main__":

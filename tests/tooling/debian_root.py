@@ -1,17 +1,17 @@
-"""A Debian 13 (trixie) root with Python 3.13, for the ansible-core lines that need a controller Python 3.12+.
+"""Debian roots with newer Pythons, for the ansible-core lines that need a controller Python 3.12+.
 
 These machines run Debian 12 (Python 3.11). ansible-core 2.20 and newer refuse Python 3.11, so the sessions of
-those lines run inside a Debian 13 root built with ``debootstrap`` from the Debian package registry. Only the
-standard library is used here.
+those lines run inside a Debian root built with ``debootstrap`` from the Debian package registry: Debian 13
+(trixie) for Python 3.13, Debian 14 (forky, testing) for Python 3.14. Only the standard library is used here.
 
 The root is cached outside the clone, under ``$ENTRA_DEBIAN_ROOT_CACHE`` (default
 ``/var/cache/entra-provisioning`` as root, else ``${XDG_CACHE_HOME:-~/.cache}/entra-provisioning``), in a folder
 named after a hash of what it is built from (suite, package list, this file's build steps), so a second run reuses
 it and a change of the package list builds a new one.
 
-    python3 tests/tooling/debian_root.py ensure             # build the root if missing; print its path
-    python3 tests/tooling/debian_root.py run -- CMD [ARG..]  # run CMD inside it (the clone and /tmp bind-mounted)
-    python3 tests/tooling/debian_root.py path               # print where the root is (or would be)
+    python3 tests/tooling/debian_root.py [--python 3.13] ensure             # build the root if missing; print its path
+    python3 tests/tooling/debian_root.py [--python 3.13] run -- CMD [ARG..]  # run CMD inside (clone, /tmp mounted)
+    python3 tests/tooling/debian_root.py [--python 3.13] path               # where the root is (or would be)
 
 ``run`` bind-mounts the clone (and its git directory) at the same absolute path, /tmp, /proc and /dev, so every
 path in the clone, in ansible-test's temporary trees and in the emulator's state directory means the same inside
@@ -29,7 +29,12 @@ import sys
 import tempfile
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SUITE = "trixie"
+# Python version -> Debian suite whose python3 it is. forky is Debian's testing: it moves, so a cached root is
+# checked for the Python it was built for and rebuilt under a new name when the package list changes.
+SUITES = {"3.13": "trixie", "3.14": "forky"}
+DEFAULT_PYTHON = "3.13"
+# debootstrap of Debian 12 has no script for forky yet; testing is built like unstable.
+SCRIPT_FALLBACK = "/usr/share/debootstrap/scripts/sid"
 # What ansible-test needs on the controller: python3 with venv (ensurepip, for its own virtual environments),
 # git (antsibull-nox copies the collection by `git ls-files`), CA certificates for pip, ssh-keygen (ansible-test
 # integration makes a key pair at start even for local targets).
@@ -59,18 +64,19 @@ def cache_base():
     return os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "entra-provisioning")
 
 
-def root_key():
+def root_key(suite):
     """A short hash of everything the root is built from."""
     digest = hashlib.sha256()
-    digest.update(("%s\n%s\n%s\n" % (SUITE, " ".join(sorted(PACKAGES)), BUILD_STEPS)).encode())
+    digest.update(("%s\n%s\n%s\n" % (suite, " ".join(sorted(PACKAGES)), BUILD_STEPS)).encode())
     with open(NOX_REQUIREMENTS, "rb") as requirements:
         digest.update(requirements.read())
     return digest.hexdigest()[:12]
 
 
-def root_path():
+def root_path(python):
     """The root's folder for the current key."""
-    return os.path.join(cache_base(), "debian-%s-%s" % (SUITE, root_key()))
+    suite = SUITES[python]
+    return os.path.join(cache_base(), "debian-%s-%s" % (suite, root_key(suite)))
 
 
 def debian_mirror():
@@ -143,16 +149,18 @@ def pip_local_dirs():
     return folders
 
 
-def build(root):
-    """debootstrap a minimal trixie root with PACKAGES and a venv holding nox and antsibull-nox."""
+def build(root, python):
+    """debootstrap a minimal root with PACKAGES and a venv holding nox and antsibull-nox."""
+    suite = SUITES[python]
     ensure_debootstrap()
     os.makedirs(os.path.dirname(root), exist_ok=True)
     scratch = tempfile.mkdtemp(prefix=os.path.basename(root) + ".building-", dir=os.path.dirname(root))
-    say("building a Debian %s root at %s (about two minutes, once)" % (SUITE, root))
+    say("building a Debian %s root at %s (about a minute, once)" % (suite, root))
+    script = [] if os.path.exists("/usr/share/debootstrap/scripts/" + suite) else [SCRIPT_FALLBACK]
     log_path = scratch + ".log"
     with open(log_path, "w") as log:
-        code = subprocess.call(["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES), SUITE,
-                                scratch, debian_mirror()], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        code = subprocess.call(["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES), suite,
+                                scratch, debian_mirror()] + script, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     if code != 0:
         with open(log_path) as log:
             sys.stderr.write("".join(log.readlines()[-30:]))
@@ -162,28 +170,33 @@ def build(root):
     os.makedirs(scratch + os.path.dirname(NOX_VENV), exist_ok=True)
     shutil.copy2(NOX_REQUIREMENTS, scratch + requirements_inside)
     with mounted(scratch):
+        found = subprocess.check_output(["chroot", scratch, "/usr/bin/python3", "-c",
+                                         "import sys; print('%d.%d' % sys.version_info[:2])"], text=True).strip()
+        if found != python:
+            raise SystemExit("debian-root: Debian %s's python3 is %s, not %s; change SUITES in %s"
+                             % (suite, found, python, __file__))
         subprocess.check_call(["chroot", scratch, "/usr/bin/python3", "-m", "venv", NOX_VENV])
         subprocess.check_call(["chroot", scratch, NOX_VENV + "/bin/pip", "install", "-q",
-                               "--disable-pip-version-check", "-r", requirements_inside], env=chroot_env())
+                               "--disable-pip-version-check", "-r", requirements_inside], env=chroot_env(python))
     os.rename(scratch, root)
     os.remove(log_path)
     say("root ready: %s" % root)
 
 
-def chroot_env(extra=None):
+def chroot_env(python, extra=None):
     """A clean environment for commands inside the root (the machine's PATH means nothing there)."""
     environment = {
         "PATH": NOX_VENV + "/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": "/root",
         "LANG": "C.UTF-8",
-        "ENTRA_IN_DEBIAN_ROOT": "1",
     }
     for name, value in os.environ.items():
         # Pass on what tells tools how to run (CI detection, colours, pip and TLS settings, our own knobs).
         if name in ("CI", "TERM", "NO_COLOR", "FORCE_COLOR") or name.startswith(("PIP_", "ENTRA_", "ANTSIBULL_NOX_")) \
                 or name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
             environment.setdefault(name, value)
-    environment["ENTRA_IN_DEBIAN_ROOT"] = "1"
+    # Tells noxfile.py it runs inside the root of this Python.
+    environment["ENTRA_IN_DEBIAN_ROOT"] = python
     environment.update(extra or {})
     return environment
 
@@ -245,26 +258,26 @@ def git_common_dir():
     return output.strip() or None
 
 
-def ensure():
+def ensure(python):
     """Return the root's path, building it first if needed."""
     if sys.platform != "linux":
         raise SystemExit("debian-root: needs Linux (chroot and bind mounts)")
-    root = root_path()
+    root = root_path(python)
     if not os.path.isdir(root):
-        build(root)
+        build(root, python)
     return root
 
 
-def run(command):
+def run(python, command):
     """Run a command inside the root with the clone mounted at its own path; return its exit code."""
-    root = ensure()
+    root = ensure(python)
     # One run at a time per root: a second one would share, then undo, the first one's mounts.
     with open(root + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         copy_host_config(root)
         with mounted(root, with_repo=True):
             return subprocess.call(["chroot", root, "/usr/bin/env", "-C", os.getcwd()] + command,
-                                   env=chroot_env(), stdin=subprocess.DEVNULL)
+                                   env=chroot_env(python), stdin=subprocess.DEVNULL)
 
 
 def stop_on_signal(signum, _frame):
@@ -273,22 +286,27 @@ def stop_on_signal(signum, _frame):
 
 
 def main(arguments):
-    """Command line: ensure | path | run -- CMD."""
+    """Command line: [--python X.Y] ensure | path | run -- CMD."""
     signal.signal(signal.SIGTERM, stop_on_signal)
+    python = DEFAULT_PYTHON
+    if arguments[:1] == ["--python"] and len(arguments) > 1:
+        python, arguments = arguments[1], arguments[2:]
+    if python not in SUITES:
+        raise SystemExit("debian-root: no Debian root for Python %s; known: %s" % (python, ", ".join(SUITES)))
     if not arguments or arguments[0] not in ("ensure", "path", "run"):
         raise SystemExit(__doc__)
     if arguments[0] == "path":
-        print(root_path())
+        print(root_path(python))
         return 0
     if arguments[0] == "ensure":
-        print(ensure())
+        print(ensure(python))
         return 0
     command = arguments[1:]
     if command[:1] == ["--"]:
         command = command[1:]
     if not command:
         raise SystemExit("debian-root: run needs a command")
-    return run(command)
+    return run(python, command)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ times it, and prints the matrix and the closing line.
 
 import argparse
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -39,41 +40,38 @@ VENVS = {
     ],
 }
 
-# What make test runs, in order: (nox session, ansible-core line, Python, suite, blocking). The sessions that need
-# no repetition run once, with ansible-core 2.19 on the machine's Python 3.11 (functional on 3.13 too); sanity,
-# units and integration run on every line of the matrix (noxfile.py CORE_LINES). 2.22 is a release candidate:
-# reported, never blocking.
-ONCE = [
-    ("changelog-lint", "changelog", "3.11"),
-    ("docs-check", "docs", "3.11"),
-    ("ansible-lint", "lint", "3.11"),
-    ("build-import-check", "build", "3.11"),
-    ("emulator", "emulator", "3.11"),
-    ("functional", "functional", "3.11"),
-    # The same on Python 3.13, whose strict TLS verification the emulator's CA must pass (msal, requests).
-    ("functional-3.13", "functional", "3.13"),
-    ("benchmark-analysis", "benchmark", "3.11"),
-    ("awx", "awx", "3.11"),
-]
-MATRIX = [
-    ("2.19", "3.11", True),
-    ("2.19", "3.13", True),
-    ("2.20", "3.13", True),
-    ("2.21", "3.13", True),
-    ("2.22", "3.13", False),
-]
-SUITES = ("sanity", "units", "integration")
+# What make test runs: every default session of noxfile.py (what plain `nox` runs), as `nox -l --json` lists
+# them; the once-only sessions first, then the ansible-test matrix. Their tags say the ansible-core line, the
+# Python, the suite and whether a failure blocks (noxfile.py CORE_LINES).
+ONCE_CORE = "2.19"
+SUITE_ORDER = ("sanity", "units", "integration")
+# The suite column for the once-only sessions whose name does not say it plainly.
+ONCE_SUITES = {"ansible-lint": "lint", "docs-check": "docs", "changelog-lint": "changelog",
+               "build-import-check": "build", "benchmark-analysis": "benchmark"}
 # Arguments make test adds to a session (the bar for lint is the production profile).
 SESSION_ARGUMENTS = {"ansible-lint": ["--profile", "production"]}
 
 
 def plan():
     """Every session of make test as (name, core, python, suite, blocking)."""
-    sessions = [(name, "2.19", python, suite, True) for name, suite, python in ONCE]
-    for core, python, blocking in MATRIX:
-        for suite in SUITES:
-            sessions.append(("ansible-test-%s-%s-%s" % (suite, core, python), core, python, suite, blocking))
-    return sessions
+    listing = subprocess.run([venv_bin("nox", "nox"), "-f", os.path.join(REPO_ROOT, "noxfile.py"), "-l", "--json"],
+                             cwd=REPO_ROOT, env=tool_environment("nox"), check=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+    once, matrix = [], []
+    for session in json.loads(listing.stdout):
+        tags = session.get("tags") or []
+        core = next((tag[len("ansible-core-"):] for tag in tags if tag.startswith("ansible-core-")), ONCE_CORE)
+        python = next((tag[len("py"):] for tag in tags if tag.startswith("py")), session.get("python") or "3.11")
+        if "ansible-test" in tags:
+            suite = next(tag for tag in tags if tag in SUITE_ORDER)
+            matrix.append((session["name"], core, python, suite, "non-blocking" not in tags))
+        else:
+            name = session["name"]
+            once.append((name, core, python, ONCE_SUITES.get(name, name.split("-")[0]), True))
+    # By line, then Python, then suite: a line's results read together.
+    matrix.sort(key=lambda entry: (tuple(int(part) for part in entry[1].split(".")),
+                                   tuple(int(part) for part in entry[2].split(".")), SUITE_ORDER.index(entry[3])))
+    return once + matrix
 
 
 def say(message):
@@ -204,7 +202,7 @@ def result_word(ok, blocking):
 
 def print_matrix(outcomes):
     """The matrix that ran: ansible-core line x Python x suite, with result and wall seconds."""
-    say("\nmatrix (ansible-core x Python x suite; the once-only sessions use ansible-core 2.19.14):")
+    say("\nmatrix (ansible-core x Python x suite; the once-only sessions use ansible-core %s):" % ONCE_CORE)
     say("%-36s %-13s %-7s %-12s %-22s %s" % ("session", "ansible-core", "python", "suite", "result", "seconds"))
     total = 0.0
     for name, core, python, suite, blocking, ok, elapsed in outcomes:
@@ -230,7 +228,6 @@ def main():
     parser.add_argument("task", choices=("setup", "demo", "test"))
     parser.add_argument("sessions", nargs="*", help="with test: only these sessions (see `nox -l`)")
     arguments = parser.parse_args()
-    sessions = plan()
     if arguments.task == "setup":
         setup()
         say("setup: done")
@@ -238,11 +235,12 @@ def main():
     if arguments.task == "demo":
         setup(("tools",))
         return demo()
+    setup(("nox",))
+    sessions = plan()
     known = {session[0]: session for session in sessions}
     unknown = [name for name in arguments.sessions if name not in known]
     if unknown:
         parser.error("unknown session(s) %s; choose from %s" % (", ".join(unknown), ", ".join(known)))
-    setup(("nox",))
     return run_sessions([known[name] for name in arguments.sessions] if arguments.sessions else sessions)
 
 
