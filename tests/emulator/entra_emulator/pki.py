@@ -77,9 +77,6 @@ class CertificateAuthority:
                 critical=True,
             )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-            # Python 3.13 verifies with VERIFY_X509_STRICT, which refuses a CA without an Authority Key Identifier
-            # ("Missing Authority Key Identifier"), self-signed or not.
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public_key), critical=False)
             .sign(self.key, hashes.SHA256())
         )
 
