@@ -142,10 +142,12 @@ def add_functional_session(name, python):
         session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/functional", "tests/tooling/tests",
                     *session.posargs, env=NO_COLOR)
     # ansible-core 2.19 stops at Python 3.13; the Debian roots use the newest blocking line instead.
-    core = TOOLS_CORE if python == MACHINE_PYTHON else CORE_LINES["2.21"][0]
+    line = "2.19" if python == MACHINE_PYTHON else "2.21"
+    core = CORE_LINES[line][0]
     register(name, python, functional, requirements("tests/emulator/requirements.txt") + [core],
              "The Graph client against the real emulator from Python (real msal, requests and HTTPS) and strict TLS "
-             "verification of the emulator's CA, on Python %s" % python, tags=["functional", "py" + python])
+             "verification of the emulator's CA, on Python %s" % python,
+             tags=["functional", "py" + python, "ansible-core-" + line])
 
 
 def add_line_group(suite, core):

@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -163,23 +164,64 @@ def run_session(name, log_path):
             return 1, "timed out after %d s" % SESSION_TIMEOUT
 
 
-def run_sessions(selected):
-    """Run the selected sessions, print the matrix and the closing line; return the exit code."""
-    os.makedirs(LOG_DIR, exist_ok=True)
-    outcomes = []
-    for name, core, python, suite, blocking in selected:
-        log_path = os.path.join(LOG_DIR, name + ".log")
-        say("test: %-36s running (log: %s)" % (name, os.path.relpath(log_path, REPO_ROOT)))
-        started = time.monotonic()
-        exit_code, note = run_session(name, log_path)
-        elapsed = time.monotonic() - started
-        ok = exit_code == 0
-        outcomes.append((name, core, python, suite, blocking, ok, elapsed))
+def place(python):
+    """Where a session runs: the machine, or the Debian root of its Python (one session at a time in each)."""
+    return "machine" if python == "3.11" else "debian-root-" + python
+
+
+# Rough relative cost, to start the longest queue first.
+SUITE_WEIGHT = {"integration": 6, "sanity": 2, "awx": 2}
+
+
+def run_one(entry, outcomes, lock):
+    """Run one planned session and record its outcome."""
+    name, core, python, suite, blocking = entry
+    log_path = os.path.join(LOG_DIR, name + ".log")
+    say("test: %-36s running (log: %s)" % (name, os.path.relpath(log_path, REPO_ROOT)))
+    started = time.monotonic()
+    exit_code, note = run_session(name, log_path)
+    elapsed = time.monotonic() - started
+    ok = exit_code == 0
+    with lock:
+        outcomes[name] = (name, core, python, suite, blocking, ok, elapsed)
         say("test: %-36s %s in %.0f s%s" % (name, result_word(ok, blocking), elapsed, " (%s)" % note if note else ""))
         if not ok:
             with open(log_path, errors="replace") as log:
                 say("".join(log.readlines()[-40:]))
-    print_matrix(outcomes)
+
+
+def run_sessions(selected):
+    """Run the selected sessions, print the matrix and the closing line; return the exit code.
+
+    Sessions in different places (the machine, each Debian root) run side by side, up to ENTRA_TEST_JOBS (default
+    2, the cores of these machines) at once; within one place they run one after the other.
+    """
+    os.makedirs(LOG_DIR, exist_ok=True)
+    run_started = time.monotonic()
+    jobs = max(1, int(os.environ.get("ENTRA_TEST_JOBS", "2")))
+    queues = {}
+    for entry in selected:
+        queues.setdefault(place(entry[2]), []).append(entry)
+    outcomes, lock, busy, running = {}, threading.Lock(), set(), []
+    while queues or running:
+        for thread, where in list(running):
+            if not thread.is_alive():
+                running.remove((thread, where))
+                busy.discard(where)
+        free = [where for where in queues if where not in busy]
+        if free and len(running) < jobs:
+            where = max(free, key=lambda key: sum(SUITE_WEIGHT.get(entry[3], 1) for entry in queues[key]))
+            entry = queues[where].pop(0)
+            if not queues[where]:
+                del queues[where]
+            busy.add(where)
+            thread = threading.Thread(target=run_one, args=(entry, outcomes, lock))
+            thread.start()
+            running.append((thread, where))
+            continue
+        time.sleep(0.5)
+    outcomes = [outcomes[entry[0]] for entry in selected]
+    print_matrix(outcomes, time.monotonic() - run_started, jobs)
     blocking_outcomes = [outcome for outcome in outcomes if outcome[4]]
     passed = sum(1 for outcome in blocking_outcomes if outcome[5])
     failed = len(blocking_outcomes) - passed
@@ -200,7 +242,7 @@ def result_word(ok, blocking):
     return "FAILED" if blocking else "failed (non-blocking)"
 
 
-def print_matrix(outcomes):
+def print_matrix(outcomes, wall_seconds, jobs):
     """The matrix that ran: ansible-core line x Python x suite, with result and wall seconds."""
     say("\nmatrix (ansible-core x Python x suite; the once-only sessions use ansible-core %s):" % ONCE_CORE)
     say("%-36s %-13s %-7s %-12s %-22s %s" % ("session", "ansible-core", "python", "suite", "result", "seconds"))
@@ -208,7 +250,8 @@ def print_matrix(outcomes):
     for name, core, python, suite, blocking, ok, elapsed in outcomes:
         total += elapsed
         say("%-36s %-13s %-7s %-12s %-22s %.0f" % (name, core, python, suite, result_word(ok, blocking), elapsed))
-    say("%-36s %-13s %-7s %-12s %-22s %.0f" % ("total", "", "", "", "", total))
+    say("%-36s %-13s %-7s %-12s %-22s %.0f" % ("sum of the sessions", "", "", "", "", total))
+    say("wall time: %.0f s (%.1f min), up to %d sessions at once" % (wall_seconds, wall_seconds / 60, jobs))
 
 
 def demo():
