@@ -41,6 +41,9 @@ IN_DEBIAN_ROOT = os.environ.get("ENTRA_IN_DEBIAN_ROOT", "")
 MACHINE_PYTHON = "3.11"
 ROOT_PYTHONS = ("3.13", "3.14")
 ALL_SUITES = ("sanity", "units", "integration")
+# Sanity tests a line cannot run here. ansible-test 2.22.0rc1 pins its pylint's dill to a GitHub archive, and these
+# machines reach only package registries.
+SANITY_SKIPS = {"2.22": ("pylint",)}
 # Inside the root, session venvs live in the root itself (cached with it), not in the clone's .nox.
 ROOT_ENVDIR = "/opt/entra-provisioning/nox-envs"
 
@@ -81,7 +84,7 @@ def session_name(suite, core, python):
     return "ansible-test-%s-%s-%s" % (suite, core, python)
 
 
-def run_ansible_test(session, suite, python):
+def run_ansible_test(session, suite, python, core):
     """Stage the collection under ansible_collections/entra/provisioning and run one ansible-test suite."""
     if suite == "sanity":
         entries = sanity_ignore_entries()
@@ -94,7 +97,8 @@ def run_ansible_test(session, suite, python):
     session.run("python", os.path.join(TOOLING_DIR, "ansible_test_pip_bootstrap.py"), silent=True)
     with session.chdir(prepared.current_path):
         if suite == "sanity":
-            session.run("ansible-test", "sanity", "--python", python, "--color", "no", "-v", *session.posargs,
+            skips = [argument for test in SANITY_SKIPS.get(core, ()) for argument in ("--skip-test", test)]
+            session.run("ansible-test", "sanity", "--python", python, "--color", "no", "-v", *skips, *session.posargs,
                         env=NO_COLOR)
         elif suite == "units":
             session.run("ansible-test", "units", "--venv", "--python", python, "--requirements", "--color", "no",
@@ -130,7 +134,7 @@ def add_ansible_test_session(suite, core, python):
         packages += requirements("tests/emulator/requirements.txt")
 
     def test(session):
-        run_ansible_test(session, suite, python)
+        run_ansible_test(session, suite, python, core)
     register(session_name(suite, core, python), python, test, packages,
              "ansible-test %s with %s on Python %s" % (suite, package, python),
              tags=["ansible-test", suite, "ansible-core-" + core, "py" + python] + ([] if blocking else ["non-blocking"]))
