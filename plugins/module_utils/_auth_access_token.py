@@ -10,6 +10,7 @@ __metaclass__ = type
 import base64
 import binascii
 import json
+import math
 from datetime import datetime, timezone
 
 from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import (
@@ -39,8 +40,41 @@ def decode_jwt_claims(token):
     return claims if isinstance(claims, dict) else None
 
 
+# The last second of year 9999, the largest time datetime (and so any message) can show.
+_LATEST_EXPIRY = 253402300799
+
+
 def _utc(epoch):
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def token_expiry(claims, error_class):
+    """Return a JWT's ``exp`` as whole seconds since the epoch, or None when it has none; raise ``error_class``
+    when it is not a time a token can carry (not a number, NaN, infinite, before 1970 or after 9999): such a token
+    was not issued by the sign-in service, and its value would crash the arithmetic and date formatting below."""
+    if 'exp' not in claims:
+        return None
+    expires = claims['exp']
+    problem = None
+    if isinstance(expires, bool) or not isinstance(expires, (int, float)):
+        problem = 'is %s, not a number of seconds' % _kind(expires)
+    elif isinstance(expires, float) and not math.isfinite(expires):
+        problem = 'is %s, not a time' % expires
+    elif not 0 <= expires <= _LATEST_EXPIRY:
+        shown = str(expires) if isinstance(expires, int) else '%.0f' % expires
+        problem = 'is %s seconds since 1970, outside the years 1970 to 9999' % (
+            shown if len(shown) <= 24 else shown[:24] + '...')
+    if problem:
+        raise error_class('The given access_token is not one the sign-in service issued: its exp claim %s. Get a '
+                          'new token, or use an auth_method that signs in (client_secret, '
+                          'certificate, federated_token, managed_identity).' % problem)
+    return int(expires)
+
+
+def _kind(value):
+    if value is None:
+        return 'null'
+    return {str: 'text', list: 'a list', dict: 'an object', bool: 'a boolean'}.get(type(value), type(value).__name__)
 
 
 class AccessTokenAuth(AuthMethodBase):
@@ -62,9 +96,7 @@ class AccessTokenAuth(AuthMethodBase):
     def acquire_token(self):
         """Return the given token, or raise AuthenticationError once it has expired."""
         claims = self._check(AuthenticationError)
-        expires_on = None
-        if claims and isinstance(claims.get('exp'), (int, float)):
-            expires_on = int(claims['exp'])
+        expires_on = token_expiry(claims, AuthenticationError) if claims else None
         if expires_on is None:
             # An opaque token says nothing about its lifetime; Graph will refuse it when it is over.
             expires_on = int(self._clock()) + DEFAULT_TOKEN_LIFETIME
@@ -74,15 +106,18 @@ class AccessTokenAuth(AuthMethodBase):
         claims = decode_jwt_claims(self._options.get('access_token'))
         if claims is None:
             return None
-        expires = claims.get('exp')
+        expires = token_expiry(claims, error_class)
         now = self._clock()
-        if isinstance(expires, (int, float)) and expires <= now:
+        if expires is not None and expires <= now:
             raise error_class(
                 'The given access_token expired at %s (%d minutes ago). Get a new token, or use an auth_method that '
                 'can refresh it (client_secret, certificate, federated_token, managed_identity) for long runs.'
                 % (_utc(expires), int((now - expires) // 60)))
         audiences = claims.get('aud')
         audiences = audiences if isinstance(audiences, list) else [audiences]
+        if not all(isinstance(audience, str) for audience in audiences):
+            raise error_class('The given access_token is not one the sign-in service issued: its aud claim is not '
+                              'text. Get a new token for scope %s/.default.' % self.cloud.graph_root)
         expected = self.cloud.graph_root
         if any(cloud_for_graph_audience(audience) == self.cloud or audience == GRAPH_APP_ID
                for audience in audiences):

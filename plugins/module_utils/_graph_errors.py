@@ -14,6 +14,9 @@ READ_OBJECTS_PERMISSIONS = ('Application.Read.All, or Application.ReadWrite.Owne
                             'application (admin consent in both cases)')
 SYNCHRONIZATION_PERMISSIONS = ('Synchronization.ReadWrite.All, or Application.ReadWrite.OwnedBy and ownership of '
                                'the application (admin consent in both cases)')
+SYNCHRONIZATION_READ_PERMISSIONS = ('Synchronization.Read.All (or Synchronization.ReadWrite.All), or '
+                                    'Application.ReadWrite.OwnedBy and ownership of the application (admin consent '
+                                    'in every case)')
 
 GATEWAY_TIMEOUT_ADVICE = ('The gateway timed out after the request was sent, so it is unknown whether it took '
                           'effect: check the object\'s state before sending it again.')
@@ -37,6 +40,13 @@ def synchronization_permission_advice(error):
     """The advice for a 403 on a synchronization call (jobs, secrets, validateCredentials, acquireAccessToken)."""
     if error is not None and error.status == 403:
         return 'Grant the identity %s.' % SYNCHRONIZATION_PERMISSIONS
+    return None
+
+
+def synchronization_read_permission_advice(error):
+    """The advice for a 403 on reading synchronization jobs (the inventory plugin needs no write permission)."""
+    if error is not None and error.status == 403:
+        return 'Grant the identity %s.' % SYNCHRONIZATION_READ_PERMISSIONS
     return None
 
 

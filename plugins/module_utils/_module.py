@@ -11,6 +11,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.entra.provisioning.plugins.module_utils._authenticator import Authenticator
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import ConnectionOptions
+from ansible_collections.entra.provisioning.plugins.module_utils._deprecations import beta_deprecation
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, MissingDependencyError
 from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter
@@ -59,6 +60,9 @@ class EntraModule(AnsibleModule):
             if self._graph_client.settings.verify is False:
                 self.warn('validate_certs is false: TLS certificates of Graph and the sign-in service are not '
                           'checked, so the token could be handed to an impostor.')
+            notice = beta_deprecation(self._graph_client.settings.api_version)
+            if notice:
+                self.deprecate(notice['msg'], date=notice['date'], collection_name=notice['collection_name'])
         return self._graph_client
 
     def fail_from_error(self, error, **result):

@@ -14,31 +14,42 @@ trips grows with N/20, not N; an application that fails drops out of the later p
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from urllib.parse import quote
-
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
     EntraError,
     InvalidInputError,
     OutcomeUnknownError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest, BatchResult
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
-    read_permission_advice,
-    synchronization_permission_advice,
+from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._items import check_items, register_item_secrets
+from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import (
+    normalize_credentials,
+    register_credential_secrets,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._ids import (
-    alternate_key_segment,
-    odata_eq_filter,
-    path_segment,
-    validate_guid,
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
+    TARGET_OPTIONS,
+    parse_target,
+    request_id_of,
+    resolve_targets,
+    send_requests,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import normalize_credentials
 
-TARGET_OPTIONS = ('service_principal_id', 'application_id', 'app_id', 'display_name')
-_SELECT = 'id,appId,displayName'
-# Two is enough to tell "one match" from "several"; five lets the failure name a few of them.
-_DISPLAY_NAME_PAGE = 5
+CREDENTIALS_EXAMPLE = 'credentials: [{key: SecretToken, value: ...}] or credentials: {SecretToken: ...}'
+# What one applications item may hold; every value is checked by _items, then by parse_request.
+APPLICATION_ITEM_SPEC = dict(
+    name=dict(type='str'),
+    service_principal_id=dict(type='str'),
+    application_id=dict(type='str'),
+    app_id=dict(type='str'),
+    display_name=dict(type='str'),
+    credentials=dict(type='raw', required=True, no_log=True, no_log_except=('key',), example=CREDENTIALS_EXAMPLE),
+    job_id=dict(type='str'),
+    force=dict(type='bool'),
+    verify=dict(type='bool'),
+)
+NO_JOB_ADVICE = ('Create its provisioning job first: in the portal (the enterprise application, Provisioning, Get '
+                 'started) or with the entra.provisioning.entra_sync_job module (state: present); then run this again.')
 
 
 class ApplicationRequest(object):
@@ -67,6 +78,38 @@ class ApplicationRequest(object):
         return request
 
 
+def register_option_secrets(options):
+    """Register every credential value of a task's raw options (``credentials`` and each ``applications`` item,
+    whatever their shape, and anything under an item key the spec does not know) before any check can fail.
+    Anything but a mapping (no arguments could be read) registers nothing."""
+    if not isinstance(options, dict):
+        return
+    register_credential_secrets(options.get('credentials'))
+    register_item_secrets(options.get('applications'), APPLICATION_ITEM_SPEC)
+
+
+def parse_applications(items, defaults):
+    """Validate each ``applications`` item on its own and return one ApplicationRequest per item, in order.
+
+    A bad item becomes a rejected request (reported as failed, nothing sent for it) and the others go on. An item's
+    unset ``force``/``verify`` take ``defaults`` (the task's). ``items`` that is not a list raises InvalidInputError.
+    """
+    requests = []
+    for checked in check_items(items, 'applications', APPLICATION_ITEM_SPEC, label_fallbacks=TARGET_OPTIONS):
+        if checked.error is None:
+            options = dict(checked.values)
+            for name in ('force', 'verify'):
+                if options[name] is None:
+                    options[name] = defaults[name]
+            try:
+                requests.append(parse_request(options, where=checked.where + '.'))
+                continue
+            except InvalidInputError as error:
+                checked.error = error
+        requests.append(ApplicationRequest.rejected(checked.label, checked.error))
+    return requests
+
+
 def parse_request(options, where='', names=None):
     """Validate one application's options (a dict) and return an ApplicationRequest; no network traffic.
 
@@ -77,25 +120,17 @@ def parse_request(options, where='', names=None):
     def name_of(option):
         return (names or {}).get(option) or where + option
 
-    given = [name for name in TARGET_OPTIONS if options.get(name) not in (None, '')]
-    if len(given) != 1:
-        raise InvalidInputError(
-            '%s: give exactly one of %s to name the application, got %s.'
-            % (where.rstrip('.') or 'target', ', '.join(name_of(name) for name in TARGET_OPTIONS),
-               ', '.join(name_of(name) for name in given) if given else 'none'))
-    target_option = given[0]
-    target_value = options[target_option]
-    if target_option != 'display_name':
-        target_value = validate_guid(target_value, name_of(target_option))
+    target_option, target_value = parse_target(options, where, name_of)
     job_id = options.get('job_id')
     if job_id is not None and job_id.strip() == '':
         raise InvalidInputError('%s is empty; leave it out to use the only job of the application.'
                                 % name_of('job_id'))
+    if options.get('credentials') is None:
+        raise InvalidInputError('%s is required: give the credentials the application\'s connector expects, e.g. %s.'
+                                % (name_of('credentials'), CREDENTIALS_EXAMPLE.replace('credentials', name_of('credentials'))))
+    # normalize_credentials registers every value first: that masks a value Graph echoes into an error text too,
+    # for every caller of this engine (the role included).
     credentials = normalize_credentials(options.get('credentials'), name_of('credentials'))
-    for pair in credentials:
-        # AnsibleModule's no_log masks these only in what a module returns; registering them also masks a value
-        # that Graph echoes into an error text, for every caller of this engine (the role included).
-        register_secret(pair['value'])
     return ApplicationRequest(
         target_option, target_value,
         credentials,
@@ -198,56 +233,12 @@ class SyncAuthorizer(object):
         if not self.check_mode:
             self._acquire(outcomes)
             self._verify(outcomes)
-        for outcome in outcomes:
-            if not outcome.failed and outcome.job_id is None and outcome.changed:
-                outcome.warnings.append(
-                    '%s has no synchronization job, so whether it was already authorized cannot be checked; '
-                    'acquireAccessToken was %s.' % (outcome.describe(), 'called' if outcome.acquired else
-                                                    'going to be called'))
         return outcomes
 
     # -- phases -------------------------------------------------------------------------------------------------
 
     def _resolve(self, outcomes):
-        outcomes = [outcome for outcome in outcomes if not outcome.failed]
-        requests = [_resolve_request(outcome.request) for outcome in outcomes]
-        for outcome, result in zip(outcomes, self._send(requests)):
-            request = outcome.request
-            if not result.ok:
-                outcome.fail('resolving %s %s' % (request.target_option, request.target_value), result.error,
-                             _resolve_advice(result.error, self.client))
-                continue
-            body = result.body or {}
-            if request.target_option == 'display_name':
-                matches = body.get('value') or []
-                if len(matches) != 1:
-                    outcome.fail('resolving display_name', _display_name_problem(request.target_value, matches))
-                    continue
-                body = matches[0]
-            outcome.object_type = 'application' if request.target_option == 'application_id' else 'servicePrincipal'
-            outcome.object_id = body.get('id')
-            outcome.app_id = body.get('appId')
-            outcome.display_name = body.get('displayName')
-            collection = 'applications' if outcome.object_type == 'application' else 'servicePrincipals'
-            outcome.path = '/%s/%s' % (collection, path_segment(outcome.object_id))
-            if request.label == request.target_value and outcome.display_name:
-                request.label = outcome.display_name
-        self._refuse_repeated_applications(outcomes)
-
-    @staticmethod
-    def _refuse_repeated_applications(outcomes):
-        # Two items naming one application (perhaps by different ids) would be sent in the same batch in no
-        # defined order: a single-use code would be spent twice and which credentials win would be chance.
-        first_by_app_id = {}
-        for outcome in outcomes:
-            if outcome.failed or not outcome.app_id:
-                continue
-            earlier = first_by_app_id.setdefault(outcome.app_id.lower(), outcome)
-            if earlier is not outcome:
-                outcome.fail('resolving %s %s' % (outcome.request.target_option, outcome.request.target_value),
-                             "it is the same application (appId %s) as '%s', earlier in the list."
-                             % (outcome.app_id, earlier.request.label),
-                             'List each application once, with the credentials to send.')
+        resolve_targets(outcomes, self._send, self.client)
 
     def _find_jobs(self, outcomes):
         live = [outcome for outcome in outcomes if not outcome.failed]
@@ -263,11 +254,17 @@ class SyncAuthorizer(object):
                     outcome.fail('finding job_id', 'it has no synchronization job %r; its jobs are: %s.'
                                  % (outcome.job_id, ', '.join(job_ids) or 'none'))
                     continue
+            elif not jobs:
+                # The provisioning service keeps what acquireAccessToken exchanges with a job; without one the
+                # write has nothing to authorize and Graph answers with advice about credentials.
+                outcome.fail('finding its provisioning job', 'it has no provisioning (synchronization) job, so there '
+                             'is nothing to authorize and nothing was sent.', NO_JOB_ADVICE)
+                continue
             elif len(jobs) > 1:
                 outcome.fail('choosing a synchronization job', 'it has %d jobs (%s); set job_id to the one to check.'
                              % (len(jobs), ', '.join(job_ids)))
                 continue
-            elif jobs:
+            else:
                 outcome.job_id = job_ids[0]
             for job in jobs:
                 if job.get('id') == outcome.job_id:
@@ -275,7 +272,7 @@ class SyncAuthorizer(object):
 
     def _check(self, outcomes):
         live = [outcome for outcome in outcomes if not outcome.failed]
-        to_check = [outcome for outcome in live if outcome.job_id is not None and not outcome.request.force]
+        to_check = [outcome for outcome in live if not outcome.request.force]
         for outcome, accepted in zip(to_check, self._saved_credentials_accepted(to_check, 'checking')):
             outcome.authorized_before = accepted
         for outcome in live:
@@ -295,18 +292,18 @@ class SyncAuthorizer(object):
         for outcome, result in zip(to_acquire, self._send(requests)):
             if result.ok:
                 outcome.acquired = True
-                outcome.request_id = _request_id(result) or outcome.request_id
+                outcome.request_id = request_id_of(result) or outcome.request_id
             elif isinstance(result.error, OutcomeUnknownError):
                 outcome.outcome_unknown = True
                 outcome.request_id = result.error.request_id or outcome.request_id
             else:
-                # Still what the check found (false, or null without a job): the refused call changed nothing.
+                # Still what the check found (false, or null when forced): the refused call changed nothing.
                 outcome.authorized = outcome.authorized_before
                 outcome.fail('acquireAccessToken', result.error,
                              synchronization_permission_advice(result.error) or _acquire_advice(result.error))
 
     def _verify(self, outcomes):
-        to_verify = [outcome for outcome in outcomes if not outcome.failed and outcome.job_id is not None
+        to_verify = [outcome for outcome in outcomes if not outcome.failed
                      and (outcome.outcome_unknown or (outcome.acquired and outcome.request.verify))]
         for outcome, accepted in zip(to_verify, self._saved_credentials_accepted(to_verify, 'verifying')):
             if outcome.failed:
@@ -323,11 +320,6 @@ class SyncAuthorizer(object):
             elif not accepted:
                 outcome.fail('verifying', 'acquireAccessToken answered 204 but validateCredentials does not accept '
                              'the saved credentials.', 'Check the credential values the application expects.')
-        for outcome in outcomes:
-            if outcome.outcome_unknown and outcome.job_id is None and not outcome.failed:
-                outcome.fail('acquireAccessToken', 'the connection was lost after the request was sent and the '
-                             'application has no synchronization job to check the outcome with.',
-                             'Check the application in the portal before sending a single-use code again.')
 
     # -- helpers --------------------------------------------------------------------------------------------------
 
@@ -355,65 +347,10 @@ class SyncAuthorizer(object):
 
     def _send(self, requests):
         """Send requests: a single one directly, several through $batch. Returns BatchResults in input order."""
-        if not requests:
-            return []
-        if len(requests) == 1:
-            request = requests[0]
-            try:
-                response = self.client.request(request.method, request.url, body=request.body,
-                                               idempotent=request.idempotent)
-            except EntraError as error:
-                return [BatchResult(request, status=error.status, error=error, attempts=1)]
-            return [BatchResult(request, status=response.status, headers=dict(response.headers or {}),
-                                body=response.json, attempts=1)]
-        return self.client.batch(requests, max_concurrency=self.max_concurrency)
-
-
-def _resolve_request(request):
-    """Return the GET that reads the target's id, appId and displayName."""
-    if request.target_option == 'service_principal_id':
-        return BatchRequest('GET', '/servicePrincipals/%s?$select=%s' % (path_segment(request.target_value), _SELECT))
-    if request.target_option == 'application_id':
-        return BatchRequest('GET', '/applications/%s?$select=%s' % (path_segment(request.target_value), _SELECT))
-    if request.target_option == 'app_id':
-        return BatchRequest('GET', '/%s?$select=%s'
-                            % (alternate_key_segment('servicePrincipals', 'appId', request.target_value), _SELECT))
-    query_filter = _query_value(odata_eq_filter('displayName', request.target_value))
-    return BatchRequest('GET', '/servicePrincipals?$filter=%s&$select=%s&$top=%d'
-                        % (query_filter, _SELECT, _DISPLAY_NAME_PAGE))
-
-
-def _query_value(text):
-    """Percent-encode a query value, keeping the OData quote readable (it is escaped by doubling, not encoding)."""
-    return quote(text, safe="'")
-
-
-def _display_name_problem(display_name, matches):
-    if not matches:
-        return ("no service principal is named %r in this tenant; check the spelling (the match is exact) and that "
-                "tenant_id and cloud are the application's." % display_name)
-    found = ', '.join('%s (appId %s)' % (match.get('id'), match.get('appId')) for match in matches)
-    # Only one page is read, so a full page means there may be more.
-    count = ('%d or more' if len(matches) >= _DISPLAY_NAME_PAGE else '%d') % len(matches)
-    return ('%s service principals are named %r: %s. Use service_principal_id or app_id to pick one.'
-            % (count, display_name, found))
-
-
-def _resolve_advice(error, client):
-    if error is not None and error.status == 404:
-        return ('Check the id, and that tenant_id and cloud (%s) are those of the application.'
-                % client.settings.cloud.name)
-    return read_permission_advice(error)
+        return send_requests(self.client, requests, self.max_concurrency)
 
 
 def _acquire_advice(error):
     if error is not None and error.status == 400:
         return 'Check the credential keys and values the application expects; an OAuth authorization code works once.'
-    return None
-
-
-def _request_id(result):
-    for name, value in (result.headers or {}).items():
-        if str(name).lower() == 'request-id':
-            return value
     return None

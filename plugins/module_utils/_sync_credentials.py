@@ -8,8 +8,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
+import math
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.entra.provisioning.plugins.module_utils._items import register_leaves, yaml_kind
 
 # Microsoft Graph's synchronizationSecret enum, in its canonical spelling and order (unknownFutureValue excluded:
 # it is a marker for future members, never a key a connector reads).
@@ -47,29 +49,88 @@ def canonical_key(key, where):
     raise InvalidInputError('%s: %r is not a synchronizationSecret name. %s' % (where, key, hint))
 
 
+def register_credential_secrets(credentials):
+    """Register every value ``credentials`` may hold, in any shape (right or wrong), before any check can fail.
+
+    The ``key`` of a ``{key, value}`` pair is a synchronizationSecret name, not a secret, and stays readable.
+    """
+    register_leaves(credentials, except_fields=('key',))
+
+
 def normalize_credentials(credentials, where='credentials'):
     """Return ``credentials`` as a list of ``{'key': canonical, 'value': str}``; raise InvalidInputError when bad.
 
-    An empty list, an item without a key or value, and the same key twice (in any case) are refused. Error texts
-    name keys and positions, never values.
+    Takes a list of ``{key, value}`` or, as a convenience, a mapping of key to value (as the role's
+    ``authorize_credentials``). An empty list, an item without a key or value, a value that is a list or a mapping,
+    and the same key twice (in any case) are refused. Error texts name keys and positions, never values.
     """
-    if not credentials:
-        raise InvalidInputError('%s must list at least one {key, value} pair, for example '
-                                '[{key: Oauth2AuthorizationCode, value: ...}].' % where)
+    register_credential_secrets(credentials)
     normalized = []
-    first_position = {}
+    first_where = {}
+    for item_where, raw_key, value in _pairs(credentials, where):
+        key = canonical_key(raw_key, item_where + '.key' if item_where.endswith(']') else item_where)
+        if key in first_where:
+            raise InvalidInputError('%s: %s is given twice (also at %s); give each key once.'
+                                    % (item_where, key, first_where[key]))
+        first_where[key] = item_where
+        normalized.append({'key': key, 'value': credential_text(value, item_where, key)})
+    return normalized
+
+
+def credential_text(value, where, key):
+    """Return a credential value as the text Graph takes (synchronizationSecretKeyStringValuePair.value is a String).
+
+    Booleans become ``true``/``false`` (as Graph's own examples write ``SyncAll``), whole numbers their decimal
+    digits, other finite numbers their shortest decimal form. Null, empty text, NaN, infinities, lists and mappings
+    are refused: Graph would get a Python rendering of them.
+    """
+    name = '%s.value (for %s)' % (where, key) if where.endswith(']') else where
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return repr(value)
+        raise InvalidInputError('%s is not a finite number; give the value as text.' % name)
+    if isinstance(value, str):
+        if value == '':
+            raise InvalidInputError('%s is empty; give the value the application expects.' % name)
+        return value
+    if value is None:
+        raise InvalidInputError('%s is empty (null); give the value the application expects, or leave the key out.'
+                                % name)
+    advice = ('Graph takes each value as text: give it as a string'
+              + (", e.g. '{\"Enabled\":false,\"DeleteThresholdEnabled\":false}' or \"{{ settings | to_json }}\""
+                 if key == 'SyncNotificationSettings' else ', one value per key') + '.')
+    raise InvalidInputError('%s is %s, which Graph cannot take; nothing was sent. %s'
+                            % (name, yaml_kind(value), advice))
+
+
+def _pairs(credentials, where):
+    """Yield ``(where, key, value)`` for a list of {key, value} or a mapping of key to value."""
+    if isinstance(credentials, dict):
+        if not credentials:
+            raise InvalidInputError(_EMPTY % where)
+        for key, value in credentials.items():
+            yield '%s.%s' % (where, key), key, value
+        return
+    if not isinstance(credentials, (list, tuple)):
+        raise InvalidInputError('%s is %s; give a list of {key, value} (or a mapping of key to value), for example %s.'
+                                % (where, yaml_kind(credentials), _EXAMPLE))
+    if not credentials:
+        raise InvalidInputError(_EMPTY % where)
     for position, item in enumerate(credentials):
         item_where = '%s[%d]' % (where, position)
         if not isinstance(item, dict):
-            raise InvalidInputError('%s must be a dict with key and value.' % item_where)
-        key = canonical_key(item.get('key'), item_where + '.key')
-        value = item.get('value')
-        if value is None or (isinstance(value, str) and value == ''):
-            raise InvalidInputError('%s.value (for %s) is empty; give the value the application expects.'
-                                    % (item_where, key))
-        if key in first_position:
-            raise InvalidInputError('%s.key %s repeats %s[%d].key; give each key once.'
-                                    % (item_where, key, where, first_position[key]))
-        first_position[key] = position
-        normalized.append({'key': key, 'value': value if isinstance(value, str) else str(value)})
-    return normalized
+            raise InvalidInputError('%s is %s; each item is a mapping with key and value, for example %s.'
+                                    % (item_where, yaml_kind(item), _EXAMPLE))
+        unknown = sorted(str(field) for field in item if field not in ('key', 'value'))
+        if unknown:
+            raise InvalidInputError('%s has %s besides key and value; each item is one {key, value} pair, for '
+                                    'example %s.' % (item_where, ', '.join(repr(field) for field in unknown), _EXAMPLE))
+        yield item_where, item.get('key'), item.get('value')
+
+
+_EXAMPLE = '[{key: Oauth2AuthorizationCode, value: ...}]'
+_EMPTY = '%s must list at least one {key, value} pair, for example ' + _EXAMPLE + '.'

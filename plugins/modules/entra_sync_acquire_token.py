@@ -24,12 +24,22 @@ description:
     C(validateCredentials) what happened and reports that.
   - With O(applications), many applications are authorized in one task; each phase (resolve, find jobs, check,
     acquire, verify) runs for all of them at once through Graph C($batch). Every item is validated before anything
-    is sent; an item with bad options is reported as failed and sends nothing. One application's failure does not
-    stop the others; the task fails at the end when any of them failed, and RV(results) says which and why.
+    is sent, each on its own (the module checks O(applications) and O(credentials) itself rather than leaving
+    them to ansible-core, which would refuse the whole list for one bad item). An item that is not a mapping, an
+    unknown option (with the closest valid name), a missing O(applications[].credentials), a bad value and a
+    O(applications[].name) used twice are reported as failed for that item alone, with its index, and nothing is
+    sent for it. One application's failure does not stop the others; the task fails at the end when any of them
+    failed, and RV(results) says which and why.
+  - An application without a provisioning (synchronization) job is refused without sending anything, since the write
+    would have nothing to authorize. Create the job first, in the portal or with the
+    C(entra.provisioning.entra_sync_job) module with C(state=present).
 author:
   - entra.provisioning maintainers (@entra-provisioning)
 extends_documentation_fragment:
-  - entra.provisioning.entra
+  - entra.provisioning.auth
+  - entra.provisioning.connection
+  - entra.provisioning.attributes
+  - entra.provisioning.attributes.action_group
 attributes:
   check_mode:
     support: full
@@ -62,15 +72,21 @@ options:
     type: str
   display_name:
     description:
-      - Display name of the service principal, matched exactly. No match or several matches fail with what was
-        found.
+      - Display name of the service principal, matched as Graph's C($filter=displayName eq '...') matches it,
+        the whole name, ignoring case (V(contoso expenses) finds V(Contoso Expenses)), nothing else. No match or
+        several matches fail with what was found.
+      - At most 256 characters, Graph's limit for a display name; a longer one is refused before anything is sent.
     type: str
   credentials:
     description:
-      - The credentials to send, as the application's provisioning connector expects them.
+      - The credentials to send, as the application's provisioning connector expects them, as a list of
+        O(credentials.key)/O(credentials.value) pairs or, as a convenience, a mapping of key to value
+        (see EXAMPLES), the form the role's C(authorize_credentials) takes too.
       - Required with a single target.
-    type: list
-    elements: dict
+      - Checked by the module itself; a list item that is not a mapping, a field other than C(key) and C(value),
+        a missing or empty value, a key given twice and a value that is a list or a mapping are refused before
+        anything is sent, naming the position.
+    type: raw
     suboptions:
       key:
         description:
@@ -81,8 +97,12 @@ options:
         required: true
       value:
         description:
-          - The value. Never logged or returned.
-        type: str
+          - The value, sent as text (Graph's C(synchronizationSecretKeyStringValuePair.value) is a string). A
+            boolean is sent as V(true) or V(false), the spelling of Graph's own examples (C(SyncAll)); a number as
+            its decimal digits. A list or a mapping is refused; give V(SyncNotificationSettings) as a JSON string,
+            for example V({"Enabled":false,"DeleteThresholdEnabled":false}).
+          - Never logged or returned.
+        type: raw
         required: true
   force:
     description:
@@ -107,12 +127,14 @@ options:
         and connection options of the task apply to all of them.
       - Mutually exclusive with the single-target options, O(credentials) and O(job_id) (set those per item).
         O(force) and O(verify) of the task are the default of every item.
+      - Each item is checked on its own (see the description); a bad item fails alone.
     type: list
-    elements: dict
+    elements: raw
     suboptions:
       name:
         description:
           - A label for this application in RV(results) and messages. Defaults to the display name.
+          - Unique in the list, so results can be told apart; a repeated name fails that item.
         type: str
       service_principal_id:
         description: Object ID of the service principal.
@@ -124,12 +146,11 @@ options:
         description: Application (client) ID.
         type: str
       display_name:
-        description: Exact display name of the service principal.
+        description: Display name of the service principal, matched as O(display_name).
         type: str
       credentials:
-        description: The credentials to send, as in O(credentials).
-        type: list
-        elements: dict
+        description: The credentials to send, as in O(credentials) (a list of C({key, value}) or a mapping).
+        type: raw
         required: true
         suboptions:
           key:
@@ -137,8 +158,8 @@ options:
             type: str
             required: true
           value:
-            description: The value. Never logged or returned.
-            type: str
+            description: The value, converted as in O(credentials.value). Never logged or returned.
+            type: raw
             required: true
       job_id:
         description: As O(job_id), for this application.
@@ -155,8 +176,10 @@ options:
     type: int
     default: 4
 notes:
-  - The identity needs the Graph application permission C(Synchronization.ReadWrite.All), or
-    C(Application.ReadWrite.OwnedBy) and ownership of each application.
+  - The identity needs the Graph application permissions C(Synchronization.ReadWrite.All) and
+    C(Application.Read.All) (reading the service principal or application it acts on needs the latter), or
+    C(Application.ReadWrite.OwnedBy) alone and ownership of each application; admin consent in both cases. A 403
+    answer repeats what the failed call needs.
   - The action is in Graph v1.0 and beta; the default O(api_version=v1.0) is recommended because the beta schema of
     some US government clouds marks it deprecated.
 seealso:
@@ -227,9 +250,10 @@ EXAMPLES = r'''
                 value: "{{ vault_expenses_token }}"
           - name: travel
             display_name: Contoso Travel
+            # a mapping of key to value works too
             credentials:
-              - key: SecretToken
-                value: "{{ vault_travel_token }}"
+              BaseAddress: https://travel.example.com/scim
+              SecretToken: "{{ vault_travel_token }}"
 
 - name: See what would change, without sending any write
   entra.provisioning.entra_sync_acquire_token:
@@ -244,7 +268,7 @@ RETURN = r'''
 authorized:
   description:
     - True when the service accepts the saved credentials after the run, false when it does not, null when it
-      could not be checked (no job, or O(verify=false)).
+      was not checked (O(verify=false) after an acquire, or the run failed before the check).
   returned: with a single target
   type: bool
   sample: true
@@ -279,7 +303,7 @@ target:
       type: str
       sample: /servicePrincipals/3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b
 job_id:
-  description: The synchronization job used for the checks, or null when the application has none.
+  description: The synchronization job used for the checks (null when the run failed before one was found).
   returned: with a single target
   type: str
   sample: scim.4a1b2c3d4e5f40718293a4b5c6d7e8f9.3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b
@@ -290,7 +314,11 @@ credential_keys:
   elements: str
   sample: [Oauth2AuthorizationCode, Oauth2RedirectUri]
 request_id:
-  description: Graph's C(request-id) of the acquire call (or of the failed call), for Microsoft support.
+  description:
+    - Graph's C(request-id) of the acquire call (or of the failed call), for Microsoft support.
+    - Null when nothing was acquired. In RV(results), also null for an acquire that succeeded inside C($batch),
+      because Graph gives a batch item no request id of its own (a failed item carries the id of the C($batch)
+      call).
   returned: with a single target
   type: str
   sample: 7f8e9d0c-1b2a-4394-8576-a1b2c3d4e5f6
@@ -352,85 +380,57 @@ summary:
   sample: {total: 40, acquired: 38, unchanged: 1, authorized: 39, failed: 1}
 '''
 
-from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
+from ansible.module_utils.basic import _load_params
+
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
     TARGET_OPTIONS,
-    ApplicationRequest,
     SyncAuthorizer,
+    parse_applications,
     parse_request,
-)
-
-CREDENTIAL_SPEC = dict(
-    key=dict(type='str', required=True, no_log=False),
-    value=dict(type='str', required=True, no_log=True),
+    register_option_secrets,
 )
 
 SINGLE_ONLY_OPTIONS = TARGET_OPTIONS + ('credentials', 'job_id')
 
 
 def argument_spec():
-    """The module's own options; the shared auth, cloud and connection options are merged in by EntraModule."""
+    """The module's own options; the shared auth, cloud and connection options are merged in by EntraModule.
+
+    ``credentials`` and ``applications`` are raw: ansible-core would refuse the whole list for one malformed item,
+    so each item is checked in Python (parse_applications) and a bad one fails alone.
+    """
     return dict(
         service_principal_id=dict(type='str'),
         application_id=dict(type='str'),
         app_id=dict(type='str'),
         display_name=dict(type='str'),
-        credentials=dict(type='list', elements='dict', options=CREDENTIAL_SPEC, no_log=False),
+        credentials=dict(type='raw', no_log=False),
         force=dict(type='bool', default=False),
         verify=dict(type='bool', default=True),
         job_id=dict(type='str'),
-        applications=dict(type='list', elements='dict', options=dict(
-            name=dict(type='str'),
-            service_principal_id=dict(type='str'),
-            application_id=dict(type='str'),
-            app_id=dict(type='str'),
-            display_name=dict(type='str'),
-            credentials=dict(type='list', elements='dict', options=CREDENTIAL_SPEC, required=True, no_log=False),
-            job_id=dict(type='str'),
-            force=dict(type='bool'),
-            verify=dict(type='bool'),
-        )),
+        applications=dict(type='list', elements='raw'),
         max_concurrency=dict(type='int', default=4),
     )
 
 
-def parse_requests(module):
-    """Validate every application before anything is sent; fail the module on the first bad option."""
-    params = module.params
-    try:
-        if params['applications'] is None:
-            return [parse_request(params)]
-        clashing = [name for name in SINGLE_ONLY_OPTIONS if params.get(name) is not None]
-        if clashing:
-            module.fail_json(msg='applications cannot be combined with %s: set those on each item instead.'
-                             % ', '.join(clashing))
-        if not params['applications']:
-            module.fail_json(msg='applications is empty: list at least one application.')
-        if params['max_concurrency'] < 1:
-            module.fail_json(msg='max_concurrency must be 1 or more, got %d.' % params['max_concurrency'])
-    except EntraError as error:
-        module.fail_from_error(error)
-    return [parse_item(item, index, params) for index, item in enumerate(params['applications'])]
-
-
-def parse_item(item, index, params):
-    """Validate one applications item; a bad one becomes a rejected request so the others still run."""
-    try:
-        return parse_request(with_task_defaults(item, params), where='applications[%d].' % index)
-    except EntraError as error:
-        label = item.get('name') or next((item[name] for name in TARGET_OPTIONS if item.get(name)),
-                                         'applications[%d]' % index)
-        return ApplicationRequest.rejected(label, error)
-
-
-def with_task_defaults(item, params):
-    """Return an applications item whose unset force/verify take the task's values."""
-    item = dict(item)
-    for name in ('force', 'verify'):
-        if item.get(name) is None:
-            item[name] = params[name]
-    return item
+def parse_requests(params):
+    """Validate every application before anything is sent; raise InvalidInputError for a task-wide mistake."""
+    if params['applications'] is None:
+        if not any(params.get(name) not in (None, '') for name in TARGET_OPTIONS):
+            raise InvalidInputError('Name the application with one of %s, or list many in applications.'
+                                    % ', '.join(TARGET_OPTIONS))
+        return [parse_request(params)]
+    clashing = [name for name in SINGLE_ONLY_OPTIONS if params.get(name) is not None]
+    if clashing:
+        raise InvalidInputError('applications cannot be combined with %s: set those on each item instead.'
+                                % ', '.join(clashing))
+    if not params['applications']:
+        raise InvalidInputError('applications is empty: list at least one application.')
+    if params['max_concurrency'] < 1:
+        raise InvalidInputError('max_concurrency must be 1 or more, got %d.' % params['max_concurrency'])
+    return parse_applications(params['applications'], params)
 
 
 def single_result(outcome):
@@ -458,14 +458,14 @@ def bulk_result(outcomes):
 
 def main():
     """Validate, authorize phase by phase, and report per application."""
-    module = EntraModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=[TARGET_OPTIONS + ('applications',)],
-        required_one_of=[TARGET_OPTIONS + ('applications',)],
-        required_by={name: 'credentials' for name in TARGET_OPTIONS},
-        supports_check_mode=True,
-    )
-    requests = parse_requests(module)
+    # Credential values are not no_log options any more (the checks are ours), so they are registered from the raw
+    # arguments before ansible-core's own checks can fail and echo the arguments back.
+    register_option_secrets(_load_params())
+    module = EntraModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        requests = parse_requests(module.params)
+    except EntraError as error:
+        module.fail_from_error(error)
     client = module.graph_client(max_concurrency=module.params['max_concurrency'])
     context = dict(cloud=client.settings.cloud.name, api_version=client.settings.api_version)
     try:

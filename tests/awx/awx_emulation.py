@@ -597,10 +597,12 @@ def _stream_through_worker(params, ee):
     return processed.status, rc
 
 
-def run_inventory_update(project_dir, source_path, base_dir, ee, update_id):
+def run_inventory_update(project_dir, source_path, base_dir, ee, update_id, credentials=()):
     """An inventory source "Sourced from a Project": ansible-inventory --list --export in the worker.
 
-    Returns the exported inventory (what AWX imports) and the update's private data directory.
+    ``credentials`` (as for JobTemplate) are the source's credential: its env and file injectors apply as in a job;
+    an update runs no playbook, so extra_vars injectors reach nothing. Returns the exported inventory (what AWX
+    imports) and the update's private data directory.
     """
     private_data_dir = _private_data_dir(base_dir, update_id)
     _copy_project(project_dir, private_data_dir)
@@ -611,7 +613,15 @@ def run_inventory_update(project_dir, source_path, base_dir, ee, update_id):
             "--playbook-dir", playbook_dir]
     _write_private_file(private_data_dir, "args", " ".join(args))
     env = dict(AWX_ANSIBLE_SETTINGS, AWX_PRIVATE_DATA_DIR=private_data_dir, INVENTORY_SOURCE_ID="1",
-               INVENTORY_UPDATE_ID=str(update_id))
+               INVENTORY_UPDATE_ID=str(update_id),
+               # The image's /usr/share/ansible/collections, which is on Ansible's default path in a real image,
+               # so an inventory plugin of the collection loads as it does there.
+               ANSIBLE_COLLECTIONS_PATH=ee.collections_dir)
+    for kind, definition, credential_inputs in credentials:
+        if kind == "azure_rm":
+            inject_azure_rm(credential_inputs, env, {})
+        else:
+            inject_custom_credential(definition, credential_inputs, env, {}, [], private_data_dir)
     _write_private_file(os.path.join(private_data_dir, "env"), "settings",
                         json.dumps({"job_timeout": 0, "suppress_ansible_output": True, "suppress_output_file": True}))
     params = {"ident": update_id, "private_data_dir": private_data_dir, "suppress_env_files": True, "envvars": env}

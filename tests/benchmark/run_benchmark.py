@@ -155,18 +155,21 @@ def per_host_series(arguments):
 
 def scenario_name(contender, forks, size):
     """A short unique scenario name, also the log file's name."""
-    prefix = {"role": "role", "module_per_host": "module-forks%d" % forks, "uri_per_host": "uri-forks%d" % forks,
+    prefix = {"role": "role", "role_summary": "role-summary", "debug_per_host": "debug-per-host",
+              "module_per_host": "module-forks%d" % forks, "uri_per_host": "uri-forks%d" % forks,
               "empty": "empty", "module_bulk": "module-bulk"}[contender]
     return "%s-%d" % (prefix, size)
 
 
 def run_plan(arguments, bench):
-    """Essential runs first (the floor's empty runs, the role at every size, one application each way, the re-run,
-    the throttled run), then the per-host contenders at the largest sizes the budget leaves room for."""
+    """Essential runs first (the floors' plays and the role at every size, each role run next to its floor's play;
+    one application each way, the re-run, the throttled run), then the per-host contenders at the largest sizes the
+    budget leaves room for."""
     sizes = arguments.sizes
-    for size in sizes:
-        bench.run(scenarios.Scenario(scenario_name("empty", 5, size), "empty", size, expect="nothing"))
     smallest = sizes[0]
+    bench.run(scenarios.Scenario(scenario_name("empty", 5, smallest), "empty", smallest, expect="nothing"))
+    bench.run(scenarios.Scenario(scenario_name("debug_per_host", 5, smallest), "debug_per_host", smallest,
+                                 expect="nothing"))
     # The one-application target compares the role with (c): those two get the median of a few runs.
     bench.run_repeated(scenarios.Scenario(scenario_name("role", 5, smallest), "role", smallest),
                        arguments.small_repeats)
@@ -177,7 +180,12 @@ def run_plan(arguments, bench):
     bench.run(scenarios.Scenario(scenario_name("module_bulk", 5, smallest), "module_bulk", smallest))
     for size in sizes[1:]:
         bench.run(scenarios.Scenario(scenario_name("module_bulk", 5, size), "module_bulk", size))
+        # Each role run straight after its floor's play, so both meet the same load on a shared machine.
+        bench.run(scenarios.Scenario(scenario_name("debug_per_host", 5, size), "debug_per_host", size,
+                                     expect="nothing"))
         bench.run(scenarios.Scenario(scenario_name("role", 5, size), "role", size))
+        bench.run(scenarios.Scenario(scenario_name("empty", 5, size), "empty", size, expect="nothing"))
+        bench.run(scenarios.Scenario(scenario_name("role_summary", 5, size), "role_summary", size))
         if size == arguments.rerun_n:
             # Straight after the first run over the same applications: everything is authorized already.
             bench.run(scenarios.Scenario("role-rerun-%d" % size, "role", size, expect="unchanged", fresh_state=False))

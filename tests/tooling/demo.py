@@ -73,15 +73,16 @@ def main():
     sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "emulator"))
     from entra_emulator import EmulatorProcess  # pylint: disable=import-outside-toplevel
 
-    scratch_dir = tempfile.mkdtemp(prefix="entra-demo-")
-    collections_dir = collections_path(scratch_dir)
-    emulator_inventory = os.path.join(scratch_dir, "emulator-endpoints.json")
-    print("demo: starting the local Entra + Graph emulator with %s" % os.path.relpath(SEED_PATH, REPO_ROOT))
-    with EmulatorProcess(seed=SEED_PATH, state_dir=os.path.join(scratch_dir, "emulator")) as emulator:
-        write_emulator_inventory(emulator.info, emulator_inventory)
-        first = run_playbook("first run: authorize every application", emulator_inventory, collections_dir)
-        second = run_playbook("second run: nothing left to do", emulator_inventory, collections_dir)
-        graph_requests = emulator.counters().get("graph_requests")
+    # Removed on the way out, however the runs end: each demo used to leave one behind in the system temp folder.
+    with tempfile.TemporaryDirectory(prefix="entra-demo-") as scratch_dir:
+        collections_dir = collections_path(scratch_dir)
+        emulator_inventory = os.path.join(scratch_dir, "emulator-endpoints.json")
+        print("demo: starting the local Entra + Graph emulator with %s" % os.path.relpath(SEED_PATH, REPO_ROOT))
+        with EmulatorProcess(seed=SEED_PATH, state_dir=os.path.join(scratch_dir, "emulator")) as emulator:
+            write_emulator_inventory(emulator.info, emulator_inventory)
+            first = run_playbook("first run: authorize every application", emulator_inventory, collections_dir)
+            second = run_playbook("second run: nothing left to do", emulator_inventory, collections_dir)
+            graph_requests = emulator.counters().get("graph_requests")
 
     first_changed, first_ok, first_failed = describe(first)
     second_changed, second_ok, second_failed = describe(second)
@@ -93,6 +94,7 @@ def main():
                and second_failed == 0 and second_changed == 0 and len(second) == len(first))
     print("demo: %s" % ("every application was authorized once; the re-run changed nothing." if healthy
                         else "the runs did not go as expected; see the output above."))
+    print("demo: to use the collection in your own project, see README.md, 'Use it in your project'.")
     return 0 if healthy else 1
 
 

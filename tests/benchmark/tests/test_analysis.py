@@ -141,14 +141,41 @@ def test_extrapolation_is_linear_from_the_two_largest_measured_sizes_and_marked_
 def test_targets_say_missed_when_the_role_is_slower_than_one_and_a_half_floors():
     records = [
         {"contender": "role", "n": 1000, "forks": 5, "measured": True, "expect": "authorized", "wall_seconds": 30.0,
-         "correct": True, "module_peak_rss_mib": 60.0, "module_processes_seen": 4},
-        {"contender": "floor", "n": 1000, "forks": None, "measured": True, "wall_seconds": 10.0},
+         "correct": True, "module_peak_rss_mib": None, "worker_peak_rss_mib": 60.0, "controller_peak_rss_mib": 55.0,
+         "module_processes_seen": 0},
+        {"contender": "floor_per_host", "n": 1000, "forks": None, "measured": True, "wall_seconds": 10.0},
     ]
     judged = {target["target"]: target for target in report.targets(records, None, 1000, 5)}
-    floor_target = judged["1000 applications with the role: at most 1.5x the floor"]
+    floor_target = judged["1000 applications, role with the per-host report: at most 1.5x its floor "
+                          "(floor with a per-host task)"]
     assert floor_target["value"] == pytest.approx(3.0)
     assert floor_target["met"] is False
-    assert judged["1000 applications with the role: module process peak RSS under 150 MB"]["met"] is True
+    memory = judged["1000 applications with the role: peak RSS of every process doing the work under 150 MB"]
+    assert memory["met"] is True and memory["value"] == 60.0
+
+
+def test_the_summary_report_is_judged_against_the_empty_play_floor_and_forty_times_uri():
+    records = [
+        {"contender": "role_summary", "n": 1000, "forks": 5, "measured": True, "expect": "authorized",
+         "wall_seconds": 4.0, "correct": True},
+        {"contender": "floor", "n": 1000, "forks": None, "measured": True, "wall_seconds": 3.0},
+        {"contender": "uri_per_host", "n": 1000, "forks": 5, "measured": False, "expect": "authorized",
+         "wall_seconds": 200.0, "extrapolated_from": [10, 100]},
+    ]
+    judged = {target["target"]: target for target in report.targets(records, None, 1000, 5)}
+    assert judged["1000 applications, role with the summary report: at most 1.5x its floor (floor)"]["met"] is True
+    against_uri = judged["1000 applications, role with the summary report: at least 40x faster than (c)"]
+    assert against_uri["value"] == pytest.approx(50.0) and against_uri["met"] is True
+    assert "EXTRAPOLATED" in against_uri["detail"]
+
+
+def test_both_floors_add_the_same_graph_latency_to_their_own_play():
+    records = [{"contender": "empty", "n": 1000, "measured": True, "wall_seconds": 1.5},
+               {"contender": "debug_per_host", "n": 1000, "measured": True, "wall_seconds": 15.0}]
+    floors = {row["contender"]: row for row in report.floor_records(records, [1000], 25, 50, 4)}
+    latency = workload.floor(1000, 25, 50, 4)["latency_seconds"]
+    assert floors["floor"]["wall_seconds"] == pytest.approx(1.5 + latency)
+    assert floors["floor_per_host"]["wall_seconds"] == pytest.approx(15.0 + latency)
 
 
 def test_a_wrong_run_never_meets_a_speed_target():

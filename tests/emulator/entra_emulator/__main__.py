@@ -1,16 +1,100 @@
-"""Command line: `python -m entra_emulator start|stop|serve ...` (see tests/emulator/README.md)."""
+"""Command line: `python -m entra_emulator start|stop|serve ...` (see tests/emulator/README.md).
+
+Run it with the tools venv's interpreter, `.venv/tools/bin/python` (`make demo` creates it): the emulator needs
+aiohttp, PyJWT, cryptography and PyYAML, which the collection itself does not, so a system Python usually lacks them.
+"""
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import logging
+import os
+import re
 import sys
 
-from .faults import FaultError, normalize_faults
-from .process import EmulatorError, start_detached, stop_detached
+# Import name -> what to install; checked before anything starts, so a wrong interpreter gets a sentence, not a
+# traceback from the detached server's log.
+REQUIRED_MODULES = (("aiohttp", "aiohttp"), ("jwt", "PyJWT[crypto]"), ("cryptography", "cryptography"),
+                    ("yaml", "PyYAML"))
+TOOLS_PYTHON = os.path.join(".venv", "tools", "bin", "python")
+
+
+def missing_requirements():
+    """Return the packages this interpreter lacks to run the emulator (empty when it has them all)."""
+    return [package for module, package in REQUIRED_MODULES if importlib.util.find_spec(module) is None]
+
+
+def _wrong_interpreter_message(missing):
+    return ("this Python (%s) lacks %s, which the emulator needs. Run it with the tools venv's interpreter, "
+            "%s (make demo creates it), or install tests/emulator/requirements.txt into this one."
+            % (sys.executable, ", ".join(missing), TOOLS_PYTHON))
+
+
+def _group_name(tenant):
+    name = re.sub(r"[^a-z0-9]+", "_", tenant["display_name"].lower()).strip("_")
+    return name or "tenant_" + tenant["id"].split("-")[0]
+
+
+def _example_application(tenant):
+    """The first application of a tenant that can be authorized as a newcomer would try it: one job, credentials."""
+    for application in tenant["applications"]:
+        if len(application["jobs"]) == 1 and application["accepted_credentials"] and not application["authorized"]:
+            return application
+    return None
+
+
+def _automation_client(tenant):
+    """The tenant's first client that signs in with a secret and may authorize every application."""
+    for client in tenant["clients"]:
+        if client["secrets"] and "Synchronization.ReadWrite.All" in client["permissions"]:
+            return client
+    return None
+
+
+def inventory_text(info, seed, state_dir):
+    """Return a YAML inventory (valid as an `-i` source) whose groups are the seed's tenants, pointed at this
+    emulator: the variables to copy into one's own group_vars, and one example application per tenant."""
+    stop = "PYTHONPATH=tests/emulator %s -m entra_emulator stop --state-dir %s" % (TOOLS_PYTHON, state_dir)
+    lines = [
+        "# The emulator runs in the background (pid %s). Stop it with:" % info["pid"],
+        "#   " + stop,
+        "# Each group below is a tenant of the seed, pointed at the emulator. Copy a group's vars into the",
+        "# group_vars of your own group of applications (the entra.provisioning.authorize role), or give them to",
+        "# the entra_sync_acquire_token module without the authorize_ prefix. Everything here is fake and the CA",
+        "# is the emulator's own: never use these values against a real tenant.",
+        "all:",
+        "  children:",
+    ]
+    for tenant in seed["tenants"]:
+        cloud = info["clouds"][tenant["cloud"]]
+        client = _automation_client(tenant)
+        heading = "    %s:  # %s, %d applications" % (_group_name(tenant), tenant["display_name"],
+                                                      len(tenant["applications"]))
+        lines += [heading,
+                  "      vars:",
+                  "        authorize_cloud: %s" % tenant["cloud"],
+                  "        authorize_tenant_id: %s" % tenant["id"]]
+        if client:
+            lines += ["        authorize_client_id: %s  # %s" % (client["client_id"], client["display_name"]),
+                      "        authorize_client_secret: %s" % json.dumps(client["secrets"][0])]
+        lines += ["        authorize_graph_endpoint: %s" % cloud["graph_endpoint"],
+                  "        authorize_authority_host: %s" % cloud["authority_host"],
+                  "        authorize_ca_path: %s" % json.dumps(info["ca_path"])]
+        example = _example_application(tenant)
+        if example:
+            lines += ["      hosts:",
+                      "        %s:" % re.sub(r"[^A-Za-z0-9_-]+", "-", example["name"]).strip("-").lower(),
+                      "          authorize_display_name: %s" % json.dumps(example["display_name"]),
+                      "          authorize_credentials:"]
+            lines += ["            %s: %s" % (key, json.dumps(value))
+                      for key, value in example["accepted_credentials"].items()]
+    return "\n".join(lines) + "\n"
 
 
 def _faults_from_arguments(arguments):
+    from .faults import normalize_faults  # imported late, as in main()
+
     faults = {}
     if arguments.faults:
         text = arguments.faults
@@ -44,11 +128,24 @@ def main(argv=None):
     start = commands.add_parser("start", help="start in the background and print emulator.json")
     _add_server_options(start)
     start.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for start-up")
+    start.add_argument("--print", dest="print_format", choices=("json", "inventory"), default="json",
+                       help="print emulator.json (default), or an inventory of the seed's tenants pointed at the "
+                            "emulator: the variables to use in your own inventory")
     serve = commands.add_parser("serve", help="run in the foreground")
     _add_server_options(serve)
     stop = commands.add_parser("stop", help="stop the emulator of a state directory")
     stop.add_argument("--state-dir", required=True)
     arguments = parser.parse_args(argv)
+
+    missing = missing_requirements()
+    if missing:
+        print("cannot %s the emulator: %s" % (arguments.command, _wrong_interpreter_message(missing)),
+              file=sys.stderr)
+        return 2
+    # imported late: a wrong interpreter must get the sentence above, not an ImportError
+    from .faults import FaultError
+    from .process import EmulatorError, start_detached, stop_detached
+    from .seed import load_seed
 
     if arguments.command == "stop":
         stopped = stop_detached(arguments.state_dir)
@@ -67,7 +164,10 @@ def main(argv=None):
         except EmulatorError as error:
             print(str(error), file=sys.stderr)
             return 1
-        print(json.dumps(info, indent=2, sort_keys=True))
+        if arguments.print_format == "inventory":
+            print(inventory_text(info, load_seed(arguments.seed), os.path.abspath(arguments.state_dir)), end="")
+        else:
+            print(json.dumps(info, indent=2, sort_keys=True))
         return 0
     from .server import run  # imported late: start/stop must not need aiohttp
 

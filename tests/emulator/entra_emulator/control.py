@@ -34,7 +34,10 @@ def application_state(application):
         "authorized": application.authorized,
         "saved_credential_keys": sorted(application.saved_credentials),
         "used_authorization_codes": len(application.used_codes),
-        "jobs": [{"id": job_id, "templateId": job["templateId"], "state": job["state"], "code": job["code"]}
+        "dropped_secret_payloads": application.dropped_secret_payloads,
+        "jobs": [{"id": job_id, "templateId": job["templateId"], "state": job["state"], "code": job["code"],
+                  "quarantined": job["quarantine"] is not None, "last_restart_scope": job["lastRestartScope"],
+                  "redundant_starts": job["redundantStarts"]}
                  for job_id, job in application.jobs.items()],
         "visible": application.is_visible(time.monotonic()),
     }

@@ -16,7 +16,7 @@ from .constants import AUTHORIZATION_CODE_KEY, DEFAULT_PAGE_SIZE, DIRECTORY_READ
 from .constants import MAX_PAGE_SIZE, PERMISSION_OWNED_BY, PERMISSION_SYNC_ALL, PERMISSION_SYNC_READ_ALL
 from .constants import SYNCHRONIZATION_SECRET_KEYS
 from .faults import retry_after_header, take_rule
-from .state import redact, utc_timestamp
+from .state import redact, seeded_job, utc_timestamp
 
 ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 SECRET_PAIR_TYPES = frozenset({"microsoft.graph.synchronizationSecretKeyStringValuePair",
@@ -109,8 +109,12 @@ def _unknown_property(call, name, type_name):
                        " are defined by the type." % (name, type_name))
 
 
-def _read_secret_pairs(call, body, wrapper):
-    """Validate a list of synchronizationSecretKeyStringValuePair; returns (dict, None) or (None, error)."""
+def _read_secret_pairs(call, body, wrapper, unknown_key_is_500=False):
+    """Validate a list of synchronizationSecretKeyStringValuePair; returns (dict, None) or (None, error).
+
+    `unknown_key_is_500`: PUT secrets answers a key that is no synchronizationSecret name with 500 InternalError
+    "Requested value 'X' was not found." (seen in real use); the actions refuse it with 400 (OData enum binding).
+    """
     pairs = body.get(wrapper)
     if pairs is None:
         return None, graph_error(call, 400, "BadRequest",
@@ -133,6 +137,8 @@ def _read_secret_pairs(call, body, wrapper):
                                      "A type named '%s' could not be resolved by the model." % odata_type)
         key = pair.get("key")
         # Enum members are matched case-sensitively, as the OData enum deserializer does by default.
+        if unknown_key_is_500 and isinstance(key, str) and key not in SYNCHRONIZATION_SECRET_KEYS:
+            return None, graph_error(call, 500, "InternalError", "Requested value '%s' was not found." % key)
         if not isinstance(key, str) or key not in SYNCHRONIZATION_SECRET_KEYS:
             return None, graph_error(call, 400, "BadRequest",
                                      "Invalid value '%s' for property 'key' of type"
@@ -184,7 +190,7 @@ def service_principal_json(application):
         "servicePrincipalNames": [record["app_id"]],
         "servicePrincipalType": "Application",
         "signInAudience": "AzureADMyOrg",
-        "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+        "tags": list(record.get("tags") or ["WindowsAzureActiveDirectoryIntegratedApp"]),
     }
 
 
@@ -259,7 +265,8 @@ def parse_filter(text):
     """Parse the $filter subset the emulator serves into a tree.
 
     Grammar: expr := conj ('or' conj)*; conj := atom ('and' atom)*; atom := '(' expr ')' |
-    property ('eq'|'ne') 'literal' | startswith(property, 'literal'); literals use OData quoting ('' is ').
+    property ('eq'|'ne') 'literal' | startswith(property, 'literal') | tags/any(v: v eq 'literal');
+    literals use OData quoting ('' is ').
     """
     tokens = []
     position = 0
@@ -301,6 +308,15 @@ def parse_filter(text):
             node = expression()
             take(")")
             return node
+        if token == "tags/any":
+            take("(")
+            variable = take()
+            take(":")
+            take(variable)
+            take("eq")
+            value = literal()
+            take(")")
+            return ("any_tag", "tags", value)
         if token == "startswith":
             take("(")
             name = prop(take())
@@ -345,6 +361,8 @@ def _matches(tree, item_json):
         return _matches(tree[1], item_json) and _matches(tree[2], item_json)
     if kind == "or":
         return _matches(tree[1], item_json) or _matches(tree[2], item_json)
+    if kind == "any_tag":
+        return tree[2].lower() in [str(tag).lower() for tag in item_json.get("tags") or ()]
     # Directory string comparisons are case-insensitive.
     actual = _field(item_json, tree[1]).lower()
     expected = tree[2].lower()
@@ -491,8 +509,14 @@ def check_credentials(application, given, consume):
 
 
 def _credentials_rejected(call, message):
-    # Inferred: Graph documents no error for this action; the code is the emulator's choice.
+    # Inferred: Graph documents no error for acquireAccessToken; the code is the emulator's choice.
     return graph_error(call, 400, "InvalidCredentials", message)
+
+
+def _validation_unavailable(call, message):
+    # Seen in real use (no doc page lists it): validateCredentials answers 400 CredentialValidationUnavailable when
+    # the target rejects the credentials or cannot be reached.
+    return graph_error(call, 400, "CredentialValidationUnavailable", message)
 
 
 def acquire_access_token(call, application):
@@ -541,18 +565,29 @@ def validate_credentials(call, application, job_id):
         return _denied(call)
     if use_saved:
         if not application.authorized:
-            return _credentials_rejected(
-                call, "No valid saved credentials for application '%s': authorize it first."
+            return _validation_unavailable(
+                call, "No valid saved credentials for application '%s': the target rejected them."
                 % application.record["display_name"])
         return _NO_CONTENT
     message = check_credentials(application, given, consume=False)
     if message:
-        return _credentials_rejected(call, message)
+        return _validation_unavailable(call, message)
     return _NO_CONTENT
 
 
+_BEARER_KEYS = frozenset({"SecretToken"})
+_CLIENT_CREDENTIAL_KEYS = frozenset({"Oauth2ClientId", "Oauth2ClientSecret", "Oauth2TokenExchangeUri"})
+_REQUIRED_WITH_SECRETS = ("SyncNotificationSettings", "SyncAll")
+
+
 def put_secrets(call, application):
-    """PUT .../synchronization/secrets with {"value": [...]}."""
+    """PUT .../synchronization/secrets with {"value": [...]}: replaces the whole saved set.
+
+    Reported by users and Microsoft's tooling, not documented (see README): the set is replaced, not merged;
+    without SyncNotificationSettings and SyncAll the payload is dropped (204, nothing saved); bearer-token keys
+    mixed with OAuth client-credential keys answer 500; a SyncNotificationSettings that is not JSON answers
+    UnknownError wrapping InvalidNotificationSettings.
+    """
     call.operation = "secrets.put"
     body, error = _read_body(call, "microsoft.graph.synchronizationSecretKeyStringValuePair collection")
     if error:
@@ -560,12 +595,25 @@ def put_secrets(call, application):
     for name in body:
         if name != "value":
             return _unknown_property(call, name, "Collection(microsoft.graph.synchronizationSecretKeyStringValuePair)")
-    given, error = _read_secret_pairs(call, body, "value")
+    given, error = _read_secret_pairs(call, body, "value", unknown_key_is_500=True)
     if error:
         return error
     if not _may_act(call, application):
         return _denied(call)
-    application.saved_credentials.update(given)
+    if set(given) & _BEARER_KEYS and set(given) & _CLIENT_CREDENTIAL_KEYS:
+        return graph_error(call, 500, "InternalError", "An internal server error occurred while saving secrets.")
+    if any(key not in given for key in _REQUIRED_WITH_SECRETS):
+        application.dropped_secret_payloads += 1
+        return _NO_CONTENT
+    try:
+        settings = json.loads(given["SyncNotificationSettings"] or "")
+    except ValueError:
+        settings = None
+    if not isinstance(settings, dict):
+        return graph_error(call, 400, "UnknownError",
+                           "Failed to save secrets: InvalidNotificationSettings. The notification settings are not "
+                           "valid JSON.")
+    application.saved_credentials = dict(given)
     accepted = application.record["accepted_credentials"]
     if accepted and not application.needs_authorization_code:
         # Token connectors (base address + secret token) are authorized by saving matching secrets.
@@ -598,30 +646,105 @@ def get_job(call, application, job_id):
     return _ok(body)
 
 
-_JOB_ACTIONS = {"start": ("Active", "Active"), "pause": ("Paused", "Paused"), "restart": ("Active", "Active")}
+_JOB_ACTIONS = ("start", "pause", "restart")
+RESET_SCOPE_FLAGS = ("None", "ConnectorDataStore", "Escrows", "Watermark", "QuarantineState", "Full", "ForceDeletes")
+
+
+def create_job(call, application):
+    """POST .../synchronization/jobs with {"templateId"}: 201 with the new job, schedule Disabled (documented)."""
+    call.operation = "jobs.create"
+    body, error = _read_body(call, "microsoft.graph.synchronizationJob")
+    if error:
+        return error
+    template_id = body.get("templateId")
+    if not isinstance(template_id, str) or not template_id:
+        return graph_error(call, 400, "RequestMissingRequiredParameter", "The parameter 'templateId' is required.")
+    if not _may_act(call, application):
+        return _denied(call)
+    if template_id not in [template["id"] for template in application.record["templates"]]:
+        # Inferred: the answer for an unknown template is not documented.
+        return graph_error(call, 400, "BadRequest", "Template '%s' is not a template of this application."
+                           % template_id)
+    job_id = "%s.%s.%s" % (template_id, uuid.UUID(application.record["service_principal_id"]).hex,
+                           uuid.uuid4().hex)
+    application.jobs[job_id] = seeded_job({"templateId": template_id}, utc_timestamp())
+    body = {"@odata.context": _context(call, "servicePrincipals('%s')/synchronization/jobs/$entity"
+                                       % application.record["service_principal_id"])}
+    body.update(job_json(job_id, application.jobs[job_id]))
+    return 201, {"Content-Type": ODATA_JSON}, body
+
+
+def delete_job(call, application, job_id):
+    """DELETE .../synchronization/jobs/{jobId}: 204 (documented)."""
+    call.operation = "jobs.delete"
+    if job_id not in application.jobs:
+        return graph_error(call, 404, "Request_ResourceNotFound", "Job '%s' does not exist." % job_id)
+    if not _may_act(call, application):
+        return _denied(call)
+    del application.jobs[job_id]
+    return _NO_CONTENT
+
+
+def _read_reset_scope(call):
+    """The restart body's criteria.resetScope as a set of flags; returns (flags, None) or (None, error)."""
+    if call.body is None:
+        return set(), None
+    body, error = _read_body(call, "microsoft.graph.restart")
+    if error:
+        return None, error
+    criteria = body.get("criteria") or {}
+    scope = criteria.get("resetScope") if isinstance(criteria, dict) else None
+    if scope is None:
+        return set(), None
+    flags = {flag.strip() for flag in str(scope).split(",") if flag.strip()}
+    unknown = sorted(flag for flag in flags if flag not in RESET_SCOPE_FLAGS)
+    if unknown:
+        return None, graph_error(call, 400, "BadRequest", "Requested value '%s' was not found." % unknown[0])
+    return flags, None
 
 
 def job_action(call, application, job_id, action):
-    """POST .../synchronization/jobs/{jobId}/start|pause|restart."""
+    """POST .../synchronization/jobs/{jobId}/start|pause|restart.
+
+    Documented: start resumes a paused job and clears a quarantine; the docs warn against calling start on a
+    running job. Inferred (README): such a start stops the job (it ends up Paused) and is counted.
+    """
     call.operation = "jobs." + action
     job = application.jobs.get(job_id)
     if job is None:
         return graph_error(call, 404, "Request_ResourceNotFound", "Job '%s' does not exist." % job_id)
+    flags = set()
+    if action == "restart":
+        flags, error = _read_reset_scope(call)
+        if error:
+            return error
     if not _may_act(call, application):
         return _denied(call)
-    job["state"], job["code"] = _JOB_ACTIONS[action]
+    if action == "pause":
+        job["state"], job["code"] = "Paused", "Paused"
+    elif action == "start" and job["code"] == "Active":
+        job["redundantStarts"] += 1
+        job["state"], job["code"] = "Paused", "Paused"
+    elif action == "start":
+        job["state"], job["code"], job["quarantine"] = "Active", "Active", None
+    else:
+        job["lastRestartScope"] = ", ".join(sorted(flags)) or None
+        if flags & {"QuarantineState", "Full"}:
+            job["quarantine"] = None
+        job["state"] = "Active"
+        job["code"] = "Quarantine" if job["quarantine"] else "Active"
     return _NO_CONTENT
 
 
 def list_templates(call, application):
-    """GET .../synchronization/templates."""
+    """GET .../synchronization/templates: the app's templates, one of them marked default."""
     call.operation = "templates.list"
     if not _may_act(call, application, read_only=True):
         return _denied(call)
-    template_ids = sorted({job["templateId"] for job in application.jobs.values()})
-    return _ok({"value": [{"id": template_id, "applicationId": application.record["app_id"], "default": True,
-                           "description": None, "discoverable": True, "factoryTag": template_id, "metadata": []}
-                          for template_id in template_ids]})
+    return _ok({"value": [{"id": template["id"], "applicationId": application.record["app_id"],
+                           "default": template["default"], "description": None, "discoverable": True,
+                           "factoryTag": template["id"], "metadata": []}
+                          for template in application.record["templates"]]})
 
 
 # ---- routing ----------------------------------------------------------------------------------------------
@@ -675,9 +798,13 @@ def dispatch(call):
         return list_templates(call, application) if call.method == "GET" else _method_not_allowed(call)
     if action == "jobs":
         if not tail:
+            if call.method == "POST":
+                return create_job(call, application)
             return list_jobs(call, application) if call.method == "GET" else _method_not_allowed(call)
         job_id = tail[0]
         if len(tail) == 1:
+            if call.method == "DELETE":
+                return delete_job(call, application, job_id)
             return get_job(call, application, job_id) if call.method == "GET" else _method_not_allowed(call)
         if len(tail) == 2 and tail[1] == "validateCredentials":
             if call.method != "POST":

@@ -203,6 +203,7 @@ def expand_application(raw, tenant, where, name=None):
             "last_execution": last_run,
         })
     accepted, codes = _expand_credentials(raw.get("accepted_credentials"), where + ".accepted_credentials")
+    templates = _expand_templates(raw.get("templates"), jobs, where + ".templates")
     return {
         "tenant_id": tenant_id,
         "cloud": tenant["cloud"],
@@ -213,11 +214,33 @@ def expand_application(raw, tenant, where, name=None):
         "service_principal_id": service_principal_id,
         "owners": [_guid(item, where + ".owners") for item in _as_list(raw.get("owners"))],
         "jobs": jobs,
+        "templates": templates,
         "accepted_credentials": accepted,
         "authorization_codes": codes,
         "authorized": bool(raw.get("authorized", False)),
         "application_template_id": raw.get("application_template_id"),
+        "tags": [str(tag) for tag in _as_list(raw.get("tags"))] or None,
     }
+
+
+def _expand_templates(raw, jobs, where):
+    """The synchronization templates an app offers: as seeded, else one per template its jobs use (first default).
+
+    Seed form: ``[{id: scim, default: true}, {id: scimGroups}]`` or plain ids; at most one may be the default.
+    """
+    if raw is None:
+        template_ids = sorted({job["templateId"] for job in jobs})
+        return [{"id": template_id, "default": position == 0} for position, template_id in enumerate(template_ids)]
+    templates = []
+    for position, item in enumerate(_as_list(raw)):
+        if isinstance(item, str):
+            item = {"id": item}
+        if not isinstance(item, dict) or not item.get("id"):
+            raise SeedError("%s[%d]: needs an id" % (where, position))
+        templates.append({"id": str(item["id"]), "default": bool(item.get("default", False))})
+    if sum(1 for template in templates if template["default"]) > 1:
+        raise SeedError("%s: at most one template may be the default" % where)
+    return templates
 
 
 def _expand_generator(block, tenant, where):

@@ -55,7 +55,8 @@ def seeded_job(job, created):
     """A job's mutable state from its seed entry: schedule state, status code, quarantine and last executions."""
     state = {"templateId": job["templateId"], "code": job.get("code", "NotRun"),
              "state": _SCHEDULE_STATE_BY_CODE.get(job.get("code"), "Disabled"),
-             "quarantine": None, "lastExecution": None, "lastSuccessfulExecution": None}
+             "quarantine": None, "lastExecution": None, "lastSuccessfulExecution": None,
+             "lastRestartScope": None, "redundantStarts": 0}
     if state["code"] == "Quarantine":
         state["quarantine"] = {"currentBegan": created, "nextAttempt": utc_timestamp(time.time() + 4 * 3600),
                                "reason": job.get("quarantine_reason", "EncounteredQuarantineException"),
@@ -92,7 +93,7 @@ class Application:
     """An application with its service principal, its provisioning connector and what callers did to it."""
 
     __slots__ = ("record", "tenant_id", "authorized", "saved_credentials", "used_codes", "visible_at", "jobs",
-                 "created")
+                 "created", "dropped_secret_payloads")
 
     def __init__(self, record, visible_at=0.0):
         self.record = record
@@ -106,6 +107,7 @@ class Application:
         self.authorized = self.record["authorized"]
         self.saved_credentials = {}
         self.used_codes = set()
+        self.dropped_secret_payloads = 0
         self.jobs = {job["id"]: seeded_job(job, self.created) for job in self.record["jobs"]}
 
     def is_visible(self, now_monotonic):

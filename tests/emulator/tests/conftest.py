@@ -54,6 +54,27 @@ TOKEN_APP = {
     },
 }
 
+# Lifecycle apps (in the usgov tenant, so the global tenant's counts stay as they are).
+FRESH_APP = {
+    "display_name": "Fresh Scim",
+    "templates": [{"id": "scim", "default": True}, {"id": "scimGroups"}],
+    "accepted_credentials": {"BaseAddress": "https://fresh.example.invalid/scim",
+                             "SecretToken": "emulator-secret-fresh"},
+}
+QUARANTINED_APP = {
+    "display_name": "Quarantined Scim",
+    "jobs": [{"templateId": "scim", "status": "Quarantine", "quarantine_reason": "TooManyDeletes",
+              "last_execution": "Failed"}],
+    "accepted_credentials": {"SecretToken": "emulator-secret-quarantined"},
+}
+CLIENT_CREDENTIALS_APP = {
+    "display_name": "OAuth Client Credentials",
+    "jobs": [{"templateId": "oauthScim"}],
+    "accepted_credentials": {"BaseAddress": "https://cc.example.invalid/scim", "Oauth2ClientId": "cc-client",
+                             "Oauth2ClientSecret": "emulator-secret-cc",
+                             "Oauth2TokenExchangeUri": "https://cc.example.invalid/token"},
+}
+
 
 def _tenant(cloud, extra_clients=(), applications=(), generate=None, identities=()):
     tenant = {
@@ -97,7 +118,7 @@ SEED = {
                 {"type": "user", "client_id": USER_IDENTITY, "permissions": ["Application.ReadWrite.OwnedBy"]},
             ],
         ),
-        _tenant("usgov", applications=[TOKEN_APP]),
+        _tenant("usgov", applications=[TOKEN_APP, FRESH_APP, QUARANTINED_APP, CLIENT_CREDENTIALS_APP]),
         _tenant("usgov_dod", applications=[dict(OAUTH_APP, owners=[])]),
         _tenant("china", applications=[TOKEN_APP]),
     ],

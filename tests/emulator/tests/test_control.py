@@ -89,8 +89,9 @@ def test_federation_token_needs_subject(emulator):
 
 def test_application_state_listing(emulator):
     states = emulator.applications(TENANTS["usgov"])
-    assert len(states) == 1
-    assert states[0]["authorized"] is False
+    assert [state["display_name"] for state in states] == ["Scim Directory", "Fresh Scim", "Quarantined Scim",
+                                                           "OAuth Client Credentials"]
+    assert all(state["authorized"] is False for state in states)
 
 
 def _free_port_base():

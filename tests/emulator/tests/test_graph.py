@@ -74,8 +74,15 @@ def test_filter_startswith_and_or(graph):
     assert len(body["value"]) == 10
 
 
+def test_filter_by_tag(graph):
+    answer = graph.get("/servicePrincipals", params={"$filter": "tags/any(t: t eq 'windowsazureactivedirectoryintegratedapp')"
+                                                                " and startswith(displayName,'Scim')"})
+    assert [item["displayName"] for item in answer.json()["value"]] == ["Scim Directory"]
+    assert graph.get("/servicePrincipals", params={"$filter": "tags/any(t:t eq 'no-such-tag')"}).json()["value"] == []
+
+
 def test_unsupported_filter_is_400(graph):
-    answer = graph.get("/servicePrincipals", params={"$filter": "tags/any(t: t eq 'x')"})
+    answer = graph.get("/servicePrincipals", params={"$filter": "endswith(displayName,'x')"})
     assert answer.status_code == 400
     answer = graph.get("/servicePrincipals", params={"$filter": "displayName eq 'unterminated"})
     assert_graph_error(answer, 400, "BadRequest")
@@ -266,7 +273,7 @@ def _validate(graph, app, body, job_index=0):
 
 def test_validate_saved_credentials_only_after_authorization(graph, oauth_app):
     saved = {"useSavedCredentials": True, "templateId": "payroll"}
-    assert_graph_error(_validate(graph, oauth_app, saved), 400, "InvalidCredentials")
+    assert_graph_error(_validate(graph, oauth_app, saved), 400, "CredentialValidationUnavailable")
     assert _acquire(graph, oauth_app, OAUTH_CREDENTIALS).status_code == 204
     assert _validate(graph, oauth_app, saved).status_code == 204
 
@@ -278,7 +285,7 @@ def test_validate_explicit_credentials_checks_without_saving_or_consuming(emulat
     assert state["authorized"] is False
     assert state["used_authorization_codes"] == 0
     wrong = {"credentials": credentials(dict(OAUTH_CREDENTIALS, Oauth2ClientSecret="emulator-secret-nope"))}
-    assert_graph_error(_validate(graph, oauth_app, wrong), 400, "InvalidCredentials")
+    assert_graph_error(_validate(graph, oauth_app, wrong), 400, "CredentialValidationUnavailable")
     assert _acquire(graph, oauth_app, OAUTH_CREDENTIALS).status_code == 204
     assert "already redeemed" in _validate(graph, oauth_app, body).json()["error"]["message"]
 
@@ -291,11 +298,12 @@ def test_validate_unknown_job_is_404(graph, oauth_app):
 
 def test_put_secrets_authorizes_token_app(emulator, graph, token_app):
     path = "/servicePrincipals/%s/synchronization/secrets" % token_app["service_principal_id"]
-    answer = graph.request("PUT", path, json={"value": credentials(TOKEN_CREDENTIALS)})
+    settings = {"SyncNotificationSettings": '{"Enabled":false}', "SyncAll": "false"}
+    answer = graph.request("PUT", path, json={"value": credentials(dict(TOKEN_CREDENTIALS, **settings))})
     assert answer.status_code == 204
     state = emulator.application(token_app["service_principal_id"])
     assert state["authorized"] is True
-    assert state["saved_credential_keys"] == ["BaseAddress", "SecretToken"]
+    assert state["saved_credential_keys"] == ["BaseAddress", "SecretToken", "SyncAll", "SyncNotificationSettings"]
     assert _validate(graph, token_app, {"useSavedCredentials": True}, job_index=1).status_code == 204
 
 

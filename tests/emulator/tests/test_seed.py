@@ -47,6 +47,12 @@ def test_generator_placeholders_start_and_pad():
     assert first["accepted_credentials"]["SecretToken"] == "emulator-secret-x-09-{literal}"
 
 
+def test_service_principal_tags_are_kept_and_default_to_none():
+    tagged, plain = load_seed(_seed(applications=[{"display_name": "Tagged", "tags": ["hr", "scim"]},
+                                                  {"display_name": "Plain"}]))["tenants"][0]["applications"]
+    assert tagged["tags"] == ["hr", "scim"] and plain["tags"] is None
+
+
 def test_explicit_ids_and_code_lists_are_kept():
     app = {"display_name": "Explicit", "app_id": "00000000-0000-4000-8000-000000000001",
            "service_principal_id": "00000000-0000-4000-8000-000000000002",
@@ -75,6 +81,9 @@ def test_explicit_ids_and_code_lists_are_kept():
     (_seed(applications=[{"display_name": "a", "jobs": [{"templateId": "t", "last_execution": "ok"}]}]),
      "last_execution"),
     (_seed(managed_identities=[{"type": "user"}]), "client_id"),
+    (_seed(applications=[{"display_name": "a", "templates": [{"default": True}]}]), "templates.0.: needs an id"),
+    (_seed(applications=[{"display_name": "a", "templates": [{"id": "x", "default": True},
+                                                             {"id": "y", "default": True}]}]), "at most one"),
 ])
 def test_invalid_seeds_are_refused_with_the_entry_named(seed, fragment):
     with pytest.raises(SeedError, match=fragment):
@@ -113,3 +122,16 @@ def test_a_job_keeps_its_seeded_status_quarantine_and_last_execution():
          "last_execution": "Failed"}]}]))
     job = expanded["tenants"][0]["applications"][0]["jobs"][0]
     assert (job["code"], job["quarantine_reason"], job["last_execution"]) == ("Quarantine", "TooManyDeletes", "Failed")
+
+
+def test_templates_are_derived_from_the_jobs_with_the_first_marked_default():
+    app = {"display_name": "a", "jobs": [{"templateId": "scimGroups"}, {"templateId": "scim"}]}
+    record = load_seed(_seed(applications=[app]))["tenants"][0]["applications"][0]
+    assert record["templates"] == [{"id": "scim", "default": True}, {"id": "scimGroups", "default": False}]
+
+
+def test_seeded_templates_may_exist_without_a_job():
+    app = {"display_name": "a", "templates": ["scim", {"id": "scimGroups", "default": True}]}
+    record = load_seed(_seed(applications=[app]))["tenants"][0]["applications"][0]
+    assert record["jobs"] == []
+    assert record["templates"] == [{"id": "scim", "default": False}, {"id": "scimGroups", "default": True}]

@@ -15,6 +15,9 @@ import subprocess
 import sys
 import time
 
+import edge_scenarios
+import job_scenarios
+
 TENANT_GROUPS = {
     "50000000-0000-4000-8000-000000000005": ("tenant_one", "50000000-0000-4000-8000-0000000000c1",
                                              "emulator-secret-role-one"),
@@ -162,7 +165,7 @@ def main(config_path, output_dir, passthrough):
     code, _stdout, recap, outcomes, _seconds = run_playbook(output_dir, inventory_path, outcomes_path,
                                                             ["--limit", ",".join(limited)] + passthrough)
     acquired_paths = [entry["path"] for entry in operations(emulator.log(), "acquireAccessToken")]
-    # --limit applies to the second play's localhost too, so only the two applications appear in the recap.
+    # The outcomes are written through delegate_to: localhost, so only the two applications appear in the recap.
     checks.expect(code == 0 and sorted(recap) == sorted(limited),
                   "--limit: only %s ran (recap hosts: %s)" % (", ".join(limited), ", ".join(sorted(recap))))
     checks.expect(len(acquired_paths) == 2, "--limit: exactly two acquireAccessToken calls (got %d)"
@@ -240,6 +243,9 @@ def main(config_path, output_dir, passthrough):
                       and "1 of 3 applications failed: one-missing-1" in completed.stdout,
                       "authorize_applications run %d: %s, and the play fails naming one-missing-1"
                       % (attempt, expected_summary))
+
+    edge_scenarios.main(checks, emulator, config, output_dir, passthrough)
+    job_scenarios.main(checks, emulator, config, output_dir, passthrough)
 
     if checks.failures:
         print("%d expectation(s) failed" % len(checks.failures))

@@ -97,3 +97,50 @@ def test_errors_never_echo_the_token(clock):
 @pytest.mark.parametrize('value', ['a.b', 'a.!!!.c', 'x.%s.y' % 'bm90IGpzb24', None])
 def test_non_jwt_decodes_to_none(value):
     assert decode_jwt_claims(value) is None
+
+
+# -- crafted claims: every value read from the token is checked ---------------------------------------------------
+
+@pytest.mark.parametrize('exp, problem', [
+    (float('nan'), 'is nan, not a time'),
+    (float('inf'), 'is inf, not a time'),
+    (float('-inf'), 'is -inf, not a time'),
+    (-1e15, 'is -1000000000000000 seconds since 1970, outside the years 1970 to 9999'),
+    (-1, 'is -1 seconds since 1970'),
+    (1e20, 'is 100000000000000000000 seconds since 1970'),
+    (2 ** 70, 'is 1180591620717411303424 seconds since 1970, outside the years 1970 to 9999'),
+    (10 ** 400, 'is 100000000000000000000000... seconds since 1970'),
+    ('1700000000', 'is text, not a number of seconds'),
+    ([1], 'is a list, not a number of seconds'),
+    ({'a': 1}, 'is an object, not a number of seconds'),
+    (True, 'is a boolean, not a number of seconds'),
+    (None, 'is null, not a number of seconds'),
+])
+def test_an_impossible_exp_is_refused_in_words_not_a_traceback(clock, exp, problem):
+    auth = token_auth(make_jwt(aud='https://graph.microsoft.com', exp=exp), clock)
+    with pytest.raises(InvalidInputError) as caught:
+        auth.validate()
+    assert caught.value.message.startswith('The given access_token is not one the sign-in service issued: its exp '
+                                           'claim %s' % problem)
+    assert 'auth_method' in caught.value.message
+    with pytest.raises(AuthenticationError):
+        auth.acquire_token()
+
+
+def test_a_token_without_exp_gets_the_default_lifetime(clock):
+    auth = token_auth(make_jwt(aud='https://graph.microsoft.com'), clock)
+    auth.validate()
+    assert auth.acquire_token().expires_on == int(clock.now) + 3600
+
+
+def test_the_furthest_exp_a_date_can_show_is_accepted(clock):
+    auth = token_auth(make_jwt(aud='https://graph.microsoft.com', exp=253402300799), clock)
+    auth.validate()
+    assert auth.acquire_token().expires_on == 253402300799
+
+
+@pytest.mark.parametrize('aud', [{'x': 1}, 42, ['https://graph.microsoft.com', 7]])
+def test_an_audience_that_is_not_text_is_refused(clock, aud):
+    auth = token_auth(make_jwt(aud=aud, exp=int(clock.now) + 600), clock)
+    with pytest.raises(InvalidInputError, match='its aud claim is not text'):
+        auth.validate()

@@ -9,14 +9,13 @@ import json
 import os
 
 import pytest
-import yaml
 
-from ansible_collections.entra.provisioning.plugins.doc_fragments.entra import ModuleDocFragment
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
     EntraError,
     MissingDependencyError,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule, shared_argument_spec
+from ansible_collections.entra.provisioning.tests.unit.plugins.doc_fragment_options import shared_documented_options
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
     CLIENT_ID,
     TENANT_ID,
@@ -63,7 +62,7 @@ def test_shared_spec_is_a_fresh_copy_each_time():
 
 
 def test_doc_fragment_documents_exactly_the_shared_options():
-    documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options']
+    documented = shared_documented_options()
     spec = shared_argument_spec()
     assert sorted(documented) == sorted(spec)
     for name, definition in spec.items():
@@ -76,7 +75,7 @@ def test_doc_fragment_documents_exactly_the_shared_options():
 
 def test_doc_fragment_names_every_environment_fallback():
     from ansible_collections.entra.provisioning.plugins.module_utils._options import ENV_FALLBACKS
-    documented = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options']
+    documented = shared_documented_options()
     for option, variables in ENV_FALLBACKS.items():
         text = ' '.join(documented[option]['description'])
         for variable in variables:

@@ -13,8 +13,11 @@ import pytest
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import MASK, redact
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
+    NO_JOB_ADVICE,
     SyncAuthorizer,
+    parse_applications,
     parse_request,
+    register_option_secrets,
 )
 from ansible_collections.entra.provisioning.tests.unit.plugins.modules.sync_graph_fake import (
     OWNED_BY,
@@ -327,22 +330,16 @@ def test_a_job_id_the_app_does_not_have_fails_listing_its_jobs(graph):
     assert graph.operations() == ['get', 'jobs.list']
 
 
-def test_without_a_job_it_acquires_and_warns_that_it_cannot_tell(graph):
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_without_a_job_nothing_is_sent_and_the_way_to_create_one_is_named(graph, check_mode):
     app = graph.add_app('Contoso', jobs=())
-    outcome = run_one(graph, request_for(app))
-    assert graph.operations() == ['get', 'jobs.list', 'acquireAccessToken']
-    assert (outcome.changed, outcome.acquired, outcome.authorized, outcome.job_id) == (True, True, None, None)
-    assert outcome.warnings == [
-        "Application 'Contoso' (servicePrincipal %s) has no synchronization job, so whether it was already "
-        "authorized cannot be checked; acquireAccessToken was called." % app.service_principal_id]
-
-
-def test_without_a_job_check_mode_warns_it_would_acquire(graph):
-    app = graph.add_app('Contoso', jobs=())
-    outcome = run_one(graph, request_for(app), check_mode=True)
+    outcome = run_one(graph, request_for(app), check_mode=check_mode)
     assert graph.operations() == ['get', 'jobs.list']
-    assert outcome.changed and not outcome.acquired
-    assert outcome.warnings[0].endswith('acquireAccessToken was going to be called.')
+    assert outcome.failed and not outcome.changed and outcome.job_id is None
+    assert outcome.msg == (
+        "Application 'Contoso' (servicePrincipal %s) failed at finding its provisioning job: it has no provisioning "
+        "(synchronization) job, so there is nothing to authorize and nothing was sent. %s"
+        % (app.service_principal_id, NO_JOB_ADVICE))
 
 
 # -- check mode -------------------------------------------------------------------------------------------------
@@ -428,16 +425,6 @@ def test_a_lost_answer_is_checked_even_with_verify_false(graph):
     outcome = run_one(graph, request_for(app, verify=False))
     assert graph.operations()[-1] == 'validateCredentials'
     assert outcome.authorized and outcome.acquired
-
-
-def test_a_lost_answer_without_a_job_fails_saying_the_outcome_is_unknown(graph):
-    app = graph.add_app('Contoso', jobs=())
-    graph.lose_answer('POST', '/acquireAccessToken$', took_effect=True)
-    outcome = run_one(graph, request_for(app))
-    assert len(graph.calls_of('acquireAccessToken')) == 1
-    assert outcome.failed and not outcome.acquired and outcome.authorized is None
-    assert 'no synchronization job to check the outcome with' in outcome.msg
-    assert outcome.warnings == []
 
 
 def test_a_lost_answer_whose_check_fails_says_the_outcome_is_unknown(graph):
@@ -543,3 +530,36 @@ def test_no_credential_value_appears_in_any_outcome(graph):
     values = [pair['value'] for request in requests for pair in request.credentials]
     for outcome in outcomes:
         assert_no_value_in(outcome, values)
+
+
+# -- applications items -------------------------------------------------------------------------------------------
+
+GUID_A = '3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b'
+
+
+def test_each_applications_item_is_parsed_alone_with_the_task_defaults():
+    requests = parse_applications([
+        {'name': 'one', 'app_id': GUID_A, 'credentials': {'SecretToken': 'v' * 8}},
+        {'name': 'two', 'app_id': 'not-a-guid', 'credentials': {'SecretToken': 'v' * 8}},
+        {'name': 'three', 'app_id': GUID_A, 'credentials': {'SecretToken': 'v' * 8}, 'force': 'no'},
+    ], {'force': True, 'verify': False})
+    assert [request.rejection is None for request in requests] == [True, False, True]
+    assert (requests[0].force, requests[0].verify, requests[2].force) == (True, False, False)
+    assert requests[1].label == 'two'
+    assert requests[1].rejection.message.startswith('applications[1].app_id must be a GUID')
+
+
+def test_every_raw_credential_value_is_registered_before_any_check():
+    register_option_secrets({
+        'credentials': {'SecretToken': 'canary-single-1'},
+        'applications': ['canary-not-registered', {'credentials': [{'key': 'SecretToken', 'value': 'canary-item-2'}],
+                                                   'unknown': 'canary-unknown-3'}],
+    })
+    assert redact('canary-single-1 canary-item-2 canary-unknown-3 SecretToken') == (
+        '%s %s %s SecretToken' % (MASK, MASK, MASK))
+
+
+@pytest.mark.parametrize('options', [None, [], 'x'])
+def test_arguments_that_could_not_be_read_register_nothing(options):
+    register_option_secrets(options)
+    assert redact('canary-single-1') == 'canary-single-1'

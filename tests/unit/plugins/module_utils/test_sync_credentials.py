@@ -9,6 +9,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import redact, registered_secrets
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import (
     SYNCHRONIZATION_SECRET_KEYS,
     canonical_key,
@@ -76,19 +77,39 @@ def test_a_list_is_returned_canonical_and_in_order():
             {'key': 'Oauth2RedirectUri', 'value': 'https://portal.azure.com/TokenAuthorize'}]
 
 
-def test_extra_fields_of_an_item_are_not_sent():
-    assert normalize_credentials([{'key': 'SecretToken', 'value': VALUE, 'note': 'ignored'}]) == [
-        {'key': 'SecretToken', 'value': VALUE}]
+def test_a_field_besides_key_and_value_is_refused_by_name():
+    with pytest.raises(InvalidInputError) as caught:
+        normalize_credentials([{'key': 'SecretToken', 'valeu': VALUE}])
+    assert caught.value.message == ("credentials[0] has 'valeu' besides key and value; each item is one {key, value} "
+                                    "pair, for example [{key: Oauth2AuthorizationCode, value: ...}].")
 
 
-@pytest.mark.parametrize('credentials', [None, []])
+def test_a_mapping_is_taken_as_key_to_value_in_its_order():
+    assert normalize_credentials({'baseaddress': 'https://scim.example.invalid', 'SecretToken': VALUE}) == [
+        {'key': 'BaseAddress', 'value': 'https://scim.example.invalid'}, {'key': 'SecretToken', 'value': VALUE}]
+
+
+def test_a_mapping_names_the_bad_key_by_its_name():
+    with pytest.raises(InvalidInputError, match=r"^credentials\.SecretTokn: 'SecretTokn' is not a synchronizationSecret"):
+        normalize_credentials({'SecretTokn': VALUE})
+
+
+@pytest.mark.parametrize('credentials, kind', [(None, 'null'), (VALUE, 'a string'), (3, 'a number')])
+def test_credentials_that_are_neither_list_nor_mapping_are_refused(credentials, kind):
+    with pytest.raises(InvalidInputError) as caught:
+        normalize_credentials(credentials, 'applications[1].credentials')
+    assert caught.value.message.startswith('applications[1].credentials is %s; give a list of {key, value}' % kind)
+    assert VALUE not in caught.value.message
+
+
+@pytest.mark.parametrize('credentials', [[], {}])
 def test_an_empty_list_is_refused(credentials):
     with pytest.raises(InvalidInputError, match=r'applications\[1\]\.credentials must list at least one'):
         normalize_credentials(credentials, 'applications[1].credentials')
 
 
 def test_an_item_that_is_not_a_dict_is_refused():
-    with pytest.raises(InvalidInputError, match=r'credentials\[1\] must be a dict with key and value'):
+    with pytest.raises(InvalidInputError, match=r'credentials\[1\] is a string; each item is a mapping with key'):
         normalize_credentials([{'key': 'SecretToken', 'value': VALUE}, 'SecretToken=abc'])
 
 
@@ -102,12 +123,42 @@ def test_the_same_key_twice_in_any_case_is_refused_naming_both_positions():
     with pytest.raises(InvalidInputError) as caught:
         normalize_credentials([{'key': 'SecretToken', 'value': VALUE}, {'key': 'BaseAddress', 'value': VALUE},
                                {'key': 'SECRETTOKEN', 'value': VALUE + '2'}])
-    assert caught.value.message == 'credentials[2].key SecretToken repeats credentials[0].key; give each key once.'
+    assert caught.value.message == 'credentials[2]: SecretToken is given twice (also at credentials[0]); give each key once.'
 
 
-def test_a_non_text_value_is_sent_as_text():
-    assert normalize_credentials([{'key': 'SyncAll', 'value': True}, {'key': 'CompanyId', 'value': 1234}]) == [
-        {'key': 'SyncAll', 'value': 'True'}, {'key': 'CompanyId', 'value': '1234'}]
+def test_a_scalar_value_is_sent_as_the_text_graph_expects():
+    # Graph's own PUT secrets example writes SyncAll as "false"; JSON spelling, not Python's.
+    assert normalize_credentials([{'key': 'SyncAll', 'value': True}, {'key': 'CompanyId', 'value': 1234},
+                                  {'key': 'TokenExpiration', 'value': 1.5},
+                                  {'key': 'SkipOutOfScopeDeletions', 'value': False}]) == [
+        {'key': 'SyncAll', 'value': 'true'}, {'key': 'CompanyId', 'value': '1234'},
+        {'key': 'TokenExpiration', 'value': '1.5'}, {'key': 'SkipOutOfScopeDeletions', 'value': 'false'}]
+
+
+@pytest.mark.parametrize('value, kind', [([VALUE], 'a list'), ({'Enabled': False}, 'a mapping')])
+def test_a_list_or_mapping_value_is_refused_before_anything_is_sent(value, kind):
+    with pytest.raises(InvalidInputError) as caught:
+        normalize_credentials([{'key': 'SecretToken', 'value': value}])
+    assert caught.value.message.startswith('credentials[0].value (for SecretToken) is %s, which Graph cannot take' % kind)
+    assert VALUE not in caught.value.message
+
+
+def test_notification_settings_as_a_mapping_is_told_to_be_json_text():
+    with pytest.raises(InvalidInputError, match=r'to_json'):
+        normalize_credentials({'SyncNotificationSettings': {'Enabled': False}})
+
+
+@pytest.mark.parametrize('value', [float('nan'), float('inf'), float('-inf')])
+def test_a_value_that_is_not_a_finite_number_is_refused(value):
+    with pytest.raises(InvalidInputError, match=r'is not a finite number; give the value as text'):
+        normalize_credentials([{'key': 'TokenExpiration', 'value': value}])
+
+
+def test_every_value_is_registered_before_a_check_fails():
+    with pytest.raises(InvalidInputError):
+        normalize_credentials([{'key': 'SecretToken', 'value': VALUE}, {'key': 'Bad', 'value': VALUE + '-2'}])
+    assert redact(VALUE + '-2') == '********'
+    assert 'SecretToken' not in registered_secrets()
 
 
 @pytest.mark.parametrize('credentials', [

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 from http.client import RemoteDisconnected
 
 import pytest
@@ -20,10 +21,16 @@ from urllib3.exceptions import ProtocolError
 
 from ansible.module_utils.common import warnings as ansible_warnings
 
-from ansible_collections.entra.provisioning.plugins.doc_fragments.entra import ModuleDocFragment
+from ansible_collections.entra.provisioning.plugins.module_utils._clouds import DOCUMENTED_ALIASES
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
+    READ_OBJECTS_PERMISSIONS,
+    SYNCHRONIZATION_PERMISSIONS,
+)
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import APPLICATION_ITEM_SPEC
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
 from ansible_collections.entra.provisioning.plugins.modules import entra_sync_acquire_token
+from ansible_collections.entra.provisioning.tests.unit.plugins.doc_fragment_options import shared_documented_options
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -105,7 +112,8 @@ def _documented(options):
     for name, doc in options.items():
         entry = {'type': doc.get('type', 'str'), 'required': doc.get('required', False), 'default': doc.get('default'),
                  'elements': doc.get('elements')}
-        if 'suboptions' in doc:
+        # Raw options are checked by the module itself; their suboptions document that check (tested below).
+        if 'suboptions' in doc and 'raw' not in (doc.get('type'), doc.get('elements')):
             entry['options'] = _documented(doc['suboptions'])
         spec[name] = entry
     return spec
@@ -124,7 +132,7 @@ def _declared(argument_spec):
 
 def test_documentation_matches_the_argument_spec():
     documented = yaml.safe_load(entra_sync_acquire_token.DOCUMENTATION)['options']
-    shared = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options']
+    shared = shared_documented_options()
     assert not set(documented) & set(shared)
     assert _documented(documented) == _declared(entra_sync_acquire_token.argument_spec())
 
@@ -139,11 +147,40 @@ def test_examples_and_return_are_yaml_and_the_module_is_in_the_entra_group():
     assert documentation['attributes']['action_group']['membership'] == ['entra.provisioning.entra']
 
 
-def test_credential_values_are_no_log_and_keys_are_not():
-    spec = entra_sync_acquire_token.argument_spec()
-    for credentials in (spec['credentials'], spec['applications']['options']['credentials']):
-        assert credentials['options']['value']['no_log'] is True
-        assert credentials['options']['key']['no_log'] is False
+def test_the_documented_applications_item_options_are_the_checked_ones():
+    documented = yaml.safe_load(entra_sync_acquire_token.DOCUMENTATION)['options']['applications']['suboptions']
+    assert {name: (doc.get('type'), doc.get('required', False)) for name, doc in documented.items()} == {
+        name: (spec['type'], spec.get('required', False)) for name, spec in APPLICATION_ITEM_SPEC.items()}
+
+
+def _readme():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(entra_sync_acquire_token.__file__))))
+    with open(os.path.join(root, 'README.md'), encoding='utf-8') as readme:
+        return readme.read()
+
+
+def test_the_readme_clouds_table_lists_every_documented_alias():
+    rows = {line.split('|')[1].strip().split()[0].strip('`'): line for line in _readme().splitlines()
+            if line.startswith('| `')}
+    for cloud, aliases in DOCUMENTED_ALIASES.items():
+        for alias in aliases:
+            assert '`%s`' % alias in rows[cloud]
+
+
+def test_the_readme_permissions_are_those_of_the_module_notes():
+    readme = ' '.join(_readme().split())
+    start = readme.index('The identity needs')
+    paragraph = readme[start:readme.index('## Requirements', start)]
+    for permission in ('Synchronization.ReadWrite.All', 'Application.Read.All', 'Application.ReadWrite.OwnedBy'):
+        assert permission in paragraph
+    assert 'admin consent' in paragraph
+
+
+def test_the_permission_notes_name_what_the_403_advice_names():
+    notes = ' '.join(yaml.safe_load(entra_sync_acquire_token.DOCUMENTATION)['notes'])
+    for permission in ('Synchronization.ReadWrite.All', 'Application.Read.All', 'Application.ReadWrite.OwnedBy'):
+        assert permission in notes
+        assert permission in READ_OBJECTS_PERMISSIONS + SYNCHRONIZATION_PERMISSIONS
 
 
 # -- one application --------------------------------------------------------------------------------------------
@@ -224,12 +261,14 @@ def test_a_failure_without_a_graph_error_has_error_null(run):
     assert 'set job_id' in result['msg']
 
 
-def test_without_a_job_the_warning_reaches_the_result(run):
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_without_a_job_nothing_is_sent_and_the_fix_is_named(run, check_mode):
     app = run.graph.add_app('Contoso', jobs=())
-    result = run(app_id=app.app_id, credentials=app.credentials())
-    assert result['changed'] and result['job_id'] is None and result['authorized'] is None
-    warnings = warning_texts(result)
-    assert len(warnings) == 1 and 'has no synchronization job' in warnings[0]
+    result = run(check_mode=check_mode, app_id=app.app_id, credentials=app.credentials())
+    assert result['failed'] and not result['changed'] and result['job_id'] is None
+    assert "failed at finding its provisioning job: it has no provisioning (synchronization) job" in result['msg']
+    assert 'entra.provisioning.entra_sync_job module (state: present)' in result['msg']
+    assert run.graph.calls_of('acquireAccessToken') == [] and run.graph.calls_of('validateCredentials') == []
 
 
 def test_a_whole_run_failure_fails_with_the_cloud_and_api_version(run, monkeypatch):
@@ -268,25 +307,61 @@ def test_check_mode_with_force_reports_a_change(run):
 
 # -- options refused before anything is sent -------------------------------------------------------------------
 
+PAIR = [{'key': 'SecretToken', 'value': 'v' * 8}]
+
+
 @pytest.mark.parametrize('args, message', [
-    ({'service_principal_id': GUID, 'app_id': GUID, 'credentials': [{'key': 'SecretToken', 'value': 'v' * 8}]},
-     'parameters are mutually exclusive: service_principal_id|application_id|app_id|display_name|applications'),
-    ({'credentials': [{'key': 'SecretToken', 'value': 'v' * 8}]},
-     'one of the following is required: service_principal_id, application_id, app_id, display_name, applications'),
-    ({'display_name': 'Contoso'}, "missing parameter(s) required by 'display_name': credentials"),
+    ({'service_principal_id': GUID, 'app_id': GUID, 'credentials': PAIR},
+     'target: give exactly one of service_principal_id, application_id, app_id, display_name to name the '
+     'application, got service_principal_id, app_id.'),
+    ({'credentials': PAIR},
+     'Name the application with one of service_principal_id, application_id, app_id, display_name, or list many '
+     'in applications.'),
+    ({'display_name': 'Contoso'}, "credentials is required: give the credentials the application's connector "
+                                  "expects, e.g. credentials: [{key: SecretToken, value: ...}]"),
+    ({'display_name': 'C' * 257, 'credentials': PAIR},
+     "display_name is 257 characters long (it starts 'CCCC"),
+    ({'display_name': 'C' * 20000, 'credentials': PAIR},
+     'Graph limits a display name to 256 characters, so nothing can match it. Give the application\'s display '
+     'name, or its app_id.'),
     ({'app_id': GUID, 'credentials': []}, 'credentials must list at least one {key, value} pair'),
+    ({'app_id': GUID, 'credentials': {}}, 'credentials must list at least one {key, value} pair'),
+    ({'app_id': GUID, 'credentials': 'v' * 8}, 'credentials is a string; give a list of {key, value} (or a mapping'),
+    ({'app_id': GUID, 'credentials': ['v' * 8]}, 'credentials[0] is a string; each item is a mapping with key and '
+                                                 'value'),
+    ({'app_id': GUID, 'credentials': [{'key': 'SecretToken', 'value': 'v' * 8, 'vaule': 'w' * 8}]},
+     "credentials[0] has 'vaule' besides key and value"),
+    ({'app_id': GUID, 'credentials': [{'key': 'SecretToken', 'value': ['v' * 8]}]},
+     'credentials[0].value (for SecretToken) is a list, which Graph cannot take; nothing was sent. Graph takes '
+     'each value as text: give it as a string, one value per key.'),
+    ({'app_id': GUID, 'credentials': [{'key': 'SyncNotificationSettings', 'value': {'Enabled': False}}]},
+     'credentials[0].value (for SyncNotificationSettings) is a mapping, which Graph cannot take; nothing was sent. '
+     'Graph takes each value as text: give it as a string, e.g. \'{"Enabled":false,"DeleteThresholdEnabled":false}\''),
+    ({'app_id': GUID, 'credentials': {'SecretToken': {'nested': 'v' * 8}}},
+     'credentials.SecretToken is a mapping, which Graph cannot take'),
+    ({'app_id': GUID, 'credentials': [{'key': 'SecretToken', 'value': float('nan')}]},
+     'credentials[0].value (for SecretToken) is not a finite number; give the value as text.'),
+    ({'app_id': GUID, 'credentials': [{'key': 'SecretToken', 'value': None}]},
+     'credentials[0].value (for SecretToken) is empty (null); give the value the application expects, or leave '
+     'the key out.'),
+    ({'app_id': GUID, 'credentials': {'SecretTokn': 'v' * 8}},
+     "credentials.SecretTokn: 'SecretTokn' is not a synchronizationSecret name. Did you mean SecretToken?"),
     ({'app_id': GUID, 'credentials': [{'key': 'Oauth2AuthCode', 'value': 'v' * 8}]},
      "credentials[0].key: 'Oauth2AuthCode' is not a synchronizationSecret name. Did you mean "
      "Oauth2AuthorizationCode"),
     ({'app_id': GUID, 'credentials': [{'key': 'SecretToken', 'value': 'v' * 8},
                                       {'key': 'SECRETTOKEN', 'value': 'w' * 8}]},
-     'credentials[1].key SecretToken repeats credentials[0].key'),
+     'credentials[1]: SecretToken is given twice (also at credentials[0]); give each key once.'),
+    ({'app_id': GUID, 'credentials': {'SecretToken': 'v' * 8, 'SECRETTOKEN': 'w' * 8}},
+     'credentials.SECRETTOKEN: SecretToken is given twice (also at credentials.SecretToken); give each key once.'),
     ({'app_id': GUID, 'credentials': [{'key': 'SecretToken'}]},
-     'missing required arguments: value found in credentials'),
+     'credentials[0].value (for SecretToken) is empty (null)'),
+    ({'app_id': GUID, 'credentials': [{'value': 'v' * 8}]},
+     'credentials[0].key must be a synchronizationSecret name such as SecretToken, got None.'),
     ({'app_id': 'Contoso', 'credentials': [{'key': 'SecretToken', 'value': 'v' * 8}]}, 'app_id must be a GUID'),
     ({'app_id': GUID, 'job_id': '', 'credentials': [{'key': 'SecretToken', 'value': 'v' * 8}]}, 'job_id is empty'),
     ({'app_id': GUID, 'applications': [{'app_id': GUID, 'credentials': [{'key': 'SecretToken', 'value': 'v' * 8}]}]},
-     'parameters are mutually exclusive'),
+     'applications cannot be combined with app_id: set those on each item instead.'),
     ({'credentials': [{'key': 'SecretToken', 'value': 'v' * 8}],
       'applications': [{'app_id': GUID, 'credentials': [{'key': 'SecretToken', 'value': 'v' * 8}]}]},
      'applications cannot be combined with credentials: set those on each item instead.'),
@@ -297,7 +372,8 @@ def test_check_mode_with_force_reports_a_change(run):
     ({'max_concurrency': 0,
       'applications': [{'app_id': GUID, 'credentials': [{'key': 'SecretToken', 'value': 'v' * 8}]}]},
      'max_concurrency must be 1 or more, got 0.'),
-    ({'applications': [{'app_id': GUID}]}, 'missing required arguments: credentials found in applications'),
+    ({'force': 'maybe', 'app_id': GUID, 'credentials': PAIR},
+     "argument 'force' is of type"),
 ])
 def test_bad_options_fail_before_the_client_is_built(run, args, message):
     result = run(**args)
@@ -394,11 +470,14 @@ def test_max_concurrency_reaches_the_client(run):
     assert run.client_requests[0]['max_concurrency'] == 7
 
 
-def test_bulk_warnings_reach_the_result(run):
-    app = run.graph.add_app('Jobless', jobs=())
-    result = run(applications=[{'app_id': app.app_id, 'credentials': app.credentials()}])
-    warnings = warning_texts(result)
-    assert len(warnings) == 1 and "Application 'Jobless'" in warnings[0]
+def test_a_jobless_bulk_item_fails_alone_and_gets_no_write(run):
+    jobless = run.graph.add_app('Jobless', jobs=())
+    good = run.graph.add_app('Good')
+    result = run(applications=[{'app_id': app.app_id, 'credentials': app.credentials()} for app in (jobless, good)])
+    assert [item['failed'] for item in result['results']] == [True, False]
+    assert 'has no provisioning (synchronization) job' in result['results'][0]['msg']
+    assert [call.url for call in run.graph.calls_of('acquireAccessToken')] == [
+        '/servicePrincipals/%s/synchronization/acquireAccessToken' % good.service_principal_id]
 
 
 # -- secrets ----------------------------------------------------------------------------------------------------
@@ -420,6 +499,63 @@ def test_no_credential_value_appears_in_any_output(run):
     for output in run.outputs:
         for value in values:
             assert value not in output
+
+
+CANARY = 'canary-bad-input-5150'
+
+
+@pytest.mark.parametrize('args', [
+    {'force': 'maybe', 'app_id': GUID, 'credentials': [{'key': 'SecretToken', 'value': CANARY}]},
+    {'unknown_option': 1, 'app_id': GUID, 'credentials': {'SecretToken': CANARY}},
+    {'app_id': GUID, 'service_principal_id': GUID, 'credentials': CANARY},
+    {'app_id': GUID, 'credentials': [{'key': 'SecretTokn', 'value': CANARY}]},
+    {'app_id': GUID, 'credentials': [{'key': 'SecretToken', 'vaule': CANARY}]},
+    {'app_id': GUID, 'credentials': [{'SecretToken': CANARY}]},
+    {'app_id': GUID, 'credentials': [{'key': 'SecretToken', 'value': [CANARY]}]},
+    {'app_id': GUID, 'credentials': [{'key': 'SyncNotificationSettings', 'value': {'Enabled': CANARY}}]},
+    {'applications': [{'app_id': GUID, 'credential': [{'key': 'SecretToken', 'value': CANARY}]}]},
+    {'applications': [{'app_id': GUID, 'credentials': CANARY}]},
+    {'applications': [{'app_id': GUID, 'secret': CANARY, 'credentials': [{'key': 'SecretToken', 'value': 'v' * 8}]}]},
+    {'applications': [{'name': 'a', 'app_id': GUID, 'credentials': {'SecretToken': CANARY}},
+                      {'name': 'a', 'app_id': GUID, 'credentials': {'SecretToken': CANARY}}]},
+    {'max_concurrency': 'many', 'applications': [{'app_id': GUID, 'credentials': {'SecretToken': CANARY}}]},
+])
+def test_a_refused_input_never_shows_a_credential_value(run, args):
+    result = run(**args)
+    assert result['failed']
+    assert CANARY not in run.outputs[0]
+    assert run.graph.calls_of('acquireAccessToken') == []
+
+
+def test_bulk_items_of_every_bad_shape_fail_alone_with_index_and_name(run):
+    good = run.graph.add_app('Good')
+    result = run(applications=[
+        'Good', None, {'name': 'no-credentials', 'app_id': good.app_id},
+        {'name': 'mapping', 'app_id': good.app_id, 'credentials': dict(good.accepted), 'force': True},
+        {'name': 'typo', 'displayname': 'Good', 'credentials': good.credentials()},
+        {'name': 'typo', 'app_id': good.app_id, 'credentials': good.credentials()},
+    ])
+    by_position = result['results']
+    assert [item['failed'] for item in by_position] == [True, True, True, False, True, True]
+    assert [item['name'] for item in by_position] == [
+        'applications[0]', 'applications[1]', 'no-credentials', 'mapping', 'typo', 'typo']
+    assert 'applications[0] is a string, not a mapping of options' in by_position[0]['msg']
+    assert 'applications[1] is empty (null)' in by_position[1]['msg']
+    assert 'applications[2]: credentials is required. For example: credentials: [{key: SecretToken' \
+        in by_position[2]['msg']
+    assert "applications[4]: 'displayname' is not an option. Did you mean display_name?" in by_position[4]['msg']
+    assert "applications[5]: name 'typo' is already the name of applications[4]" in by_position[5]['msg']
+    assert [call.body for call in run.graph.calls_of('acquireAccessToken')] == [
+        {'credentials': good.credentials()}]
+    assert result['msg'] == ('5 of 6 applications failed: applications[0], applications[1], no-credentials, typo, '
+                             'typo. See results for each reason.')
+
+
+@pytest.mark.parametrize('value, sent', [(True, 'true'), (False, 'false'), (3, '3'), (2.5, '2.5'), ('x' * 4, 'xxxx')])
+def test_scalar_values_are_sent_as_graph_spells_them(run, value, sent):
+    app = run.graph.add_app('Contoso', accepted={'SecretToken': 'v' * 8, 'SyncAll': sent})
+    run(app_id=app.app_id, credentials=[{'key': 'SecretToken', 'value': 'v' * 8}, {'key': 'SyncAll', 'value': value}])
+    assert run.graph.calls_of('acquireAccessToken')[0].body['credentials'][1] == {'key': 'SyncAll', 'value': sent}
 
 
 # -- the whole stack, HTTP faked --------------------------------------------------------------------------------
