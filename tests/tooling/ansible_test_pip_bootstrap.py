@@ -11,12 +11,15 @@ environment, so index and certificate settings must come from a pip config file 
 machine keeps them.
 """
 
+import importlib.util
 import os
+import re
 import sys
 import urllib.request
 
-# ansible-test pins the pip it bootstraps; 2.18 and 2.19 both ask for 24.2.
-PIP_VERSIONS = ("24.2",)
+# ansible-test pins the pip it bootstraps: 2.19 asks for 24.2, 2.20 to 2.22 for 25.2. The installed ansible-test's
+# own pin (read from its source) is added to these.
+PIP_VERSIONS = ("24.2", "25.2")
 DOWNLOAD_URL = "https://ci-files.testing.ansible.com/ansible-test/get-pip-{version}.py"
 
 STAND_IN = '''"""Stand-in for get-pip.py written by entra.provisioning tests/tooling/ansible_test_pip_bootstrap.py."""
@@ -48,9 +51,26 @@ def real_script_reachable(version):
         return False
 
 
+def installed_pip_pin():
+    """The pip version the ansible-test importable by this Python bootstraps, or None."""
+    spec = importlib.util.find_spec("ansible_test")
+    if not spec or not spec.submodule_search_locations:
+        return None
+    path = os.path.join(list(spec.submodule_search_locations)[0], "_internal", "python_requirements.py")
+    if not os.path.exists(path):
+        return None
+    with open(path) as source:
+        match = re.search(r"pip='([0-9.]+)'", source.read())
+    return match.group(1) if match else None
+
+
 def main():
     """Install the stand-in for every pinned pip version whose real script is neither cached nor reachable."""
-    for version in PIP_VERSIONS:
+    versions = list(PIP_VERSIONS)
+    pin = installed_pip_pin()
+    if pin and pin not in versions:
+        versions.append(pin)
+    for version in versions:
         path = cache_path(version)
         if os.path.exists(path):
             continue

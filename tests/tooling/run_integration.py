@@ -1,6 +1,7 @@
 """Run ``ansible-test integration`` against a freshly started local emulator, then stop it.
 
-Run from the staged collection root with the tools venv's python (it has the emulator's dependencies). The
+Run from the staged collection root with the Python of the session (it has the emulator's dependencies, and
+ansible-test runs its targets on that same Python: the emulator and the modules share the interpreter). The
 emulator's endpoints, CA file and generated certificates reach every target as the variable ``emulator`` through
 ``tests/integration/integration_config.yml``, which ansible-test loads as extra variables; the emulator's state
 directory and a command to reach its control API are passed too, so targets can set faults and read the request log.
@@ -33,7 +34,8 @@ def main(ansible_test_arguments):
         with open(CONFIG_PATH, "w") as config_file:
             # JSON is YAML, and keeps the file free of YAML quoting surprises.
             json.dump(config, config_file, indent=2)
-        command = ["ansible-test", "integration", "--python", "3.11", "--color", "no"] + ansible_test_arguments
+        python_version = "%d.%d" % sys.version_info[:2]
+        command = ["ansible-test", "integration", "--python", python_version, "--color", "no"] + ansible_test_arguments
         return subprocess.call(command)
 
 

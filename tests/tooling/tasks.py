@@ -1,43 +1,78 @@
-"""Set up, run the demo and run every gate of entra.provisioning from a fresh clone.
+"""Set up, run the demo, and run every test session of entra.provisioning from a fresh clone.
 
-Only the standard library is used here, because this script is what creates the virtual environments.
+Only the standard library is used here, because this script is what creates the virtual environments. The
+sessions themselves are nox sessions (noxfile.py, antsibull-nox.toml); this runs each with its own `nox -s` call,
+times it, and prints the matrix and the closing line.
 
-    python3 tests/tooling/tasks.py setup          # create/refresh .venv/tools and .venv/ansible-2.18
-    python3 tests/tooling/tasks.py demo           # the README's first command
-    python3 tests/tooling/tasks.py test [GATE..]  # the README's second command (every gate, or the named ones)
+    python3 tests/tooling/tasks.py setup              # create/refresh .venv/nox (nox, antsibull-nox) and .venv/tools
+    python3 tests/tooling/tasks.py demo               # the README's first command
+    python3 tests/tooling/tasks.py test [SESSION..]   # the README's second command (every session, or the named ones)
 """
 
 import argparse
-import glob
 import hashlib
+import json
 import os
-import shutil
+import signal
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOLING_DIR = os.path.join(REPO_ROOT, "tests", "tooling")
 EMULATOR_DIR = os.path.join(REPO_ROOT, "tests", "emulator")
 VENV_ROOT = os.path.join(REPO_ROOT, ".venv")
-LOG_DIR = os.path.join(REPO_ROOT, "tests", "output", "gates")
-COLLECTION_PATH_PARTS = ("ansible_collections", "entra", "provisioning")
-# One interpreter for every ansible-test run: it is the one every machine of ours has.
-PYTHON_VERSION = "3.11"
+LOG_DIR = os.path.join(REPO_ROOT, "tests", "output", "sessions")
+# A session that takes longer than this is stopped and counted as failed, so a hang cannot eat CI's 90 minutes.
+SESSION_TIMEOUT = int(os.environ.get("ENTRA_SESSION_TIMEOUT", "1500"))
 
 # Each venv: its requirement files (missing optional ones are skipped, so the order of landing does not matter).
 VENVS = {
+    # nox and antsibull-nox: they run every test session, each in a venv of its own (.nox/, or in the Debian root).
+    "nox": [os.path.join(TOOLING_DIR, "requirements-nox.txt")],
+    # The demo's and the benchmark's controller (make demo, make bench), and plain pytest on one unit test file.
     "tools": [
         os.path.join(TOOLING_DIR, "requirements-tools.txt"),
         os.path.join(EMULATOR_DIR, "requirements.txt"),
         os.path.join(REPO_ROOT, "tests", "benchmark", "requirements.txt"),
         os.path.join(REPO_ROOT, "tests", "awx", "requirements.txt"),
-        # So one unit test file can run with plain pytest (docs/contributing.md); the units gate uses its own venv.
         os.path.join(REPO_ROOT, "tests", "unit", "requirements.txt"),
     ],
-    "ansible-2.18": [os.path.join(TOOLING_DIR, "requirements-ansible-2.18.txt")],
 }
+
+# What make test runs: every default session of noxfile.py (what plain `nox` runs), as `nox -l --json` lists
+# them; the once-only sessions first, then the ansible-test matrix. Their tags say the ansible-core line, the
+# Python, the suite and whether a failure blocks (noxfile.py CORE_LINES).
+ONCE_CORE = "2.19"
+SUITE_ORDER = ("sanity", "units", "integration")
+# The suite column for the once-only sessions whose name does not say it plainly.
+ONCE_SUITES = {"ansible-lint": "lint", "docs-check": "docs", "changelog-lint": "changelog",
+               "build-import-check": "build", "benchmark-analysis": "benchmark"}
+# Arguments make test adds to a session (the bar for lint is the production profile).
+SESSION_ARGUMENTS = {"ansible-lint": ["--profile", "production"]}
+
+
+def plan():
+    """Every session of make test as (name, core, python, suite, blocking)."""
+    listing = subprocess.run([venv_bin("nox", "nox"), "-f", os.path.join(REPO_ROOT, "noxfile.py"), "-l", "--json"],
+                             cwd=REPO_ROOT, env=tool_environment("nox"), check=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+    once, matrix = [], []
+    for session in json.loads(listing.stdout):
+        tags = session.get("tags") or []
+        core = next((tag[len("ansible-core-"):] for tag in tags if tag.startswith("ansible-core-")), ONCE_CORE)
+        python = next((tag[len("py"):] for tag in tags if tag.startswith("py")), session.get("python") or "3.11")
+        if "ansible-test" in tags:
+            suite = next(tag for tag in tags if tag in SUITE_ORDER)
+            matrix.append((session["name"], core, python, suite, "non-blocking" not in tags))
+        else:
+            name = session["name"]
+            once.append((name, core, python, ONCE_SUITES.get(name, name.split("-")[0]), True))
+    # By line, then Python, then suite: a line's results read together.
+    matrix.sort(key=lambda entry: (tuple(int(part) for part in entry[1].split(".")),
+                                   tuple(int(part) for part in entry[2].split(".")), SUITE_ORDER.index(entry[3])))
+    return once + matrix
 
 
 def say(message):
@@ -85,39 +120,13 @@ def ensure_venv(venv_name):
         stamp.write(wanted + "\n")
 
 
-def setup():
-    """Create every venv and make ansible-test's pip bootstrap work without its download host."""
+def setup(venv_names=tuple(VENVS)):
+    """Create the venvs and make ansible-test's pip bootstrap work without its download host."""
     if sys.version_info < (3, 11):
         raise SystemExit("Python 3.11 or newer is needed to set up; found %s" % sys.version.split()[0])
-    for venv_name in VENVS:
+    for venv_name in venv_names:
         ensure_venv(venv_name)
     subprocess.check_call([sys.executable, os.path.join(TOOLING_DIR, "ansible_test_pip_bootstrap.py")])
-
-
-def tracked_files():
-    """List the files of the checkout that git tracks or would track (untracked but not ignored)."""
-    if os.path.isdir(os.path.join(REPO_ROOT, ".git")):
-        output = subprocess.check_output(
-            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO_ROOT)
-        return [name for name in output.decode().split("\0") if name and os.path.isfile(os.path.join(REPO_ROOT, name))]
-    skipped = {".venv", ".git", "tests/output", "build", ".cache"}
-    listing = []
-    for directory, subdirectories, files in os.walk(REPO_ROOT):
-        relative_dir = os.path.relpath(directory, REPO_ROOT)
-        subdirectories[:] = [name for name in subdirectories
-                             if os.path.normpath(os.path.join(relative_dir, name)) not in skipped]
-        listing += [os.path.normpath(os.path.join(relative_dir, name)) for name in files]
-    return listing
-
-
-def stage_collection(parent_dir):
-    """Copy the collection under ``parent_dir/ansible_collections/entra/provisioning`` (ansible-test needs that path)."""
-    collection_dir = os.path.join(parent_dir, *COLLECTION_PATH_PARTS)
-    for relative_path in tracked_files():
-        target = os.path.join(collection_dir, relative_path)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        shutil.copy2(os.path.join(REPO_ROOT, relative_path), target)
-    return collection_dir
 
 
 def tool_environment(venv_name="tools", **extra):
@@ -131,174 +140,118 @@ def tool_environment(venv_name="tools", **extra):
     return environment
 
 
-def run_logged(command, log_path, cwd, environment):
-    """Run a command with its output in a log file; return its exit code."""
-    with open(log_path, "a") as log:
-        log.write("$ %s\n(in %s)\n" % (" ".join(command), cwd))
+def run_session(name, log_path):
+    """Run one nox session with its output in a log file; return (exit code, note)."""
+    command = [venv_bin("nox", "nox"), "--no-color", "--reuse-venv", "yes", "-f", os.path.join(REPO_ROOT, "noxfile.py"),
+               "-s", name]
+    if SESSION_ARGUMENTS.get(name):
+        command += ["--"] + SESSION_ARGUMENTS[name]
+    with open(log_path, "w") as log:
+        log.write("$ %s\n" % " ".join(command))
         log.flush()
-        return subprocess.call(command, cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL)
-
-
-def module_names(collection_dir):
-    """List the collection's modules by file name."""
-    pattern = os.path.join(collection_dir, "plugins", "modules", "*.py")
-    return sorted(os.path.splitext(os.path.basename(path))[0] for path in glob.glob(pattern)
-                  if not os.path.basename(path).startswith("_"))
-
-
-class Gates:
-    """Every gate of the test command; each method returns a list of (command, cwd, environment) steps."""
-
-    def __init__(self, collection_dir, scratch_dir):
-        self.collection_dir = collection_dir
-        self.scratch_dir = scratch_dir
-
-    def changelog_lint(self):
-        """antsibull-changelog lint: fragments and config are well formed."""
-        return [(["antsibull-changelog", "lint"], self.collection_dir, tool_environment())]
-
-    def sanity_2_19(self):
-        """ansible-test sanity on ansible-core 2.19, no ignore entries allowed."""
-        return self._sanity("tools")
-
-    def sanity_2_18(self):
-        """ansible-test sanity on ansible-core 2.18, no ignore entries allowed."""
-        return self._sanity("ansible-2.18")
-
-    def _sanity(self, venv_name):
-        ignore_entries = self._sanity_ignore_entries()
-        if ignore_entries:
-            # The bar is zero ignore entries: fail loudly instead of letting ansible-test honour them.
-            raise GateError("tests/sanity/ignore-*.txt has entries; fix the code instead:\n%s" % ignore_entries)
-        command = [venv_bin(venv_name, "ansible-test"), "sanity", "--python", PYTHON_VERSION, "--color", "no"]
-        return [(command, self.collection_dir, tool_environment(venv_name))]
-
-    def _sanity_ignore_entries(self):
-        entries = []
-        for path in glob.glob(os.path.join(self.collection_dir, "tests", "sanity", "ignore-*.txt")):
-            with open(path) as ignore_file:
-                entries += [line.strip() for line in ignore_file if line.strip() and not line.startswith("#")]
-        return "\n".join(entries)
-
-    def units(self):
-        """ansible-test units (pytest) in a venv with tests/unit/requirements.txt."""
-        command = [venv_bin("tools", "ansible-test"), "units", "--venv", "--python", PYTHON_VERSION,
-                   "--color", "no", "--requirements"]
-        return [(command, self.collection_dir, tool_environment())]
-
-    def emulator(self):
-        """The emulator's own pytest suite, through real HTTPS."""
-        if not os.path.isdir(os.path.join(self.collection_dir, "tests", "emulator", "tests")):
-            raise GateError("tests/emulator/tests is missing")
-        command = [venv_bin("tools", "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/emulator/tests"]
-        environment = tool_environment(PYTHONPATH=os.path.join(self.collection_dir, "tests", "emulator"))
-        return [(command, self.collection_dir, environment)]
-
-    def functional(self):
-        """The Graph client against the real emulator from Python (real msal, requests and HTTPS; no ansible-playbook)."""
-        command = [venv_bin("tools", "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/functional"]
-        return [(command, self.collection_dir, tool_environment())]
-
-    def benchmark_analysis(self):
-        """The benchmark's own arithmetic (floor, extrapolation, targets); the benchmark itself is `make bench`."""
-        command = [venv_bin("tools", "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/benchmark/tests"]
-        return [(command, self.collection_dir, tool_environment())]
-
-    def integration(self):
-        """ansible-test integration: every target under tests/integration/targets against the local emulator."""
-        command = [venv_bin("tools", "python"), os.path.join(TOOLING_DIR, "run_integration.py"), "-v"]
-        return [(command, self.collection_dir, tool_environment())]
-
-    def awx(self):
-        """Jobs run the AWX way (ansible-runner, credential injection, slicing) and the ansible-builder context."""
-        command = [venv_bin("tools", "python"), "-m", "pytest", "-q", "-rP", "-p", "no:cacheprovider", "tests/awx"]
-        environment = tool_environment(PYTHONPATH=os.path.join(self.collection_dir, "tests", "emulator"))
-        return [(command, self.collection_dir, environment)]
-
-    def ansible_lint(self):
-        """ansible-lint, production profile, on roles, playbooks and every module's EXAMPLES."""
-        # The staged tree is already an ansible_collections/entra/provisioning layout: pointing the collections path
-        # at it lets playbooks and roles resolve entra.provisioning.* as they would once installed.
-        environment = tool_environment(ANSIBLE_COLLECTIONS_PATH=self.scratch_dir)
-        return [(["ansible-lint", "--profile", "production", "--offline"], self.collection_dir, environment)]
-
-    def docs_lint(self):
-        """antsibull-docs lint-collection-docs with plugin docs."""
-        command = ["antsibull-docs", "lint-collection-docs", "--plugin-docs", "."]
-        return [(command, self.collection_dir, tool_environment())]
-
-    def build(self):
-        """Build the tarball, install it, render every module with ansible-doc, and run galaxy-importer on it."""
-        build_dir = os.path.join(self.scratch_dir, "build")
-        install_dir = os.path.join(self.scratch_dir, "installed")
-        os.makedirs(build_dir, exist_ok=True)
-        steps = [
-            (["ansible-galaxy", "collection", "build", "--force", "--output-path", build_dir],
-             self.collection_dir, tool_environment()),
-            (["sh", "-c", "ansible-galaxy collection install --force -p %s %s/*.tar.gz" % (install_dir, build_dir)],
-             self.collection_dir, tool_environment()),
-        ]
-        doc_environment = tool_environment(ANSIBLE_COLLECTIONS_PATH=install_dir)
-        for name in module_names(self.collection_dir):
-            steps.append((["ansible-doc", "-t", "module", "entra.provisioning." + name], self.scratch_dir,
-                          doc_environment))
-        importer_config = os.path.join(TOOLING_DIR, "galaxy-importer.cfg")
-        steps.append((["sh", "-c", "%s %s %s/*.tar.gz" % (
-            venv_bin("tools", "python"), os.path.join(TOOLING_DIR, "run_galaxy_importer.py"), build_dir)],
-            self.scratch_dir, tool_environment(GALAXY_IMPORTER_CONFIG=importer_config)))
-        return steps
-
-
-class GateError(Exception):
-    """A gate could not even be started; the message says why."""
-
-
-GATE_ORDER = ("changelog_lint", "docs_lint", "ansible_lint", "build", "sanity_2_19", "sanity_2_18", "units",
-              "emulator", "functional", "benchmark_analysis", "integration", "awx")
-
-
-def run_gates(selected):
-    """Run the selected gates on a staged copy of the checkout and print a summary table."""
-    os.makedirs(LOG_DIR, exist_ok=True)
-    scratch_dir = tempfile.mkdtemp(prefix="entra-provisioning-")
-    collection_dir = stage_collection(scratch_dir)
-    say("test: staged the collection at %s" % collection_dir)
-    gates = Gates(collection_dir, scratch_dir)
-    outcomes = []
-    for gate_name in selected:
-        log_path = os.path.join(LOG_DIR, gate_name + ".log")
-        if os.path.exists(log_path):
-            os.remove(log_path)
-        say("test: %-15s running (log: %s)" % (gate_name, os.path.relpath(log_path, REPO_ROOT)))
-        started = time.monotonic()
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=tool_environment("nox"), stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         try:
-            exit_code = 0
-            for command, cwd, environment in getattr(gates, gate_name)():
-                exit_code = run_logged(command, log_path, cwd, environment)
-                if exit_code != 0:
-                    break
-        except GateError as error:
-            with open(log_path, "a") as log:
-                log.write(str(error) + "\n")
-            exit_code = 1
-        elapsed = time.monotonic() - started
-        outcomes.append((gate_name, exit_code == 0, elapsed))
-        say("test: %-15s %s in %.0f s" % (gate_name, "passed" if exit_code == 0 else "FAILED", elapsed))
-        if exit_code != 0:
-            with open(log_path) as log:
+            return process.wait(timeout=SESSION_TIMEOUT), ""
+        except subprocess.TimeoutExpired:
+            # SIGTERM first: the Debian root's runner unmounts what it mounted on its way out.
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            return 1, "timed out after %d s" % SESSION_TIMEOUT
+
+
+def place(python):
+    """Where a session runs: the machine, or the Debian root of its Python (one session at a time in each)."""
+    return "machine" if python == "3.11" else "debian-root-" + python
+
+
+# Rough relative cost, to start the longest queue first.
+SUITE_WEIGHT = {"integration": 6, "sanity": 2, "awx": 2}
+
+
+def run_one(entry, outcomes, lock):
+    """Run one planned session and record its outcome."""
+    name, core, python, suite, blocking = entry
+    log_path = os.path.join(LOG_DIR, name + ".log")
+    say("test: %-36s running (log: %s)" % (name, os.path.relpath(log_path, REPO_ROOT)))
+    started = time.monotonic()
+    exit_code, note = run_session(name, log_path)
+    elapsed = time.monotonic() - started
+    ok = exit_code == 0
+    with lock:
+        outcomes[name] = (name, core, python, suite, blocking, ok, elapsed)
+        say("test: %-36s %s in %.0f s%s" % (name, result_word(ok, blocking), elapsed, " (%s)" % note if note else ""))
+        if not ok:
+            with open(log_path, errors="replace") as log:
                 say("".join(log.readlines()[-40:]))
-    passed = sum(1 for outcome in outcomes if outcome[1])
-    failed = len(outcomes) - passed
-    say("\n%-16s %-8s %s" % ("gate", "result", "seconds"))
-    for gate_name, ok, elapsed in outcomes:
-        say("%-16s %-8s %.0f" % (gate_name, "passed" if ok else "FAILED", elapsed))
-    if failed == 0:
-        shutil.rmtree(scratch_dir, ignore_errors=True)
-    else:
-        say("the staged copy is kept for inspection: %s" % collection_dir)
-    say("gates: %d passed, %d failed" % (passed, failed))
+
+
+def run_sessions(selected):
+    """Run the selected sessions, print the matrix and the closing line; return the exit code.
+
+    Sessions in different places (the machine, each Debian root) run side by side, up to ENTRA_TEST_JOBS (default
+    2, the cores of these machines) at once; within one place they run one after the other.
+    """
+    os.makedirs(LOG_DIR, exist_ok=True)
+    run_started = time.monotonic()
+    jobs = max(1, int(os.environ.get("ENTRA_TEST_JOBS", "2")))
+    queues = {}
+    for entry in selected:
+        queues.setdefault(place(entry[2]), []).append(entry)
+    outcomes, lock, busy, running = {}, threading.Lock(), set(), []
+    while queues or running:
+        for thread, where in list(running):
+            if not thread.is_alive():
+                running.remove((thread, where))
+                busy.discard(where)
+        free = [where for where in queues if where not in busy]
+        if free and len(running) < jobs:
+            where = max(free, key=lambda key: sum(SUITE_WEIGHT.get(entry[3], 1) for entry in queues[key]))
+            entry = queues[where].pop(0)
+            if not queues[where]:
+                del queues[where]
+            busy.add(where)
+            thread = threading.Thread(target=run_one, args=(entry, outcomes, lock))
+            thread.start()
+            running.append((thread, where))
+            continue
+        time.sleep(0.5)
+    outcomes = [outcomes[entry[0]] for entry in selected]
+    print_matrix(outcomes, time.monotonic() - run_started, jobs)
+    blocking_outcomes = [outcome for outcome in outcomes if outcome[4]]
+    passed = sum(1 for outcome in blocking_outcomes if outcome[5])
+    failed = len(blocking_outcomes) - passed
+    optional = [outcome for outcome in outcomes if not outcome[4]]
+    if optional:
+        optional_failed = [outcome[0] for outcome in optional if not outcome[5]]
+        say("non-blocking sessions (not counted below): %d of %d passed%s" % (
+            len(optional) - len(optional_failed), len(optional),
+            "; failed: " + ", ".join(optional_failed) if optional_failed else ""))
+    say("sessions: %d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
+
+
+def result_word(ok, blocking):
+    """passed / FAILED / failed (non-blocking)."""
+    if ok:
+        return "passed"
+    return "FAILED" if blocking else "failed (non-blocking)"
+
+
+def print_matrix(outcomes, wall_seconds, jobs):
+    """The matrix that ran: ansible-core line x Python x suite, with result and wall seconds."""
+    say("\nmatrix (ansible-core x Python x suite; the once-only sessions use ansible-core %s):" % ONCE_CORE)
+    say("%-36s %-13s %-7s %-12s %-22s %s" % ("session", "ansible-core", "python", "suite", "result", "seconds"))
+    total = 0.0
+    for name, core, python, suite, blocking, ok, elapsed in outcomes:
+        total += elapsed
+        say("%-36s %-13s %-7s %-12s %-22s %.0f" % (name, core, python, suite, result_word(ok, blocking), elapsed))
+    say("%-36s %-13s %-7s %-12s %-22s %.0f" % ("sum of the sessions", "", "", "", "", total))
+    say("wall time: %.0f s (%.1f min), up to %d sessions at once" % (wall_seconds, wall_seconds / 60, jobs))
 
 
 def demo():
@@ -316,18 +269,22 @@ def main():
     """Parse the command line and run the asked-for task."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=("setup", "demo", "test"))
-    parser.add_argument("gates", nargs="*", help="with test: only these gates (%s)" % ", ".join(GATE_ORDER))
+    parser.add_argument("sessions", nargs="*", help="with test: only these sessions (see `nox -l`)")
     arguments = parser.parse_args()
-    unknown = [name for name in arguments.gates if name not in GATE_ORDER]
-    if unknown:
-        parser.error("unknown gate(s) %s; choose from %s" % (", ".join(unknown), ", ".join(GATE_ORDER)))
-    setup()
     if arguments.task == "setup":
+        setup()
         say("setup: done")
         return 0
     if arguments.task == "demo":
+        setup(("tools",))
         return demo()
-    return run_gates(arguments.gates or list(GATE_ORDER))
+    setup(("nox",))
+    sessions = plan()
+    known = {session[0]: session for session in sessions}
+    unknown = [name for name in arguments.sessions if name not in known]
+    if unknown:
+        parser.error("unknown session(s) %s; choose from %s" % (", ".join(unknown), ", ".join(known)))
+    return run_sessions([known[name] for name in arguments.sessions] if arguments.sessions else sessions)
 
 
 if __name__ == "__main__":

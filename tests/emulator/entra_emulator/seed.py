@@ -188,12 +188,12 @@ def expand_application(raw, tenant, where, name=None):
             raise SeedError("%s.jobs[%d]: needs a templateId" % (where, position))
         code = str(job.get("status", "NotRun"))
         if code not in JOB_STATUS_CODES:
-            raise SeedError("%s.jobs[%d].status: %r is not one of %s" % (where, position, code,
-                                                                        ", ".join(JOB_STATUS_CODES)))
+            raise SeedError("%s.jobs[%d].status: %r is not one of %s"
+                            % (where, position, code, ", ".join(JOB_STATUS_CODES)))
         last_run = job.get("last_execution")
         if last_run is not None and last_run not in EXECUTION_STATES:
-            raise SeedError("%s.jobs[%d].last_execution: %r is not one of %s" % (where, position, last_run,
-                                                                                ", ".join(EXECUTION_STATES)))
+            raise SeedError("%s.jobs[%d].last_execution: %r is not one of %s"
+                            % (where, position, last_run, ", ".join(EXECUTION_STATES)))
         jobs.append({
             "id": str(job.get("id") or derived_job_id(tenant_id, name, str(template_id), position,
                                                       service_principal_id)),

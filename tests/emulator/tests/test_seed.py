@@ -28,8 +28,9 @@ def test_generated_ids_follow_the_documented_uuid5_rule():
         assert app["application_id"] == str(uuid.uuid5(namespace, "application:" + app["name"]))
         assert app["service_principal_id"] == str(uuid.uuid5(namespace, "servicePrincipal:" + app["name"]))
         job_tail = uuid.uuid5(namespace, "job:%s:0" % app["name"]).hex
-        assert [{"id": job["id"], "templateId": job["templateId"]} for job in app["jobs"]] == [{"id": "scim.%s.%s" % (uuid.UUID(app["service_principal_id"]).hex, job_tail),
-                                "templateId": "scim"}]
+        expected_job_id = "scim.%s.%s" % (uuid.UUID(app["service_principal_id"]).hex, job_tail)
+        assert [{"id": job["id"], "templateId": job["templateId"]} for job in app["jobs"]] == [
+            {"id": expected_job_id, "templateId": "scim"}]
 
 
 def test_generator_placeholders_start_and_pad():

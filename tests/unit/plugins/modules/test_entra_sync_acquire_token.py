@@ -43,8 +43,8 @@ from ansible_collections.entra.provisioning.tests.unit.plugins.modules.sync_grap
 GUID = '3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b'
 SINGLE_RESULT_FIELDS = {'changed', 'authorized', 'acquired', 'target', 'job_id', 'credential_keys', 'request_id',
                         'cloud', 'api_version'}
-# Fields AnsibleModule adds to every result.
-ANSIBLE_FIELDS = {'invocation', 'warnings', 'deprecations'}
+# Fields AnsibleModule adds to every result (ansible-core 2.22 adds _ansible_new_secrets for the controller to mask).
+ANSIBLE_FIELDS = {'invocation', 'warnings', 'deprecations', '_ansible_new_secrets'}
 LOGIN = 'https://login.microsoftonline.com'
 GRAPH = 'https://graph.microsoft.com/v1.0'
 
