@@ -8,7 +8,6 @@ ansible-core's argument spec rejects a whole ``type=list, elements=dict`` option
 typo would stop every application. A bulk module declares such an option ``type='list', elements='raw'`` (or
 ``type='raw'``) and passes it here instead:
 
-    register_item_secrets(raw_params.get('applications'), ITEM_SPEC)   # first: before anything can fail
     for checked in check_items(params['applications'], 'applications', ITEM_SPEC, label_fallbacks=(...)):
         if checked.error: report checked.label as failed with checked.error, send nothing for it
         else: use checked.values (every spec key present; None when unset)
@@ -110,8 +109,12 @@ def check_items(items, option, spec, label_key='name', label_fallbacks=()):
 
     A bad item never stops the others: its CheckedItem carries the error. ``items`` itself must be a list (raises
     InvalidInputError otherwise, since nothing can be done). The same ``label_key`` value twice is refused on the
-    later items, so every result can be told apart.
+    later items, so every result can be told apart. The secrets the items may hold (see register_item_secrets)
+    are registered first, so no message or result built from them shows one; a module calls this after
+    AnsibleModule has started (EntraModule registers the same shapes before the argument spec is checked), so
+    ansible-core 2.22+ hands every one to the controller for masking.
     """
+    register_item_secrets(items, spec)
     if not isinstance(items, (list, tuple)):
         raise InvalidInputError('%s must be a list with one mapping per application, got %s; start each item with '
                                 '"- ".' % (option, yaml_kind(items)))

@@ -21,12 +21,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
-from ansible_collections.entra.provisioning.plugins.module_utils._items import register_item_secrets
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import (
-    normalize_credentials,
-    register_credential_secrets,
-)
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import normalize_credentials
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
     answer_values,
     parse_items,
@@ -80,16 +76,6 @@ class ApplicationRequest(object):
         request = cls(None, None, [], label=label)
         request.rejection = error
         return request
-
-
-def register_option_secrets(options):
-    """Register every credential value of a task's raw options (``credentials`` and each ``applications`` item,
-    whatever their shape, and anything under an item key the spec does not know) before any check can fail.
-    Anything but a mapping (no arguments could be read) registers nothing."""
-    if not isinstance(options, dict):
-        return
-    register_credential_secrets(options.get('credentials'))
-    register_item_secrets(options.get('applications'), APPLICATION_ITEM_SPEC)
 
 
 def parse_applications(items, defaults):

@@ -384,7 +384,6 @@ summary:
 '''
 
 # ansible-core's documented way for a module to read its arguments before AnsibleModule checks them.
-from ansible.module_utils.basic import _load_params
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
@@ -392,7 +391,6 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_authoriza
     SyncAuthorizer,
     parse_applications,
     parse_request,
-    register_option_secrets,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS
 
@@ -463,9 +461,6 @@ def bulk_result(outcomes):
 
 def main():
     """Validate, authorize phase by phase, and report per application."""
-    # Credential values are not no_log options any more (the checks are ours), so they are registered from the raw
-    # arguments before ansible-core's own checks can fail and echo the arguments back.
-    register_option_secrets(_load_params())
     module = EntraModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
         requests = parse_requests(module.params)

@@ -269,10 +269,8 @@ api_version:
   sample: v1.0
 '''
 
-from ansible.module_utils.basic import _load_params
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
-from ansible_collections.entra.provisioning.plugins.module_utils._items import register_item_secrets
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_secrets import (
     SECRETS_ITEM_SPEC,
@@ -330,11 +328,6 @@ def parse_requests(module):
 
 def main():
     """Validate, test, save and verify phase by phase, and report per application."""
-    # Item credentials are not no_log options (their checks are ours), so they are registered from the raw
-    # arguments before ansible-core's own checks can fail and echo the arguments back.
-    raw_arguments = _load_params()
-    if isinstance(raw_arguments, dict):
-        register_item_secrets(raw_arguments.get('applications'), SECRETS_ITEM_SPEC)
     module = EntraModule(
         argument_spec=argument_spec(),
         mutually_exclusive=[TARGET_OPTIONS + ('applications',)],

@@ -17,7 +17,6 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_authoriza
     SyncAuthorizer,
     parse_applications,
     parse_request,
-    register_option_secrets,
 )
 from ansible_collections.entra.provisioning.tests.unit.plugins.modules.sync_graph_fake import (
     OWNED_BY,
@@ -547,22 +546,6 @@ def test_each_applications_item_is_parsed_alone_with_the_task_defaults():
     assert (requests[0].force, requests[0].verify, requests[2].force) == (True, False, False)
     assert requests[1].label == 'two'
     assert requests[1].rejection.message.startswith('applications[1].app_id must be a GUID')
-
-
-def test_every_raw_credential_value_is_registered_before_any_check():
-    register_option_secrets({
-        'credentials': {'SecretToken': 'canary-single-1'},
-        'applications': ['canary-not-registered', {'credentials': [{'key': 'SecretToken', 'value': 'canary-item-2'}],
-                                                   'unknown': 'canary-unknown-3'}],
-    })
-    assert redact('canary-single-1 canary-item-2 canary-unknown-3 SecretToken') == (
-        '%s %s %s SecretToken' % (MASK, MASK, MASK))
-
-
-@pytest.mark.parametrize('options', [None, [], 'x'])
-def test_arguments_that_could_not_be_read_register_nothing(options):
-    register_option_secrets(options)
-    assert redact('canary-single-1') == 'canary-single-1'
 
 
 # -- answers are data from the network: checked before use ---------------------------------------------------------
