@@ -37,6 +37,7 @@ description:
 author:
   - entra.provisioning maintainers (@entra-provisioning)
 extends_documentation_fragment:
+  - entra.provisioning.targets
   - entra.provisioning.auth
   - entra.provisioning.connection
   - entra.provisioning.attributes
@@ -56,28 +57,6 @@ attributes:
     membership:
       - entra.provisioning.entra
 options:
-  service_principal_id:
-    description:
-      - Object ID of the application's service principal (enterprise application). Uses the
-        C(/servicePrincipals/{id}) path.
-      - Exactly one of O(service_principal_id), O(application_id), O(app_id), O(display_name) or O(applications)
-        is required.
-    type: str
-  application_id:
-    description:
-      - Object ID of the application (app registration). Uses the C(/applications/{id}) path.
-    type: str
-  app_id:
-    description:
-      - Application (client) ID; resolved to its service principal.
-    type: str
-  display_name:
-    description:
-      - Display name of the service principal, matched as Graph's C($filter=displayName eq '...') matches it,
-        the whole name, ignoring case (V(contoso expenses) finds V(Contoso Expenses)), nothing else. No match or
-        several matches fail with what was found.
-      - At most 256 characters, Graph's limit for a display name; a longer one is refused before anything is sent.
-    type: str
   credentials:
     description:
       - The credentials to send, as the application's provisioning connector expects them, as a list of

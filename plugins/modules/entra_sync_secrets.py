@@ -36,27 +36,13 @@ description:
 author:
   - entra.provisioning maintainers (@entra-provisioning)
 extends_documentation_fragment:
+  - entra.provisioning.targets
   - entra.provisioning.auth
   - entra.provisioning.connection
   - entra.provisioning.attributes
   - entra.provisioning.attributes.action_group
   - entra.provisioning.attributes.check_mode_writes_nothing
 options:
-  service_principal_id:
-    description:
-      - Object ID of the application's service principal (enterprise application).
-      - Exactly one of O(service_principal_id), O(application_id), O(app_id), O(display_name) or O(applications)
-        is required.
-    type: str
-  application_id:
-    description: Object ID of the application (app registration); uses the C(/applications/{id}) path.
-    type: str
-  app_id:
-    description: Application (client) ID; looked up with C(/servicePrincipals(appId='...')).
-    type: str
-  display_name:
-    description: Display name of the service principal, matched exactly. No match or several matches fail.
-    type: str
   credentials:
     description:
       - The whole set of credentials to save; keys that are not listed are removed by the service.
@@ -112,7 +98,7 @@ options:
         description: Application (client) ID.
         type: str
       display_name:
-        description: Exact display name of the service principal.
+        description: Display name of the service principal, matched as O(display_name) is (whole name, ignoring case).
         type: str
       credentials:
         description: As O(credentials).
