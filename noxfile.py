@@ -132,7 +132,7 @@ def add_ansible_test_session(suite, core, python):
     packages = [package]
     if suite == "integration":
         # The modules' own dependencies (msal, requests) and the emulator's, which runs on this Python too.
-        packages += requirements("tests/emulator/requirements.txt")
+        packages += requirements("tests/emulator/requirements.txt") + requirements("tests/integration/requirements-targets.txt")
 
     def test(session):
         run_ansible_test(session, suite, python, core)

@@ -12,6 +12,7 @@ from ansible_collections.entra.provisioning.plugins.doc_fragments.auth import Mo
 from ansible_collections.entra.provisioning.plugins.doc_fragments.connection import (
     ModuleDocFragment as ConnectionFragment,
 )
+from ansible_collections.entra.provisioning.plugins.doc_fragments.targets import ModuleDocFragment as TargetsFragment
 
 
 def shared_documented_options():
@@ -20,3 +21,10 @@ def shared_documented_options():
     connection = yaml.safe_load(ConnectionFragment.DOCUMENTATION)['options']
     assert not set(auth) & set(connection)
     return dict(auth, **connection)
+
+
+def with_target_options(own_options):
+    """Return a module's own documented options plus the targets fragment's (they must never share a name)."""
+    targets = yaml.safe_load(TargetsFragment.DOCUMENTATION)['options']
+    assert not set(own_options) & set(targets)
+    return dict(own_options, **targets)

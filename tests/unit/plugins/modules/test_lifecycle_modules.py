@@ -19,7 +19,10 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs impo
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_secrets import SECRETS_ITEM_SPEC
 from ansible_collections.entra.provisioning.plugins.modules import entra_sync_job, entra_sync_job_info
 from ansible_collections.entra.provisioning.plugins.modules import entra_sync_secrets
-from ansible_collections.entra.provisioning.tests.unit.plugins.doc_fragment_options import shared_documented_options
+from ansible_collections.entra.provisioning.tests.unit.plugins.doc_fragment_options import (
+    shared_documented_options,
+    with_target_options,
+)
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import patch_module_args
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.lifecycle_graph_fake import (
     SP_ID,
@@ -48,7 +51,7 @@ ITEM_SPECS = {entra_sync_job: JOB_ITEM_SPEC, entra_sync_job_info: JOB_INFO_ITEM_
 
 @pytest.mark.parametrize('module', MODULES, ids=lambda module: module.__name__.rsplit('.', 1)[-1])
 def test_documentation_matches_the_argument_spec_and_examples_parse(module):
-    documented = yaml.safe_load(module.DOCUMENTATION)['options']
+    documented = with_target_options(yaml.safe_load(module.DOCUMENTATION)['options'])
     assert not set(documented) & set(shared_documented_options())
     items = documented['applications'].pop('suboptions')
     assert _spec_of_docs(documented) == _spec_of_argspec(module.argument_spec())
