@@ -13,7 +13,7 @@ it and a change of the package list builds a new one.
     python3 tests/tooling/debian_root.py [--python 3.13] run -- CMD [ARG..]  # run CMD inside (clone, /tmp mounted)
     python3 tests/tooling/debian_root.py [--python 3.13] path               # where the root is (or would be)
 
-``run`` bind-mounts the clone (and its git directory) at the same absolute path, /tmp, /proc and /dev, so every
+``run`` bind-mounts the clone (and its git directory) at the same absolute path, /tmp, /proc, /dev (with /dev/pts and /dev/shm), so every
 path in the clone, in ansible-test's temporary trees and in the emulator's state directory means the same inside
 and out. The root shares the machine's network namespace: a server on 127.0.0.1 is reachable from both sides.
 """
@@ -229,6 +229,11 @@ class mounted:  # pylint: disable=invalid-name
             subprocess.check_call(["mount", "-t", "proc", "proc", self.root + "/proc"])
             self.mounts.append(self.root + "/proc")
             self._bind("/dev")
+            # A plain bind does not carry the mounts under /dev: pseudo-terminals (ansible-runner's pexpect, as AWX
+            # runs jobs) and shared memory (multiprocessing) must be bound on their own.
+            for device_mount in ("/dev/pts", "/dev/shm"):
+                if os.path.ismount(device_mount):
+                    self._bind(device_mount)
             self._bind("/tmp")
             for folder in pip_local_dirs():
                 self._bind(folder, read_only=True)
