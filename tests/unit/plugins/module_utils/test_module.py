@@ -121,7 +121,11 @@ def test_secret_from_the_environment_is_masked_in_module_output(capsys, monkeypa
         module.exit_json(changed=False, echoed='value was %s' % leaked)
 
     result = run_module(args, capsys, build_then_echo)
-    assert leaked not in json.dumps(result)
+    if '_ansible_new_secrets' in result:
+        # ansible-core 2.22+ masks at output, on the controller: the module must hand the value over to it
+        assert leaked in result.pop('_ansible_new_secrets')
+    else:
+        assert leaked not in json.dumps(result)
 
 
 def test_validate_certs_false_warns(capsys):
