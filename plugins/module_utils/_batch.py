@@ -175,8 +175,11 @@ class BatchRunner(object):
         return (self._result(index, status=status, headers=headers, body=body, error=error), None)
 
     def _result(self, index, status=None, headers=None, body=None, error=None):
-        return BatchResult(self._requests[index], status=status, headers=redact_headers(headers),
-                           body=redact_data(body) if error is not None else body, error=error,
+        # A failed item's answer may echo what was sent; a successful one is read by the engine, never shown.
+        failed = error is not None
+        return BatchResult(self._requests[index], status=status,
+                           headers=redact_headers(headers) if failed else dict(headers or {}),
+                           body=redact_data(body) if failed else body, error=error,
                            attempts=self._attempts[index])
 
 

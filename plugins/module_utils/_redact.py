@@ -64,6 +64,9 @@ _PATTERNS = (
     (_quoted_value_pattern("'"), r'\1' + MASK + "'"),
 )
 
+# Every pattern above needs one of these words: a text without any (most texts) skips the six substitutions.
+_PATTERN_HINT = re.compile(r'(?i)authorization|bearer|eyJ|%s' % _FIELDS)
+
 _PERCENT_ESCAPE = re.compile(r'%[0-9A-F]{2}')
 
 
@@ -109,6 +112,8 @@ class SecretRegistry(object):
         self._forms = set()
         # anchor (first characters) -> {length: set of forms}
         self._index = {}
+        # the anchors of _index as a set, so a text with none of them is passed with one C-level set test
+        self._anchors = set()
         # prefix -> values it starts, so a cut-off echo is masked as far as it matches
         self._continuations = {}
         self._ordered = ()
@@ -135,6 +140,7 @@ class SecretRegistry(object):
             for form in new_forms:
                 self._forms.add(form)
                 self._index.setdefault(form[:_ANCHOR], {}).setdefault(len(form), set()).add(form)
+                self._anchors.add(form[:_ANCHOR])
             self._values.update(new_values)
             self._ordered = None
         if _core_register_secret is not None:
@@ -157,6 +163,7 @@ class SecretRegistry(object):
             self._values = set()
             self._forms = set()
             self._index = {}
+            self._anchors = set()
             self._continuations = {}
             self._ordered = ()
 
@@ -164,7 +171,10 @@ class SecretRegistry(object):
         """Return ``text`` with every remembered form (and continued prefix) replaced by MASK."""
         with self._lock:
             index, continuations = self._index, self._continuations
-            if not index:
+            if not index or len(text) < _ANCHOR:
+                return text
+            grams = {text[start:start + _ANCHOR] for start in range(len(text) - _ANCHOR + 1)}
+            if grams.isdisjoint(self._anchors):
                 return text
             spans = []
             for start in range(len(text) - _ANCHOR + 1):
@@ -241,8 +251,9 @@ def redact(text):
     if not isinstance(text, str):
         text = str(text)
     text = _REGISTRY.mask(text)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    if _PATTERN_HINT.search(text):
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
     return text
 
 
