@@ -124,6 +124,7 @@ except ImportError:  # ansible-core 2.18: mark them unsafe here (half the build 
 from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter, OptionResolver
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_inventory import (
     InventoryFilters,
     build_hosts,
@@ -152,13 +153,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         """Read the tenant (or the cache) and fill the inventory."""
         super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
         given = set(self._read_config_data(path) or {})
-        try:
-            filters = InventoryFilters.from_option(self.get_option('filters'))
-            applications = self._applications(path, filters, cache)
-            hosts = build_hosts(applications, prefix=self.get_option('host_name_prefix'),
-                                common_vars=self._connection_vars(given))
-        except EntraError as exc:
-            raise AnsibleParserError('entra_sync inventory %s: %s' % (path, exc.message))
+        # One source is one run: its secrets are masked in its errors and forgotten when it is read.
+        with SecretRegistry().in_use():
+            try:
+                filters = InventoryFilters.from_option(self.get_option('filters'))
+                applications = self._applications(path, filters, cache)
+                hosts = build_hosts(applications, prefix=self.get_option('host_name_prefix'),
+                                    common_vars=self._connection_vars(given))
+            except EntraError as exc:
+                raise AnsibleParserError('entra_sync inventory %s: %s' % (path, exc.message))
         strict = self.get_option('strict')
         for name, variables, groups in hosts:
             self.inventory.add_host(name)

@@ -7,15 +7,17 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
     EntraError,
     InvalidInputError,
     OutcomeUnknownError,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import error_code, error_from_answer
-from ansible_collections.entra.provisioning.plugins.module_utils._redact import redact_data, redact_headers
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import (
+    redact_data,
+    redact_headers,
+    run_in_threads,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._retry import is_retryable
 
 BATCH_LIMIT = 20
@@ -96,8 +98,7 @@ class BatchRunner(object):
             sending, held = (pending, []) if round_size is None else (pending[:round_size], pending[round_size:])
             envelopes = [sending[start:start + BATCH_LIMIT] for start in range(0, len(sending), BATCH_LIMIT)]
             retry_delays = {}
-            with ThreadPoolExecutor(max_workers=min(self._workers, len(envelopes))) as pool:
-                outcomes = list(pool.map(self._send_envelope, envelopes))
+            outcomes = run_in_threads(self._send_envelope, envelopes, min(self._workers, len(envelopes)))
             for outcome in outcomes:
                 for index, (result, delay) in outcome.items():
                     if result is not None:

@@ -18,7 +18,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._deprecations i
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, MissingDependencyError
 from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter
-from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret, registered_secrets
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry
 
 # An option or item key of this name holds credential values in whatever shape the user typed it.
 SECRET_CONTAINERS = frozenset(('credentials',))
@@ -48,6 +48,9 @@ class EntraModule(AnsibleModule):
     """
 
     def __init__(self, argument_spec=None, **kwargs):
+        # The module process is the run: its secrets live in this registry until the process exits.
+        self.secrets = SecretRegistry()
+        self.secrets.activate()
         spec = shared_argument_spec()
         spec.update(argument_spec or {})
         super(EntraModule, self).__init__(argument_spec=spec, **kwargs)
@@ -94,12 +97,12 @@ class EntraModule(AnsibleModule):
         """
         super(EntraModule, self)._load_params()
         for value in secret_values(self.params, self.argument_spec):
-            register_secret(value)
+            self.secrets.add(value)
         self._remember_runtime_secrets()
 
     def _remember_runtime_secrets(self):
         # Values read from the environment or files never went through the argument spec's no_log.
-        self.no_log_values.update(registered_secrets())
+        self.no_log_values.update(self.secrets.values())
 
     def exit_json(self, **kwargs):
         """Exit like AnsibleModule, masking secrets registered at run time too."""

@@ -2,16 +2,26 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # FOR INTERNAL COLLECTION USE ONLY: the interfaces in this file may change in any release.
-"""The one place that removes secrets from text: every error, warning and debug text passes through here."""
+"""The one place that removes secrets from text: every error, warning and debug text passes through here.
+
+The secrets themselves belong to a run (one module process, one controller-side action, one inventory parse): the
+run creates a SecretRegistry and puts it in use for its duration, and every ``register_secret`` and ``redact`` of that
+run, in any thread it starts through ``run_in_threads``, reaches that registry and no other. A secret of one run is
+never masked, kept or handed on by another, and nothing is left behind in a long-lived process when the run ends.
+"""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
 import binascii
+import contextlib
+import contextvars
 import json
 import re
 import threading
+
+from concurrent.futures import ThreadPoolExecutor
 
 from urllib.parse import quote, quote_plus
 
@@ -98,8 +108,13 @@ def encoded_forms(value):
     return {form for form in forms if len(form) >= MIN_REGISTERED_LENGTH}
 
 
+# The registry of the run this code is part of. A context variable rather than a global: a new thread starts with an
+# empty context (run_in_threads hands the run's on), and two runs in one process never see each other's secrets.
+_RUN_REGISTRY = contextvars.ContextVar('entra_provisioning_run_secrets', default=None)
+
+
 class SecretRegistry(object):
-    """Secret values known at run time (options, env values, file contents), in every form they may take.
+    """The secret values one run knows (options, env values, file contents), in every form they may take.
 
     ``mask(text)`` replaces every occurrence of every form, and of a long enough prefix of the value together
     with whatever continues it, by MASK in one pass over the text. ``values()`` are only the values as given:
@@ -157,15 +172,26 @@ class SecretRegistry(object):
                 self._ordered = tuple(sorted(self._values, key=len, reverse=True))
             return self._ordered
 
-    def clear(self):
-        """Forget everything."""
-        with self._lock:
-            self._values = set()
-            self._forms = set()
-            self._index = {}
-            self._anchors = set()
-            self._continuations = {}
-            self._ordered = ()
+    def activate(self):
+        """Make this the registry of the current run until ``deactivate(token)``; return that token.
+
+        A module process is one run from start to exit, so EntraModule activates its registry and never leaves it.
+        """
+        return _RUN_REGISTRY.set(self)
+
+    @staticmethod
+    def deactivate(token):
+        """Give the run's context back the registry it had before ``activate`` returned ``token``."""
+        _RUN_REGISTRY.reset(token)
+
+    @contextlib.contextmanager
+    def in_use(self):
+        """Use this registry for the run inside the ``with`` block (a controller action, an inventory parse)."""
+        token = self.activate()
+        try:
+            yield self
+        finally:
+            self.deactivate(token)
 
     def mask(self, text):
         """Return ``text`` with every remembered form (and continued prefix) replaced by MASK."""
@@ -219,38 +245,56 @@ def _replace_spans(text, spans):
     return ''.join(pieces)
 
 
-_REGISTRY = SecretRegistry()
+class NoRunError(RuntimeError):
+    """A secret was registered outside any run: a bug, since nothing could mask it later."""
+
+
+def run_registry():
+    """Return the registry of the current run; raise NoRunError when no run has put one in use."""
+    registry = _RUN_REGISTRY.get()
+    if registry is None:
+        raise NoRunError('a secret was registered outside a run (no SecretRegistry is in use); please report this')
+    return registry
 
 
 def register_secret(value):
-    """Remember a secret value so that every later ``redact`` masks it in any form ``encoded_forms`` knows.
+    """Remember a secret value of this run so that every later ``redact`` of the run masks it in any form
+    ``encoded_forms`` knows.
 
     On ansible-core 2.22 and later the value is also handed to ``ansible.module_utils.secrets``, so the
     controller masks it in every output channel it controls.
     """
-    _REGISTRY.add(value)
+    run_registry().add(value)
 
 
 def registered_secrets():
-    """Return the registered secret values (for handing to AnsibleModule.no_log_values); never print them."""
-    return _REGISTRY.values()
+    """Return this run's secret values (for handing to AnsibleModule.no_log_values); never print them."""
+    return run_registry().values()
 
 
-def clear_registered_secrets():
-    """Forget every registered secret; for tests and for long-lived processes that start a new run."""
-    _REGISTRY.clear()
+def run_in_threads(function, items, max_workers):
+    """Return ``[function(item) for item in items]``, computed by up to ``max_workers`` threads of this run.
+
+    Each call runs in a copy of the caller's context, so the threads register into and redact with the run's
+    registry. The one way module_utils starts threads.
+    """
+    with ThreadPoolExecutor(max_workers=max_workers) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, function, item) for item in items]
+        return [future.result() for future in futures]
 
 
 def redact(text):
-    """Return ``text`` with registered secrets, tokens, assertions and Authorization values masked.
+    """Return ``text`` with the run's registered secrets, tokens, assertions and Authorization values masked.
 
-    ``None`` stays ``None``; anything else is turned into text first.
+    ``None`` stays ``None``; anything else is turned into text first. Outside a run only the patterns apply.
     """
     if text is None:
         return None
     if not isinstance(text, str):
         text = str(text)
-    text = _REGISTRY.mask(text)
+    registry = _RUN_REGISTRY.get()
+    if registry is not None:
+        text = registry.mask(text)
     if _PATTERN_HINT.search(text):
         for pattern, replacement in _PATTERNS:
             text = pattern.sub(replacement, text)

@@ -16,7 +16,7 @@ from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
-from ansible_collections.entra.provisioning.plugins.module_utils._redact import redact
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry, redact
 
 
 class ControllerAction(ActionBase):
@@ -29,8 +29,14 @@ class ControllerAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         """Run the subclass's work and turn any exception into a failed result."""
         result = super(ControllerAction, self).run(tmp, task_vars)
+        # One task is one run: the secrets it meets are masked in everything it reports and forgotten after it.
+        with SecretRegistry().in_use():
+            self._run_and_report(result, task_vars or {})
+        return result
+
+    def _run_and_report(self, result, task_vars):
         try:
-            result.update(self.run_on_controller(task_vars or {}))
+            result.update(self.run_on_controller(task_vars))
         except EntraError as error:
             result.update(failed=True, msg=error.message, error=error.to_dict())
         except AnsibleError as error:
@@ -39,7 +45,6 @@ class ControllerAction(ActionBase):
             # A bug of ours must still read as a failure, not as a traceback with values in its frames.
             result.update(failed=True, msg=redact('%s stopped on an unexpected %s: %s. Please report this.'
                                                   % (self._task.action, type(error).__name__, error)))
-        return result
 
     def run_on_controller(self, task_vars):
         """Do the work and return the result fields; subclasses implement it."""

@@ -210,6 +210,28 @@ def test_no_secret_reaches_the_result(secret):
     assert not any(pair['value'] in repr(result) for app in graph.apps for pair in app.credentials())
 
 
+def test_each_task_is_a_run_whose_secrets_are_forgotten_when_it_ends():
+    from ansible_collections.entra.provisioning.plugins.module_utils import _redact
+
+    seen = []
+    graph = FakeGraph()
+    hosts = {'first': application(graph, 'First', authorize_client_secret=HOST_SECRET)[1]}
+    real_parse = entra_sync_authorize_hosts.parse_run_settings
+
+    def parse_and_look(values):
+        seen.append(_redact.registered_secrets())
+        return real_parse(values)
+
+    with mock.patch.object(entra_sync_authorize_hosts, 'parse_run_settings', parse_and_look):
+        run(hosts, PLAY, graph=graph)
+        run(hosts, PLAY, graph=graph)
+    # each run starts empty (nothing of the first run is handed to the second), and none is left in use after
+    assert seen == [(), ()]
+    assert _redact.redact(HOST_SECRET) == HOST_SECRET
+    with pytest.raises(_redact.NoRunError):
+        _redact.register_secret(HOST_SECRET)
+
+
 # -- authorize_start_job ------------------------------------------------------------------------------------------
 
 class JobStarts(object):

@@ -19,7 +19,7 @@ from ansible.module_utils.common.yaml import yaml_load
 
 from ansible_collections.entra.provisioning.plugins.inventory import entra_sync
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
-from ansible_collections.entra.provisioning.plugins.module_utils._redact import clear_registered_secrets, register_secret
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry, register_secret
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_inventory import ReadOutcome
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import describe_job
 from ansible_collections.entra.provisioning.tests.unit.plugins.doc_fragment_options import shared_documented_options
@@ -66,11 +66,10 @@ class FakeReads(object):
 
 
 @pytest.fixture(autouse=True)
-def forget_secrets():
-    """Each test starts with no registered secrets."""
-    clear_registered_secrets()
-    yield
-    clear_registered_secrets()
+def run_secrets():
+    """Each test is one run, with its own secret registry."""
+    with SecretRegistry().in_use():
+        yield
 
 
 def inventory_file(tmp_path, name='contoso.entra_sync.yml', **options):

@@ -11,7 +11,7 @@ import time
 import pytest
 import responses
 
-from ansible_collections.entra.provisioning.plugins.module_utils._redact import clear_registered_secrets
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry
 from ansible_collections.entra.provisioning.plugins.module_utils._retry import RetryPolicy
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
     FakeClock,
@@ -21,11 +21,10 @@ from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.help
 
 
 @pytest.fixture(autouse=True)
-def forget_secrets():
-    """Each test starts with no registered secrets."""
-    clear_registered_secrets()
-    yield
-    clear_registered_secrets()
+def run_secrets():
+    """Each test is one run, with its own secret registry."""
+    with SecretRegistry().in_use():
+        yield
 
 
 @pytest.fixture

@@ -251,19 +251,17 @@ def test_error_bodies_are_redacted_in_results(http, client):
 
 
 def test_after_throttling_rounds_shrink_to_what_got_through_then_grow(http, client, sleeper, monkeypatch):
-    from concurrent.futures import ThreadPoolExecutor
     from ansible_collections.entra.provisioning.plugins.module_utils import _batch
 
     round_sizes = []
+    run_in_threads = _batch.run_in_threads
 
-    class RecordingPool(ThreadPoolExecutor):
-        # one pool per round: record how many items each round sends
-        def map(self, function, *iterables, **kwargs):
-            envelopes = list(iterables[0])
-            round_sizes.append(sum(len(envelope) for envelope in envelopes))
-            return super(RecordingPool, self).map(function, envelopes, **kwargs)
+    def recording_run_in_threads(function, envelopes, max_workers):
+        # one call per round: record how many items each round sends
+        round_sizes.append(sum(len(envelope) for envelope in envelopes))
+        return run_in_threads(function, envelopes, max_workers)
 
-    monkeypatch.setattr(_batch, 'ThreadPoolExecutor', RecordingPool)
+    monkeypatch.setattr(_batch, 'run_in_threads', recording_run_in_threads)
 
     def decide(item, seen):
         if seen == 1 and int(item['url'].rsplit('/', 1)[1]) >= 20:

@@ -16,11 +16,14 @@ import pytest
 from ansible_collections.entra.provisioning.plugins.module_utils import _redact
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import (
     MASK,
+    NoRunError,
+    SecretRegistry,
     redact,
     redact_data,
     redact_headers,
     register_secret,
     registered_secrets,
+    run_in_threads,
 )
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import make_jwt
 
@@ -196,3 +199,49 @@ def test_an_unterminated_secret_field_is_masked_to_the_end():
 
 def test_escaped_quotes_inside_a_secret_field_are_masked_with_it():
     assert redact('{"password": "a\\"b", "next": 1}') == '{"password": "%s", "next": 1}' % MASK
+
+
+def test_a_run_owns_its_secrets_and_forgets_them_when_it_ends():
+    outer_secret = 'outer-run-secret-value'
+    register_secret(outer_secret)  # the test's own run (conftest)
+    inner = SecretRegistry()
+    with inner.in_use():
+        register_secret('inner-run-secret-value')
+        # another run neither masks nor hands on the first run's secret
+        assert redact('x outer-run-secret-value inner-run-secret-value') == 'x outer-run-secret-value ' + MASK
+        assert registered_secrets() == ('inner-run-secret-value',)
+    # back in the outer run: the inner run's secret is gone with it, the outer one is still masked
+    assert redact('inner-run-secret-value outer-run-secret-value') == 'inner-run-secret-value ' + MASK
+    assert registered_secrets() == (outer_secret,)
+
+
+def test_threads_started_by_a_run_use_its_registry():
+    register_secret('thread-visible-secret')
+    texts = run_in_threads(lambda number: redact('%d: thread-visible-secret' % number), range(8), 4)
+    assert texts == ['%d: %s' % (number, MASK) for number in range(8)]
+
+    def register_in_thread(number):
+        register_secret('registered-in-thread-%d' % number)
+
+    run_in_threads(register_in_thread, range(3), 3)
+    assert redact('registered-in-thread-2') == MASK
+
+
+def test_a_thread_of_its_own_has_no_run_so_registering_fails_loudly():
+    import threading
+
+    errors = []
+
+    def outside_any_run():
+        try:
+            register_secret('nowhere-to-keep-it')
+        except NoRunError as error:
+            errors.append(error)
+        # redaction still applies the patterns
+        errors.append(redact('Authorization: Bearer abc.def'))
+
+    thread = threading.Thread(target=outside_any_run)
+    thread.start()
+    thread.join()
+    assert isinstance(errors[0], NoRunError)
+    assert errors[1] == 'Authorization: ' + MASK

@@ -11,15 +11,14 @@ import os
 import pytest
 import responses
 
-from ansible_collections.entra.provisioning.plugins.module_utils._redact import clear_registered_secrets
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry
 
 
 @pytest.fixture(autouse=True)
-def forget_secrets():
-    """Each test starts with no registered secrets."""
-    clear_registered_secrets()
-    yield
-    clear_registered_secrets()
+def run_secrets():
+    """Each test is one run, with its own secret registry."""
+    with SecretRegistry().in_use():
+        yield
 
 
 @pytest.fixture(autouse=True)
