@@ -18,7 +18,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._auth_federated
 from ansible_collections.entra.provisioning.plugins.module_utils._auth_managed_identity import ManagedIdentityAuth
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._options import ENV_FALLBACKS
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import RetryPolicy
+from ansible_collections.entra.provisioning.plugins.module_utils._retry import Retry, RetryPolicy
 
 # please keep in alphabetical order of method name
 METHOD_CLASSES = {
@@ -141,7 +141,7 @@ class Authenticator(object):
         """Return a bearer token for the cloud's Graph, reusing it until shortly before it expires."""
         with self._lock:
             if self._token is None or self._needs_refresh(self._token):
-                self._token = self._acquire()
+                self._token = self._retry.run(self._request_token)
             return self._token.token
 
     def invalidate(self, token):
@@ -161,20 +161,22 @@ class Authenticator(object):
             return True
         return token.refresh_on is not None and now >= token.refresh_on
 
-    def _acquire(self):
-        attempt = 1
-        while True:
-            self.token_requests += 1
-            try:
-                return self.method.acquire_token()
-            except TransientAuthenticationError as exc:
-                if not self._retry.can_retry(attempt):
-                    raise AuthenticationError('Gave up after %d attempts: %s' % (attempt, exc.message),
-                                              code=exc.code, request_id=exc.request_id,
-                                              client_request_id=exc.client_request_id, date=exc.date)
-                delay = self._retry.delay(attempt)
-                if exc.retry_after is not None:
-                    # msal's replay cache counts whole seconds; one more makes sure it has expired
-                    delay = max(delay, exc.retry_after + 1)
-                self._retry.sleep(delay)
-                attempt += 1
+    def _request_token(self):
+        self.token_requests += 1
+        try:
+            return self.method.acquire_token()
+        except TransientAuthenticationError as exc:
+            return _sign_in_retry(exc)
+
+
+def _sign_in_retry(failure):
+    """Return the Retry a transient sign-in failure asks for; giving up reports that failure."""
+    def give_up(reason):
+        # the reason opens the message
+        return AuthenticationError('%s%s: %s' % (reason[:1].upper(), reason[1:], failure.message), code=failure.code,
+                                   request_id=failure.request_id, client_request_id=failure.client_request_id,
+                                   date=failure.date)
+
+    # msal's replay cache counts whole seconds; one more makes sure it has expired
+    least_wait = None if failure.retry_after is None else failure.retry_after + 1
+    return Retry(give_up, least_wait=least_wait)

@@ -30,6 +30,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors i
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._retry import (
     AMBIGUOUS_STATUSES,
+    Retry,
     RetryPolicy,
     is_retryable,
 )
@@ -161,9 +162,10 @@ class GraphClient(object):
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         what = '%s %s' % (method, urlsplit(url).path)
         data = json.dumps(body) if body is not None else None
-        attempt = 1
         refreshed = False
-        while True:
+
+        def try_once():
+            nonlocal refreshed
             token = self.authenticator.get_token()
             request_headers = {
                 'Authorization': 'Bearer ' + token,
@@ -179,10 +181,7 @@ class GraphClient(object):
             try:
                 response = self.session.request(method, url, data=data, headers=request_headers)
             except requests.exceptions.RequestException as exc:
-                self._raise_unless_retryable(what, url, exc, idempotent, attempt)
-                self._pause(self.retry.delay(attempt))
-                attempt += 1
-                continue
+                return self._transport_retry(what, url, exc, idempotent)
 
             status = response.status_code
             payload = _json_or_none(response)
@@ -199,21 +198,22 @@ class GraphClient(object):
                 with self._counter_lock:
                     self.counters['token_refreshes_after_401'] += 1
                 if self.authenticator.invalidate(token):
-                    continue
+                    # the send with the new token belongs to this attempt: a refresh uses up no retry
+                    return try_once()
             if is_retryable(status, code):
-                error, delay = self.retry_decision(what, status, response.headers, payload, idempotent, attempt)
-                if error is not None:
-                    raise error
-                self._pause(delay)
-                attempt += 1
-                continue
+                unknown = _unknown_outcome(what, status, response.headers, payload, idempotent)
+                if unknown is not None:
+                    raise unknown
+                return _answer_retry(what, status, response.headers, payload)
             if status == 401:
                 raise error_from_answer(what, status, response.headers, payload, AuthenticationError,
                                         advice=self._refused_token_advice())
             raise error_from_answer(what, status, response.headers, payload)
 
-    def _raise_unless_retryable(self, what, url, exc, idempotent, attempt):
-        """Raise the error a failed send deserves, unless it may be sent again (then return)."""
+        return self.retry.run(try_once, count_retry=self.count_retries)
+
+    def _transport_retry(self, what, url, exc, idempotent):
+        """Raise the error a failed send deserves, unless it may be sent again: then return its Retry."""
         parts = urlsplit(url)
         host = parts.netloc
         phase = _failure_phase(exc)
@@ -238,27 +238,14 @@ class GraphClient(object):
                 lost = 'the connection to %s was lost after the request was sent (%s)' % (host, exc.__class__.__name__)
             raise OutcomeUnknownError('%s: %s, so it is unknown whether it took effect. Check the object\'s state '
                                       'before sending it again.' % (what, lost))
-        if not self.retry.can_retry(attempt):
-            raise RetriesExhaustedError('%s: gave up after %d attempts: %s' % (what, attempt, why))
+        return Retry(lambda reason: RetriesExhaustedError('%s: %s: %s' % (what, reason, why)))
 
     def retry_decision(self, what, status, headers, payload, idempotent, attempt):
         """For a throttled or transient answer return (None, seconds to wait) or (the error to report, None)."""
-        if status in AMBIGUOUS_STATUSES and not idempotent:
-            return error_from_answer(what, status, headers, payload, OutcomeUnknownError,
-                                     advice=GATEWAY_TIMEOUT_ADVICE), None
-        if not self.retry.can_retry(attempt):
-            return error_from_answer(what, status, headers, payload, RetriesExhaustedError,
-                                     prefix='gave up after %d attempts' % attempt), None
-        delay = self.retry.delay(attempt, header_value(headers, 'Retry-After'))
-        if delay > self.retry.max_retry_after:
-            return error_from_answer(what, status, headers, payload, RetriesExhaustedError,
-                                     prefix='Graph asked to wait %d seconds, longer than %d; run again later'
-                                            % (delay, self.retry.max_retry_after)), None
-        return None, delay
-
-    def _pause(self, delay):
-        self.count_retries()
-        self.retry.sleep(delay)
+        unknown = _unknown_outcome(what, status, headers, payload, idempotent)
+        if unknown is not None:
+            return unknown, None
+        return self.retry.decide(attempt, _answer_retry(what, status, headers, payload))
 
     def _refused_token_advice(self):
         if not self.authenticator.refreshable:
@@ -281,6 +268,19 @@ def _failure_phase(exc):
         if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
             return 'connect'
     return 'sent'
+
+
+def _unknown_outcome(what, status, headers, payload, idempotent):
+    """Return OutcomeUnknownError when a non-idempotent request may have run despite the answer, else None."""
+    if status in AMBIGUOUS_STATUSES and not idempotent:
+        return error_from_answer(what, status, headers, payload, OutcomeUnknownError, advice=GATEWAY_TIMEOUT_ADVICE)
+    return None
+
+
+def _answer_retry(what, status, headers, payload):
+    """Return the Retry a throttled or transient answer asks for; giving up reports that answer."""
+    return Retry(lambda reason: error_from_answer(what, status, headers, payload, RetriesExhaustedError, prefix=reason),
+                 retry_after=header_value(headers, 'Retry-After'))
 
 
 def without_server_text(payload):

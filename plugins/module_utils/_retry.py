@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # FOR INTERNAL COLLECTION USE ONLY: the interfaces in this file may change in any release.
-"""When to retry a Graph request and how long to wait first."""
+"""When to retry a Graph request or a token call, how long to wait first, and the one loop that does it."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -22,6 +22,9 @@ BACKOFF_BASE = 1.0
 BACKOFF_CEILING = 60.0
 # Waiting longer than this inside one task would look like a hang; the caller is told to run again later.
 MAX_RETRY_AFTER = 300.0
+
+GAVE_UP = 'gave up after %d attempts'
+WAIT_REFUSED = 'Graph asked to wait %d seconds, longer than %d; run again later'
 
 
 def is_retryable(status, error_code=None):
@@ -55,8 +58,27 @@ def parse_retry_after(value, now=None):
     return max(0.0, when.timestamp() - current)
 
 
+class Retry(object):
+    """What an attempt returns to ask for another one.
+
+    ``give_up(reason)`` builds the error to raise when no other attempt is made, from a reason such as
+    ``gave up after 4 attempts``. ``retry_after`` is the Retry-After header of a Graph answer: it replaces the
+    backoff and is refused above ``max_retry_after``. ``least_wait`` (seconds) is a floor on the wait, never
+    refused, for a caller that knows no earlier try can succeed (msal answers from its cache for a while after a
+    failure).
+    """
+
+    def __init__(self, give_up, retry_after=None, least_wait=None):
+        self.give_up = give_up
+        self.retry_after = retry_after
+        self.least_wait = least_wait
+
+
 class RetryPolicy(object):
     """Exponential backoff with full jitter and a ceiling, overridden by the server's Retry-After.
+
+    ``run`` is the one retry loop of Graph requests and token calls; ``decide`` serves callers that keep their
+    own loop ($batch items).
 
     ``sleep``, ``random`` and ``now`` are injectable so tests neither sleep nor depend on chance.
     """
@@ -86,3 +108,33 @@ class RetryPolicy(object):
         if asked is not None:
             return asked
         return self._random() * min(self._ceiling, self._base * (2 ** (attempt - 1)))
+
+    def decide(self, attempt, retry):
+        """After failed attempt ``attempt`` asked for ``retry``, return (None, seconds to wait) or (error, None)."""
+        if not self.can_retry(attempt):
+            return retry.give_up(GAVE_UP % attempt), None
+        wait = self.delay(attempt, retry.retry_after)
+        if wait > self.max_retry_after:
+            return retry.give_up(WAIT_REFUSED % (wait, self.max_retry_after)), None
+        if retry.least_wait is not None:
+            wait = max(wait, retry.least_wait)
+        return None, wait
+
+    def run(self, try_once, count_retry=None):
+        """Call ``try_once()`` until it returns anything but a Retry, and return that.
+
+        An exception from ``try_once`` ends the run as it is. After a Retry the run sleeps the wait ``decide``
+        gives, calling ``count_retry()`` first, or raises the error ``decide`` gives.
+        """
+        attempt = 1
+        while True:
+            outcome = try_once()
+            if not isinstance(outcome, Retry):
+                return outcome
+            error, wait = self.decide(attempt, outcome)
+            if error is not None:
+                raise error
+            if count_retry is not None:
+                count_retry()
+            self.sleep(wait)
+            attempt += 1
