@@ -52,6 +52,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
 from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest  # noqa: E402
 from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client  # noqa: E402
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter  # noqa: E402
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry  # noqa: E402
 
 CLOUDS = ('global', 'usgov', 'usgov_dod', 'china')
 GRAPH_ROOTS = {
@@ -106,6 +107,13 @@ def emulator():
     with tempfile.TemporaryDirectory(prefix='entra-functional-emulator-') as state_dir:
         with EmulatorProcess(seed=SEED, state_dir=state_dir, latency_ms=0) as running:
             yield running
+
+
+@pytest.fixture(autouse=True)
+def run_secrets():
+    """Each test is one run of the client, with its own secret registry, as a module or a plugin task is."""
+    with SecretRegistry().in_use():
+        yield
 
 
 @pytest.fixture(autouse=True)
