@@ -13,6 +13,7 @@ CONTENDER_LABELS = {
     "module_per_host": "(b) module once per host",
     "uri_per_host": "(c) uri per host",
     "empty": "empty ansible-playbook",
+    "run_once_role": "(ref) a role of four run-once tasks, no Graph",
     "module_bulk": "(ref) module bulk, one task, no role",
     "floor": "floor",
 }
@@ -215,8 +216,8 @@ def _cell(value, digits=1):
 
 def table_rows(records):
     """The rows of the main table, ordered by contender then N."""
-    order = ["floor", "empty", "floor_per_host", "debug_per_host", "module_bulk", "role", "role_summary",
-             "module_per_host", "uri_per_host"]
+    order = ["floor", "empty", "run_once_role", "floor_per_host", "debug_per_host", "module_bulk", "role",
+             "role_summary", "module_per_host", "uri_per_host"]
     rows = sorted(records, key=lambda record: (order.index(record["contender"]), record.get("forks") or 0,
                                                record.get("throttled_scenario", False),
                                                record.get("expect", "authorized") != "authorized", record["n"]))

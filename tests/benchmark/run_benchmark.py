@@ -157,7 +157,7 @@ def scenario_name(contender, forks, size):
     """A short unique scenario name, also the log file's name."""
     prefix = {"role": "role", "role_summary": "role-summary", "debug_per_host": "debug-per-host",
               "module_per_host": "module-forks%d" % forks, "uri_per_host": "uri-forks%d" % forks,
-              "empty": "empty", "module_bulk": "module-bulk"}[contender]
+              "empty": "empty", "run_once_role": "run-once-role", "module_bulk": "module-bulk"}[contender]
     return "%s-%d" % (prefix, size)
 
 
@@ -185,6 +185,9 @@ def run_plan(arguments, bench):
                                      expect="nothing"))
         bench.run(scenarios.Scenario(scenario_name("role", 5, size), "role", size))
         bench.run(scenarios.Scenario(scenario_name("empty", 5, size), "empty", size, expect="nothing"))
+        # What ansible-core charges any role of run-once tasks beyond the empty play (not part of the floor).
+        bench.run(scenarios.Scenario(scenario_name("run_once_role", 5, size), "run_once_role", size,
+                                     expect="nothing"))
         bench.run(scenarios.Scenario(scenario_name("role_summary", 5, size), "role_summary", size))
         if size == arguments.rerun_n:
             # Straight after the first run over the same applications: everything is authorized already.

@@ -20,7 +20,7 @@ RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<change
 # The module whose AnsiballZ processes are watched; the role runs none (its action works in the worker process).
 MODULE_PAYLOAD = {"role": "entra_sync_acquire_token", "role_summary": "entra_sync_acquire_token",
                   "module_per_host": "entra_sync_acquire_token", "module_bulk": "entra_sync_acquire_token",
-                  "uri_per_host": "uri", "empty": None, "debug_per_host": None}
+                  "uri_per_host": "uri", "empty": None, "run_once_role": None, "debug_per_host": None}
 
 
 class Scenario(object):

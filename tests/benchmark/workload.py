@@ -35,6 +35,7 @@ PLAYBOOKS = {
     "module_per_host": os.path.join(PLAYBOOK_DIR, "module_per_host.yml"),
     "uri_per_host": os.path.join(PLAYBOOK_DIR, "uri_per_host.yml"),
     "empty": os.path.join(PLAYBOOK_DIR, "empty.yml"),
+    "run_once_role": os.path.join(PLAYBOOK_DIR, "run_once_role.yml"),
     "module_bulk": os.path.join(PLAYBOOK_DIR, "module_bulk.yml"),
 }
 

@@ -1,0 +1,263 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The authorize role's work, done once per play batch on the controller (documented in the module stub).
+
+Phases, each a method below: read and validate every host's role variables, group the hosts by sign-in, authorize
+each group part by part with the shared engine, start the jobs of the part's authorized applications that asked for
+it (``authorize_start_job``, with the same client), and gather the outcomes into one record per application.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from collections import ChainMap
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleError
+from ansible.utils.display import Display
+
+from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
+from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter
+from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts import (
+    CONNECTION_OPTIONS,
+    HOST_OPTIONS,
+    HostApplication,
+    RUN_OPTIONS,
+    add_job_result,
+    failed_outcomes,
+    group_by_sign_in,
+    job_start_failure,
+    job_target,
+    outcome_record,
+    parse_host,
+    parse_listed,
+    parse_run_settings,
+    ready_to_start,
+    resolve_values,
+    summarize,
+    summary_lines,
+)
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
+    ApplicationRequest,
+    SyncAuthorizer,
+)
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import start_jobs_unless_running
+from ansible_collections.entra.provisioning.plugins.plugin_utils._controller_action import ControllerAction
+
+display = Display()
+
+
+class ActionModule(ControllerAction):
+    """Authorize the applications of the play batch (or of authorize_applications) and return every outcome."""
+
+    _supports_check_mode = True
+
+    def run_on_controller(self, task_vars):
+        """Resolve, validate, group, authorize; return the records keyed by host (or by item name)."""
+        if self._task.args:
+            raise InvalidInputError('%s takes no options (got %s): set the authorize_* role variables instead.'
+                                    % (self._task.action, ', '.join(sorted(self._task.args))))
+        hostvars = task_vars['hostvars']
+        play_layer = self._play_layer()
+        run_host = task_vars['inventory_hostname']
+        run_values = self._host_values(run_host, RUN_OPTIONS, hostvars, play_layer)
+        settings = parse_run_settings(run_values)
+        if run_values.get('applications') is not None:
+            mode = 'list'
+            applications = parse_listed(run_values['applications'],
+                                        self._host_values(run_host, CONNECTION_OPTIONS, hostvars, play_layer))
+        else:
+            mode = 'hosts'
+            applications = [self._parse_host(host, hostvars, play_layer)
+                            for host in task_vars.get('ansible_play_batch') or ()]
+        records = self._authorize(applications, settings)
+        summary = summarize(records)
+        # The per-host report needs hosts that are applications; a list has no such hosts to report on.
+        report = settings['report'] if mode == 'hosts' else 'summary'
+        result = dict(changed=report == 'summary' and summary['changed'] > 0, mode=mode, report=report,
+                      outcomes=records, summary=summary, check_mode=bool(self._task.check_mode))
+        if settings['show_summary']:
+            result['summary_lines'] = summary_lines(records, check_mode=bool(self._task.check_mode))
+        if summary['failed']:
+            result['failed_msg'] = ('%d of %d applications failed: %s. See the summary or %s.outcomes for each reason.'
+                                    % (summary['failed'], summary['total'], ', '.join(summary['failed_names']),
+                                       'authorize_result'))
+        return result
+
+    # -- phase 1: each host's variables ----------------------------------------------------------------------------
+
+    def _play_layer(self):
+        """The play's variables without any host's: role defaults, play and role vars, extra vars.
+
+        The action's own task_vars cannot serve: they hold the variables of the host it runs on, which must never
+        reach another host.
+        """
+        variable_manager = self._task.get_variable_manager()
+        if variable_manager is None:
+            return {}
+        return variable_manager.get_vars(play=self._task.get_play(), task=self._task, include_hostvars=False)
+
+    def _parse_host(self, host, hostvars, play_layer):
+        try:
+            values = self._host_values(host, HOST_OPTIONS, hostvars, play_layer)
+        except EntraError as error:
+            return _rejected(host, error)
+        return parse_host(host, values)
+
+    def _host_values(self, host, options, hostvars, play_layer):
+        """The role variables of ``host``: its own (and its groups') first, then the play's, rendered for it."""
+        host_layer = hostvars.raw_get(host)
+        if not isinstance(host_layer, Mapping):
+            raise InvalidInputError("host '%s' is not in the inventory." % host)
+        templar = []
+
+        def template(name, value):
+            if not self._needs_rendering(value):
+                # Most values are plain text: rendering each of a thousand hosts' dozen values costs seconds.
+                return _plain(value)
+            if not templar:
+                templar.append(self._templar.copy_with_new_env(available_variables=ChainMap(host_layer, play_layer)))
+            try:
+                return _plain(templar[0].template(value))
+            except AnsibleError as error:
+                raise InvalidInputError("%s of host '%s' cannot be rendered: %s" % (name, host, error.message))
+
+        return resolve_values(options, (host_layer, play_layer), template)
+
+    def _needs_rendering(self, value):
+        """False for plain data only: text without template markers, numbers, booleans, containers of them."""
+        if value is None or isinstance(value, (bool, int, float)):
+            return False
+        if isinstance(value, str):
+            return self._templar.is_possibly_template(value)
+        if isinstance(value, Mapping):
+            return any(self._needs_rendering(key) or self._needs_rendering(item) for key, item in value.items())
+        if isinstance(value, (list, tuple)):
+            return any(self._needs_rendering(item) for item in value)
+        # A vault value or another wrapper: only the templar knows how to turn it into text.
+        return True
+
+    # -- phase 2 to 4: group by sign-in, authorize, start jobs -------------------------------------------------------------
+
+    def _authorize(self, applications, settings):
+        records = {}
+        refused = [application for application in applications if application.rejected]
+        _keep(records, refused, failed_outcomes(refused, 'validating its variables', None))
+        groups = group_by_sign_in(applications)
+        display.display('authorize: %d application(s) in %d sign-in group(s), %d refused before sending anything'
+                        % (len(applications), len(groups), len(refused)))
+        for number, group in enumerate(groups, 1):
+            display.display('authorize: sign-in %d of %d (%s): %d application(s)'
+                            % (number, len(groups), group.label, len(group.applications)))
+            try:
+                client = build_graph_client(OptionAdapter.from_dict(group.connection),
+                                            max_concurrency=settings['max_concurrency'])
+                # Signing in before the first phase makes a refused secret read as what it is, once per group.
+                client.authenticator.get_token()
+            except EntraError as error:
+                _keep(records, group.applications,
+                      failed_outcomes(group.applications, 'signing in as %s' % group.label, error))
+                continue
+            try:
+                self._authorize_group(client, group, settings, records)
+            finally:
+                client.close()
+        done = summarize(records)
+        display.display('authorize: done: %(changed)d changed, %(ok)d ok, %(failed)d failed' % done)
+        # Records in the order the hosts came, whatever group they went through.
+        order = dict((application.name, position) for position, application in enumerate(applications))
+        return dict(sorted(records.items(), key=lambda item: order.get(item[0], len(order))))
+
+    def _authorize_group(self, client, group, settings, records):
+        for warning in client.settings.warnings:
+            display.warning('%s: %s' % (group.label, warning))
+        if client.settings.verify is False:
+            display.warning('authorize_validate_certs is false for %s: TLS certificates are not checked, so the '
+                            'token could be handed to an impostor.' % group.label)
+        authorizer = SyncAuthorizer(client, check_mode=bool(self._task.check_mode),
+                                    max_concurrency=settings['max_concurrency'])
+        parts = group.parts(settings['applications_per_run'])
+        for part_number, part in enumerate(parts, 1):
+            if len(parts) > 1:
+                display.display('authorize: %s: part %d of %d, %d application(s)'
+                                % (group.label, part_number, len(parts), len(part)))
+            outcomes = self._run_part(authorizer, group, part)
+            _keep(records, part, outcomes, self._start_jobs(client, group, part, outcomes, settings),
+                  check_mode=bool(self._task.check_mode))
+
+    def _start_jobs(self, client, group, part, outcomes, settings):
+        """Start the jobs of the part's applications that asked for it and are authorized; one result (or None) per
+        application of the part."""
+        check_mode = bool(self._task.check_mode)
+        ready = [position for position, (application, outcome) in enumerate(zip(part, outcomes))
+                 if ready_to_start(application, outcome, check_mode)]
+        jobs = [None] * len(part)
+        if not ready:
+            return jobs
+        display.display('authorize: %s: starting the jobs of %d application(s) unless running'
+                        % (group.label, len(ready)))
+        targets = [job_target(outcomes[position]) for position in ready]
+        try:
+            results = start_jobs_unless_running(client, targets, check_mode=check_mode,
+                                                max_concurrency=settings['max_concurrency'])
+        except EntraError as error:
+            results = [job_start_failure(target, error) for target in targets]
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            # As for the authorization: a surprise in one group's job phase must not cost the others theirs.
+            unexpected = EntraError('unexpected %s: %s' % (type(error).__name__, error))
+            results = [job_start_failure(target, unexpected) for target in targets]
+        for position, job in zip(ready, results):
+            jobs[position] = job
+        return jobs
+
+    @staticmethod
+    def _run_part(authorizer, group, part):
+        try:
+            outcomes = authorizer.run([application.request for application in part])
+        except EntraError as error:
+            return failed_outcomes(part, 'authorizing with %s' % group.label, error)
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            # One group's surprise must not cost the other groups their run.
+            return failed_outcomes(part, 'authorizing with %s' % group.label,
+                                   EntraError('unexpected %s: %s' % (type(error).__name__, error)))
+        for outcome in outcomes:
+            for warning in outcome.warnings:
+                display.warning(warning)
+        return outcomes
+
+
+def _rejected(host, error):
+    return HostApplication(host, ApplicationRequest.rejected(host, error))
+
+
+def _keep(records, applications, outcomes, jobs=None, check_mode=False):
+    """Record each outcome (and its job result, if any) under its application's name (the host, which the engine's
+    label may not stay)."""
+    for application, outcome, job in zip(applications, outcomes, jobs or [None] * len(applications)):
+        record = outcome_record(outcome)
+        if job is not None:
+            add_job_result(record, job, check_mode)
+        name = application.name
+        if name in records:
+            # Two list items with one name: keep both, the second under a name that says so.
+            name = '%s (again, item %d)' % (name, len(records) + 1)
+        record['name'] = name
+        records[name] = record
+
+
+def _plain(value):
+    """Rendered data as plain Python (str, bool, int, float, list, dict), whatever wrappers templating used."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, Mapping):
+        return dict((str(key), _plain(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    # An encrypted vault value and any other text-like wrapper: its text is what the user meant.
+    return str(value)

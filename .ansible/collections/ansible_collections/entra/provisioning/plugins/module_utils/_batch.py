@@ -1,0 +1,191 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# FOR INTERNAL COLLECTION USE ONLY: the interfaces in this file may change in any release.
+"""Microsoft Graph JSON batching: requests in envelopes of 20, answers matched by id, throttled items retried."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
+    EntraError,
+    InvalidInputError,
+    OutcomeUnknownError,
+)
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import error_code, error_from_answer
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import (
+    redact_data,
+    redact_headers,
+    run_in_threads,
+)
+from ansible_collections.entra.provisioning.plugins.module_utils._retry import is_retryable
+
+BATCH_LIMIT = 20
+IDEMPOTENT_METHODS = frozenset(('GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'))
+
+
+class BatchRequest(object):
+    """One request to send inside ``$batch``.
+
+    ``url`` is relative to the version root and starts with ``/`` (``/servicePrincipals/{id}/...``);
+    ``idempotent`` defaults from the method (GET/PUT/DELETE yes, POST/PATCH no) and decides whether an item
+    whose outcome is unknown may be sent again.
+    """
+
+    def __init__(self, method, url, body=None, headers=None, idempotent=None):
+        method = str(method).upper()
+        if not isinstance(url, str) or not url.startswith('/') or url.startswith('//') or '://' in url \
+                or any(character in url for character in ' \r\n\t'):
+            raise InvalidInputError('A $batch request url must be a path relative to the Graph version root, '
+                                    'like /servicePrincipals/<id>, got %r.' % (url,))
+        self.method = method
+        self.url = url
+        self.body = body
+        self.headers = dict(headers or {})
+        self.idempotent = method in IDEMPOTENT_METHODS if idempotent is None else bool(idempotent)
+
+    def to_item(self, item_id):
+        """Return this request as a $batch item with ``item_id``."""
+        item = {'id': item_id, 'method': self.method, 'url': self.url}
+        headers = dict(self.headers)
+        if self.body is not None:
+            item['body'] = self.body
+            headers.setdefault('Content-Type', 'application/json')
+        if headers:
+            item['headers'] = headers
+        return item
+
+
+class BatchResult(object):
+    """The outcome of one BatchRequest: ``status``, ``headers``, ``body``, ``error`` (EntraError or None)."""
+
+    def __init__(self, request, status=None, headers=None, body=None, error=None, attempts=0):
+        self.request = request
+        self.status = status
+        self.headers = headers or {}
+        self.body = body
+        self.error = error
+        self.attempts = attempts
+
+    @property
+    def ok(self):
+        """True for a 2xx answer."""
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+class BatchRunner(object):
+    """Sends one list of BatchRequests through a GraphClient's ``$batch`` and collects their results.
+
+    Requests go in envelopes of at most 20, up to ``max_concurrency`` envelopes at a time. Items answered
+    429/503/504 or 409 Directory_ConcurrencyViolation are sent again, alone, after the longest Retry-After among
+    them; the rest keep their first answer. After a round with such answers, the next round sends only as many
+    items as the last round settled, so the retries do not hit the same limit all at once; the round size
+    doubles again while nothing is refused.
+    """
+
+    def __init__(self, client, batch_requests, max_concurrency):
+        self._client = client
+        self._requests = list(batch_requests)
+        self._attempts = [0] * len(self._requests)
+        self._workers = max(1, max_concurrency)
+
+    def run(self):
+        """Return BatchResults in input order."""
+        results = [None] * len(self._requests)
+        pending = list(range(len(self._requests)))
+        round_size = None
+        while pending:
+            sending, held = (pending, []) if round_size is None else (pending[:round_size], pending[round_size:])
+            envelopes = [sending[start:start + BATCH_LIMIT] for start in range(0, len(sending), BATCH_LIMIT)]
+            retry_delays = {}
+            outcomes = run_in_threads(self._send_envelope, envelopes, min(self._workers, len(envelopes)))
+            for outcome in outcomes:
+                for index, (result, delay) in outcome.items():
+                    if result is not None:
+                        results[index] = result
+                    else:
+                        retry_delays[index] = delay
+            if retry_delays:
+                round_size = max(BATCH_LIMIT, len(sending) - len(retry_delays))
+                self._client.count_retries(len(retry_delays))
+                self._client.retry.sleep(max(retry_delays.values()))
+            elif round_size is not None:
+                round_size *= 2
+            # retried items go first: they have waited longest and hold the fewest attempts
+            pending = sorted(retry_delays) + held
+        return results
+
+    def _send_envelope(self, indices):
+        """Send one $batch envelope; return {index: (BatchResult, None) or (None, retry delay)}."""
+        for index in indices:
+            self._attempts[index] += 1
+        items = [self._requests[index].to_item(str(index)) for index in indices]
+        all_idempotent = all(self._requests[index].idempotent for index in indices)
+        outcome = {}
+        try:
+            envelope = self._client.request('POST', '$batch', body={'requests': items}, idempotent=all_idempotent)
+        except OutcomeUnknownError as exc:
+            # Only the items that are safe to repeat go again; the others may have run.
+            for index in indices:
+                outcome[index] = self._retry_or_fail(index, exc, may_retry=self._requests[index].idempotent)
+            return outcome
+        except EntraError as exc:
+            for index in indices:
+                outcome[index] = (self._result(index, error=exc), None)
+            return outcome
+
+        answers = {}
+        for answer in (envelope.json or {}).get('responses') or []:
+            answers[str(answer.get('id'))] = answer
+        for index in indices:
+            answer = answers.get(str(index))
+            if answer is None:
+                request = self._requests[index]
+                error_class = EntraError if request.idempotent else OutcomeUnknownError
+                error = error_class('%s %s: the $batch answer had no item for this request.'
+                                    % (request.method, request.url),
+                                    request_id=envelope.request_id, client_request_id=envelope.client_request_id)
+                outcome[index] = self._retry_or_fail(index, error, may_retry=request.idempotent)
+            else:
+                outcome[index] = self._item_outcome(index, answer, envelope)
+        return outcome
+
+    def _retry_or_fail(self, index, error, may_retry):
+        if may_retry and self._client.retry.can_retry(self._attempts[index]):
+            return (None, self._client.retry.delay(self._attempts[index]))
+        return (self._result(index, error=error), None)
+
+    def _item_outcome(self, index, answer, envelope):
+        request = self._requests[index]
+        what = '%s %s' % (request.method, request.url)
+        status = _as_int(answer.get('status'))
+        headers = answer.get('headers') or {}
+        body = answer.get('body')
+        if status is not None and 200 <= status < 300:
+            return (self._result(index, status=status, headers=headers, body=body), None)
+        # items rarely carry their own ids; the envelope's identify the call to Microsoft support
+        ids = {'request-id': envelope.request_id, 'client-request-id': envelope.client_request_id}
+        ids.update(headers)
+        if is_retryable(status, error_code(body)):
+            error, delay = self._client.retry_decision(what, status, ids, body, request.idempotent,
+                                                       self._attempts[index])
+            if error is None:
+                return (None, delay)
+        else:
+            error = error_from_answer(what, status, ids, body)
+        return (self._result(index, status=status, headers=headers, body=body, error=error), None)
+
+    def _result(self, index, status=None, headers=None, body=None, error=None):
+        # A failed item's answer may echo what was sent; a successful one is read by the engine, never shown.
+        failed = error is not None
+        return BatchResult(self._requests[index], status=status,
+                           headers=redact_headers(headers) if failed else dict(headers or {}),
+                           body=redact_data(body) if failed else body, error=error,
+                           attempts=self._attempts[index])
+
+
+def _as_int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

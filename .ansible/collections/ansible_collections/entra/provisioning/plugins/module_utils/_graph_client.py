@@ -1,0 +1,317 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# FOR INTERNAL COLLECTION USE ONLY: the interfaces in this file may change in any release.
+"""The Microsoft Graph client every module and plugin uses: one request with retries, paging, and $batch (_batch.py)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import socket
+import ssl
+import threading
+import uuid
+from urllib.parse import quote, urlencode, urlsplit
+
+from ansible_collections.entra.provisioning.plugins.module_utils._batch import IDEMPOTENT_METHODS, BatchRunner
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
+    AuthenticationError,
+    EntraError,
+    InvalidInputError,
+    OutcomeUnknownError,
+    RetriesExhaustedError,
+)
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
+    GATEWAY_TIMEOUT_ADVICE,
+    error_code,
+    error_from_answer,
+    header_value,
+)
+from ansible_collections.entra.provisioning.plugins.module_utils._retry import (
+    AMBIGUOUS_STATUSES,
+    Retry,
+    RetryPolicy,
+    is_retryable,
+)
+from ansible_collections.entra.provisioning.plugins.module_utils._session import is_tls_error, tls_advice
+
+try:
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+except ImportError:
+    # build_graph_client refuses to run without requests; nothing below is reached then.
+    pass
+
+INVALID_TOKEN = 'InvalidAuthenticationToken'
+# Characters left readable in query strings: OData needs $, quotes and parentheses, and Graph reads them as is.
+_QUERY_SAFE = "$'(),:/"
+
+
+class GraphResponse(object):
+    """A successful Graph answer: ``status``, ``headers``, ``json`` (parsed body or None) and request ids."""
+
+    def __init__(self, status, headers, json_body, request_id=None, client_request_id=None, date=None):
+        self.status = status
+        self.headers = headers
+        self.json = json_body
+        self.request_id = request_id
+        self.client_request_id = client_request_id
+        self.date = date
+
+
+class GraphClient(object):
+    """Sends requests to Microsoft Graph with one session, one token, retries, paging and $batch.
+
+    Every failure is an EntraError (or subclass) whose texts are redacted; nothing here calls fail_json.
+    """
+
+    def __init__(self, settings, authenticator, session, retry_policy=None, request_id_factory=None):
+        self.settings = settings
+        self.authenticator = authenticator
+        self.session = session
+        self.retry = retry_policy or RetryPolicy(settings.max_retries)
+        self._new_request_id = request_id_factory or (lambda: str(uuid.uuid4()))
+        self._counter_lock = threading.Lock()
+        self.counters = {'requests': 0, 'retries': 0, 'token_refreshes_after_401': 0}
+
+    @property
+    def version_root(self):
+        """The URL requests are relative to, e.g. ``https://graph.microsoft.us/v1.0``."""
+        return '%s/%s' % (self.settings.graph_base_url, self.settings.api_version)
+
+    def url_for(self, path, params=None):
+        """Return the absolute URL of ``path`` (relative to the version root) with ``params`` encoded."""
+        if not isinstance(path, str) or '://' in path or path.startswith('//'):
+            raise InvalidInputError('A Graph path must be relative to the version root, got %r.' % (path,))
+        url = '%s/%s' % (self.version_root, path.lstrip('/'))
+        if params:
+            # quote, not quote_plus: a + in a $filter value must stay a +
+            url += '?' + urlencode(params, doseq=True, safe=_QUERY_SAFE, quote_via=quote)
+        return url
+
+    def request(self, method, path, body=None, params=None, headers=None, idempotent=None, carries_credentials=False):
+        """Send one request and return a GraphResponse for a 2xx answer; raise EntraError otherwise.
+
+        ``idempotent`` defaults from the method; a POST that is safe to repeat (a read through POST) may say so.
+        Throttling and transient answers are retried up to ``max_retries``; a connection lost after a
+        non-idempotent request was sent raises OutcomeUnknownError instead of repeating it.
+        ``carries_credentials`` marks a body holding secret values (validateCredentials with credentials, PUT
+        secrets): the error then keeps Graph's status, code and request ids but not its message, which could
+        echo a value in a form no masking knows.
+        """
+        return self._send(method, self.url_for(path, params), body=body, headers=headers, idempotent=idempotent,
+                          carries_credentials=carries_credentials)
+
+    def get_json(self, path, params=None):
+        """GET ``path`` and return its JSON body."""
+        return self.request('GET', path, params=params).json
+
+    def iter_pages(self, path, params=None):
+        """Yield each page (a dict) of a list, following ``@odata.nextLink`` on the Graph host only."""
+        response = self.request('GET', path, params=params)
+        while True:
+            page = response.json or {}
+            yield page
+            next_link = page.get('@odata.nextLink')
+            if not next_link:
+                return
+            self._refuse_foreign_link(next_link)
+            response = self._send('GET', next_link, idempotent=True)
+
+    def iter_items(self, path, params=None):
+        """Yield every item of a list across all its pages."""
+        for page in self.iter_pages(path, params=params):
+            yield from page.get('value') or []
+
+    def get_all(self, path, params=None):
+        """Return every item of a list across all its pages."""
+        return list(self.iter_items(path, params=params))
+
+    def batch(self, batch_requests, max_concurrency=None):
+        """Send any number of BatchRequests through ``$batch`` and return BatchResults in input order.
+
+        ``max_concurrency`` envelopes go at a time (default from the settings); see BatchRunner for retries.
+        """
+        return BatchRunner(self, batch_requests, max_concurrency or self.settings.max_concurrency).run()
+
+    def count_retries(self, count=1):
+        """Add ``count`` to the retries counter (thread-safe)."""
+        with self._counter_lock:
+            self.counters['retries'] += count
+
+    def close(self):
+        """Close the session's pooled connections."""
+        self.session.close()
+
+    # -- internals --------------------------------------------------------------------------------------------
+
+    def _refuse_foreign_link(self, link):
+        base = urlsplit(self.settings.graph_base_url)
+        target = urlsplit(link)
+        same_origin = (target.scheme.lower() == base.scheme.lower()
+                       and target.netloc.lower() == base.netloc.lower()
+                       and target.path.startswith(base.path + '/'))
+        if not same_origin:
+            raise EntraError('Refusing to follow @odata.nextLink to %s://%s: it is not the Graph endpoint %s, and the '
+                             'request would carry the bearer token there.'
+                             % (target.scheme, target.netloc, self.settings.graph_base_url))
+
+    def _send(self, method, url, body=None, headers=None, idempotent=None, carries_credentials=False):
+        method = method.upper()
+        idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        what = '%s %s' % (method, urlsplit(url).path)
+        data = json.dumps(body) if body is not None else None
+        refreshed = False
+
+        def try_once():
+            nonlocal refreshed
+            token = self.authenticator.get_token()
+            request_headers = {
+                'Authorization': 'Bearer ' + token,
+                'Accept': 'application/json',
+                'client-request-id': self._new_request_id(),
+                'return-client-request-id': 'true',
+            }
+            if data is not None:
+                request_headers['Content-Type'] = 'application/json'
+            request_headers.update(headers or {})
+            with self._counter_lock:
+                self.counters['requests'] += 1
+            try:
+                response = self.session.request(method, url, data=data, headers=request_headers)
+            except requests.exceptions.RequestException as exc:
+                return self._transport_retry(what, url, exc, idempotent)
+
+            status = response.status_code
+            payload = _json_or_none(response)
+            code = error_code(payload)
+            if 200 <= status < 300:
+                return GraphResponse(status, response.headers, payload,
+                                     request_id=response.headers.get('request-id'),
+                                     client_request_id=response.headers.get('client-request-id'),
+                                     date=response.headers.get('Date'))
+            if carries_credentials:
+                payload = without_server_text(payload)
+            if status == 401 and code == INVALID_TOKEN and not refreshed:
+                refreshed = True
+                with self._counter_lock:
+                    self.counters['token_refreshes_after_401'] += 1
+                if self.authenticator.invalidate(token):
+                    # the send with the new token belongs to this attempt: a refresh uses up no retry
+                    return try_once()
+            if is_retryable(status, code):
+                unknown = _unknown_outcome(what, status, response.headers, payload, idempotent)
+                if unknown is not None:
+                    raise unknown
+                return _answer_retry(what, status, response.headers, payload)
+            if status == 401:
+                raise error_from_answer(what, status, response.headers, payload, AuthenticationError,
+                                        advice=self._refused_token_advice())
+            raise error_from_answer(what, status, response.headers, payload)
+
+        return self.retry.run(try_once, count_retry=self.count_retries)
+
+    def _transport_retry(self, what, url, exc, idempotent):
+        """Raise the error a failed send deserves, unless it may be sent again: then return its Retry."""
+        parts = urlsplit(url)
+        host = parts.netloc
+        phase = _failure_phase(exc)
+        if phase == 'tls':
+            raise EntraError('%s: TLS connection to %s failed: %s %s'
+                             % (what, host, exc, tls_advice(self.settings.verify)))
+        if phase == 'sent' and parts.scheme == 'http' and _speaks_tls(parts, self.settings.timeout[0]):
+            # Nothing was processed: the server read the request as a broken TLS handshake.
+            raise InvalidInputError('%s: %s speaks TLS, but graph_endpoint %s says http: use https://%s.'
+                                    % (what, host, self.settings.graph_base_url, host))
+        timed_out = isinstance(exc, requests.exceptions.ReadTimeout)
+        if timed_out:
+            why = ('no answer within timeout=%s seconds (raise the timeout option if the service is this slow)'
+                   % self.settings.timeout[1])
+        else:
+            why = 'could not reach %s: %s' % (host, exc)
+        if phase == 'sent' and not idempotent:
+            if timed_out:
+                lost = ('%s gave no answer within timeout=%s seconds after the request was sent'
+                        % (host, self.settings.timeout[1]))
+            else:
+                lost = 'the connection to %s was lost after the request was sent (%s)' % (host, exc.__class__.__name__)
+            raise OutcomeUnknownError('%s: %s, so it is unknown whether it took effect. Check the object\'s state '
+                                      'before sending it again.' % (what, lost))
+        return Retry(lambda reason: RetriesExhaustedError('%s: %s: %s' % (what, reason, why)))
+
+    def retry_decision(self, what, status, headers, payload, idempotent, attempt):
+        """For a throttled or transient answer return (None, seconds to wait) or (the error to report, None)."""
+        unknown = _unknown_outcome(what, status, headers, payload, idempotent)
+        if unknown is not None:
+            return unknown, None
+        return self.retry.decide(attempt, _answer_retry(what, status, headers, payload))
+
+    def _refused_token_advice(self):
+        if not self.authenticator.refreshable:
+            return ('Graph refused the given access_token, which cannot be refreshed: get a new one for %s/.default '
+                    'or use an auth_method that can refresh.' % self.settings.cloud.graph_root)
+        return ('Graph refused the token of %s: check that cloud (%s) is the cloud of the tenant.'
+                % (self.authenticator.describe_identity(), self.settings.cloud.name))
+
+
+def _failure_phase(exc):
+    """Tell whether a requests failure happened before anything was sent ('connect'), in TLS, or after ('sent')."""
+    if is_tls_error(exc):
+        return 'tls'
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.ProxyError)):
+        return 'connect'
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        if isinstance(reason, MaxRetryError):
+            reason = reason.reason
+        if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
+            return 'connect'
+    return 'sent'
+
+
+def _unknown_outcome(what, status, headers, payload, idempotent):
+    """Return OutcomeUnknownError when a non-idempotent request may have run despite the answer, else None."""
+    if status in AMBIGUOUS_STATUSES and not idempotent:
+        return error_from_answer(what, status, headers, payload, OutcomeUnknownError, advice=GATEWAY_TIMEOUT_ADVICE)
+    return None
+
+
+def _answer_retry(what, status, headers, payload):
+    """Return the Retry a throttled or transient answer asks for; giving up reports that answer."""
+    return Retry(lambda reason: error_from_answer(what, status, headers, payload, RetriesExhaustedError, prefix=reason),
+                 retry_after=header_value(headers, 'Retry-After'))
+
+
+def without_server_text(payload):
+    """Return a Graph error body reduced to its code and request ids, for answers to calls carrying secrets."""
+    error = payload.get('error') if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        return None
+    inner = error.get('innerError') or error.get('innererror')
+    kept = {'code': error.get('code')}
+    if isinstance(inner, dict):
+        kept['innerError'] = {key: inner.get(key) for key in ('request-id', 'client-request-id', 'date')}
+    return {'error': kept}
+
+
+def _speaks_tls(parts, connect_timeout):
+    """Return True when the http URL's port completes a TLS handshake (the user meant https)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=connect_timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=parts.hostname):
+                return True
+    except (OSError, ValueError):
+        return False
+
+
+def _json_or_none(response):
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None

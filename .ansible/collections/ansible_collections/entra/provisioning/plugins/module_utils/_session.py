@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# FOR INTERNAL COLLECTION USE ONLY: the interfaces in this file may change in any release.
+"""The one HTTP session shared by the Graph client and msal, so both apply the same TLS, timeout and proxy rules."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import platform
+import traceback
+from urllib.parse import urljoin, urlsplit
+
+from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import is_loopback_host
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
+from ansible_collections.entra.provisioning.plugins.module_utils._version import COLLECTION_NAME, COLLECTION_VERSION
+
+try:
+    from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
+except ImportError:  # pragma: no cover - only outside a full ansible-core install
+    ANSIBLE_VERSION = 'unknown'
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+    _SessionBase = object
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+    _SessionBase = requests.Session
+
+# Pools for hosts beyond Graph and sign-in (a managed identity endpoint, a nextLink on another port) are rare.
+_POOL_HOSTS = 4
+# Token requests and paging run beside the $batch workers.
+_POOL_SPARE = 2
+# Plain http is only allowed to this machine; an environment proxy would carry it (bearer token included) off it.
+_NO_PROXY = {'http': None, 'https': None, 'all': None}
+
+
+def user_agent():
+    """Return the User-Agent naming the collection, ansible-core and Python versions."""
+    return '%s/%s ansible-core/%s python/%s' % (
+        COLLECTION_NAME, COLLECTION_VERSION, ANSIBLE_VERSION, platform.python_version())
+
+
+class RedirectRefusedError(EntraError):
+    """An answer redirected a request elsewhere; it was not followed."""
+
+
+class GraphSession(_SessionBase):
+    """A requests session that applies its own ``verify`` and timeout to every request, msal's included.
+
+    requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace a session-level ``verify`` (even ``False``) but
+    not a ``verify`` passed with the request unless it is ``True``, so passing it per request is what makes
+    validate_certs=false and ca_path win over those variables. Proxies come from the environment, except for
+    plain http to a loopback address, which never goes through one. Redirects are never followed: requests
+    would send the body of a 307/308 (an acquireAccessToken body, a client secret) on to wherever it points,
+    past the https and same-origin rules, so a redirect is raised as RedirectRefusedError naming its target.
+    """
+
+    def __init__(self, verify=True, timeout=None):
+        super(GraphSession, self).__init__()
+        self.verify = verify
+        self.entra_verify = verify
+        self.entra_timeout = timeout
+
+    def request(self, method, url, **kwargs):
+        """Send like requests.Session.request, with this session's verify and timeout, and no redirects."""
+        if kwargs.get('verify') is None:
+            kwargs['verify'] = self.entra_verify
+        if kwargs.get('timeout') is None:
+            kwargs['timeout'] = self.entra_timeout
+        kwargs['allow_redirects'] = False
+        parts = urlsplit(url)
+        if parts.scheme.lower() == 'http' and is_loopback_host(parts.hostname):
+            kwargs['proxies'] = dict(_NO_PROXY)
+        response = super(GraphSession, self).request(method, url, **kwargs)
+        if response.is_redirect:
+            error = redirect_error(method, url, response)
+            response.close()
+            raise error
+        return response
+
+
+def redirect_error(method, url, response):
+    """Return the RedirectRefusedError for a 3xx ``response`` to ``method url``, naming where it pointed."""
+    target = urlsplit(urljoin(url, response.headers.get('Location', '')))
+    origin = urlsplit(url)
+    # The query of either address may carry a code or a token; scheme, host and path say enough.
+    return RedirectRefusedError(
+        '%s %s://%s%s was answered with HTTP %s, a redirect to %s://%s%s: not followed, because following it would '
+        'send the request\'s body and credentials to another address. Point graph_endpoint or authority_host at '
+        'the address that answers directly, or remove the proxy or gateway that redirects.'
+        % (method.upper(), origin.scheme, origin.netloc, origin.path, response.status_code,
+           target.scheme, target.netloc, target.path),
+        status=response.status_code,
+        request_id=response.headers.get('request-id') or response.headers.get('x-ms-request-id'))
+
+
+def build_session(settings):
+    """Return a ``GraphSession`` for ``ConnectionSettings``: pool sized for the concurrency, no hidden retries."""
+    session = GraphSession(verify=settings.verify, timeout=settings.timeout)
+    # Retries are decided by the Graph client, which knows whether a request is safe to repeat; urllib3's own
+    # retries would repeat a POST behind its back.
+    adapter = HTTPAdapter(pool_connections=_POOL_HOSTS, pool_maxsize=settings.max_concurrency + _POOL_SPARE,
+                          max_retries=0)
+    session.mount('https://', adapter)
+    session.mount('http://', adapter)
+    session.headers['User-Agent'] = user_agent()
+    return session
+
+
+TLS_ADVICE = ('The server certificate could not be verified: give ca_path (a CA bundle that signs it), or fix '
+              'REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE, or as a last resort set validate_certs=false.')
+
+
+def tls_advice(verify):
+    """Return what to do about a failed certificate check, given the ``verify`` value that was used."""
+    if isinstance(verify, str):
+        return ('The server certificate could not be verified with ca_path %s: check that it holds the CA that '
+                'signed the server certificate (for a directory: hashed with openssl rehash).' % verify)
+    return TLS_ADVICE
+
+
+def is_tls_error(exc):
+    """Return True when ``exc`` is a TLS handshake or certificate failure: permanent, not worth a retry."""
+    return HAS_REQUESTS and isinstance(exc, requests.exceptions.SSLError)

@@ -1,0 +1,384 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# FOR INTERNAL COLLECTION USE ONLY: the interfaces in this file may change in any release.
+"""Read and drive synchronization jobs for one application or hundreds, phase by phase.
+
+Phases (each for all applications at once, one request alone, many through $batch): resolve the target, list its
+jobs, pick the job (by id, by template, or the only one), read the templates when a job must be created without a
+template id, create it, send the one action the desired state needs (judged from the job's own status, because
+``start`` on a running job can stop it), and read the job again. An application that fails drops out of the
+later phases; the others go on.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import InvalidInputError, OutcomeUnknownError
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
+    TargetOutcome,
+    TargetRequest,
+    parse_target,
+    request_id_of,
+    resolve_targets,
+    send_requests,
+    target_item_spec,
+)
+
+JOB_STATES = ('present', 'started', 'paused', 'restarted', 'absent')
+# The restart criteria flags a caller may ask for; None and ConnectorDataStore are marked do-not-use by Microsoft.
+RESET_SCOPE_FLAGS = ('Watermark', 'Escrows', 'QuarantineState', 'Full', 'ForceDeletes')
+# What the portal's "Restart provisioning" sends.
+PORTAL_RESET_SCOPE = ('Watermark', 'Escrows', 'QuarantineState')
+# What one applications item of entra_sync_job_info and of entra_sync_job may hold (checked by _items).
+JOB_INFO_ITEM_SPEC = target_item_spec(job_id=dict(type='str'))
+JOB_ITEM_SPEC = target_item_spec(
+    job_id=dict(type='str'), template_id=dict(type='str'),
+    state=dict(type='str', choices=list(JOB_STATES)),
+    reset_scope=dict(type='list', example='reset_scope: [Watermark, Escrows, QuarantineState]'),
+)
+
+
+def parse_job_request(options, where='', names=None):
+    """Validate one application's job options (a dict) and return a TargetRequest; no network traffic.
+
+    Reads the target options, ``name``, ``job_id``, ``template_id``, ``state`` (default ``present``; the info
+    module passes none) and ``reset_scope`` (a list of flags, only with ``state=restarted``).
+    """
+    def name_of(option):
+        return (names or {}).get(option) or where + option
+
+    target_option, target_value = parse_target(options, where, name_of)
+    settings = dict(job_id=None, template_id=None, state=options.get('state') or 'present', reset_scope=None)
+    for option in ('job_id', 'template_id'):
+        value = options.get(option)
+        if value is not None and str(value).strip() == '':
+            raise InvalidInputError('%s is empty; leave it out to use the only job of the application.'
+                                    % name_of(option))
+        settings[option] = value
+    if settings['job_id'] and settings['template_id']:
+        raise InvalidInputError('%s and %s name the job twice; give one of them.'
+                                % (name_of('job_id'), name_of('template_id')))
+    if settings['state'] not in JOB_STATES:
+        raise InvalidInputError('%s must be one of %s, got %r.' % (name_of('state'), ', '.join(JOB_STATES),
+                                                                   settings['state']))
+    scope = options.get('reset_scope')
+    if scope:
+        if settings['state'] != 'restarted':
+            raise InvalidInputError('%s only applies with state=restarted (it is the restart criteria), but state is '
+                                    '%s.' % (name_of('reset_scope'), settings['state']))
+        settings['reset_scope'] = _canonical_scope(scope, name_of('reset_scope'))
+    return TargetRequest(target_option, target_value, label=options.get('name'), settings=settings)
+
+
+def _canonical_scope(scope, where):
+    flags = []
+    by_lower = dict((flag.lower(), flag) for flag in RESET_SCOPE_FLAGS)
+    for position, flag in enumerate(scope):
+        canonical = by_lower.get(str(flag).strip().lower())
+        if canonical is None:
+            raise InvalidInputError('%s[%d]: %r is not a restart scope; use %s (the portal sends %s).'
+                                    % (where, position, flag, ', '.join(RESET_SCOPE_FLAGS),
+                                       ', '.join(PORTAL_RESET_SCOPE)))
+        if canonical not in flags:
+            flags.append(canonical)
+    return flags
+
+
+def describe_job(job):
+    """Return a Graph synchronizationJob as the flat, snake_case shape results and alerts use."""
+    status = job.get('status') or {}
+    schedule = job.get('schedule') or {}
+    quarantine = status.get('quarantine')
+    code = status.get('code')
+    return dict(
+        id=job.get('id'),
+        template_id=job.get('templateId'),
+        schedule=dict(state=schedule.get('state'), interval=schedule.get('interval'),
+                      expiration=schedule.get('expiration')),
+        status=dict(code=code,
+                    count_successive_complete_failures=status.get('countSuccessiveCompleteFailures'),
+                    troubleshooting_url=status.get('troubleshootingUrl')),
+        running=code == 'Active',
+        quarantined=bool(quarantine) or code == 'Quarantine',
+        quarantine=_describe_quarantine(quarantine),
+        last_execution=_describe_execution(status.get('lastExecution')),
+        last_successful_execution=_describe_execution(status.get('lastSuccessfulExecution')),
+        last_successful_execution_with_exports=_describe_execution(status.get('lastSuccessfulExecutionWithExports')),
+    )
+
+
+def _describe_quarantine(quarantine):
+    if not quarantine:
+        return None
+    return dict(reason=quarantine.get('reason'), current_began=quarantine.get('currentBegan'),
+                next_attempt=quarantine.get('nextAttempt'), series_began=quarantine.get('seriesBegan'),
+                series_count=quarantine.get('seriesCount'))
+
+
+def _describe_execution(execution):
+    if not execution:
+        return None
+    error = execution.get('error') or None
+    return dict(state=execution.get('state'), time_began=execution.get('timeBegan'),
+                time_ended=execution.get('timeEnded'),
+                error=dict(code=error.get('code'), message=error.get('message')) if isinstance(error, dict) else None)
+
+
+class JobOutcome(TargetOutcome):
+    """What happened to one application's job; ``to_result()`` gives the module's result fields."""
+
+    def __init__(self, request):
+        super(JobOutcome, self).__init__(request)
+        self.jobs = []
+        self.job = None
+        self.job_id = request.settings.get('job_id')
+        self.status_before = None
+        self.template_to_create = request.settings.get('template_id')
+        self.actions = []
+        self.sent = []
+
+    @property
+    def changed(self):
+        """True when a write was (or in check mode would be) sent."""
+        return bool(self.actions)
+
+    def to_result(self, check_mode=False):
+        """Return the per-application result fields."""
+        return dict(
+            name=self.request.label,
+            changed=self.changed,
+            failed=self.failed,
+            msg=self.msg or self._summary(check_mode),
+            target=self.target(),
+            state=self.request.settings.get('state'),
+            job_id=self.job_id,
+            status_before=self.status_before,
+            actions=list(self.actions),
+            job=describe_job(self.job) if self.job else None,
+            request_id=self.request_id,
+            error=self.error,
+        )
+
+    def _summary(self, check_mode):
+        if not self.actions:
+            return '%s: the job is already %s; nothing sent.' % (self.describe(), self.request.settings['state'])
+        verb = 'would send' if check_mode else 'sent'
+        return '%s: %s %s.' % (self.describe(), verb, ', '.join(self.actions))
+
+
+class SyncJobs(object):
+    """Runs the phases for a list of TargetRequests (from parse_job_request) against a GraphClient."""
+
+    def __init__(self, client, check_mode=False, max_concurrency=None):
+        self.client = client
+        self.check_mode = check_mode
+        self.max_concurrency = max_concurrency
+
+    def read(self, requests):
+        """Resolve every request and read its jobs (no write); return JobOutcomes in input order."""
+        outcomes = [JobOutcome(request) for request in requests]
+        self._resolve(outcomes)
+        self._list_jobs(outcomes)
+        return outcomes
+
+    def ensure(self, requests):
+        """Bring every request's job to its ``state``; return JobOutcomes in input order. Per-application failures
+        are recorded on their outcome; an exception means the whole run failed (for example no token)."""
+        return self.ensure_outcomes([JobOutcome(request) for request in requests])
+
+    def ensure_outcomes(self, outcomes):
+        """As ``ensure``, for JobOutcomes; one whose ``path`` is already set is not resolved again."""
+        self._resolve(outcomes)
+        self._list_jobs(outcomes)
+        self._choose_jobs(outcomes)
+        self._choose_templates([outcome for outcome in outcomes if self._needs_template(outcome)])
+        self._create([outcome for outcome in outcomes if not outcome.failed and outcome.template_to_create
+                      and outcome.job is None and outcome.request.settings['state'] != 'absent'])
+        self._act(outcomes)
+        self._reread([outcome for outcome in outcomes if not outcome.failed and outcome.sent
+                      and outcome.job_id and 'delete' not in outcome.sent])
+        return outcomes
+
+    # -- phases -------------------------------------------------------------------------------------------------
+
+    def _resolve(self, outcomes):
+        resolve_targets([outcome for outcome in outcomes if outcome.path is None], self._send, self.client)
+
+    def _list_jobs(self, outcomes):
+        live = [outcome for outcome in outcomes if not outcome.failed]
+        requests = [BatchRequest('GET', outcome.path + '/synchronization/jobs') for outcome in live]
+        for outcome, result in zip(live, self._send(requests)):
+            if not result.ok:
+                outcome.fail('listing synchronization jobs', result.error,
+                             synchronization_permission_advice(result.error))
+                continue
+            outcome.jobs = (result.body or {}).get('value') or []
+
+    def _choose_jobs(self, outcomes):
+        for outcome in outcomes:
+            if outcome.failed:
+                continue
+            settings = outcome.request.settings
+            ids = [job.get('id') for job in outcome.jobs]
+            if settings['job_id']:
+                matches = [job for job in outcome.jobs if job.get('id') == settings['job_id']]
+                if not matches and settings['state'] != 'absent':
+                    outcome.fail('finding job_id', 'it has no synchronization job %r; its jobs are: %s. A job id '
+                                 'cannot be chosen at creation: use template_id to create one.'
+                                 % (settings['job_id'], ', '.join(ids) or 'none'))
+                    continue
+            elif settings['template_id']:
+                matches = [job for job in outcome.jobs if job.get('templateId') == settings['template_id']]
+            else:
+                matches = list(outcome.jobs)
+            if len(matches) > 1:
+                outcome.fail('choosing a synchronization job', 'it has %d jobs%s (%s); set job_id to the one to use.'
+                             % (len(matches), ' of template %s' % settings['template_id']
+                                if settings['template_id'] else '', ', '.join(job.get('id') for job in matches)))
+                continue
+            if matches:
+                outcome.job = matches[0]
+                outcome.job_id = outcome.job.get('id')
+                outcome.status_before = (outcome.job.get('status') or {}).get('code')
+
+    def _needs_template(self, outcome):
+        return (not outcome.failed and outcome.job is None and not outcome.template_to_create
+                and outcome.request.settings['state'] != 'absent')
+
+    def _choose_templates(self, outcomes):
+        requests = [BatchRequest('GET', outcome.path + '/synchronization/templates') for outcome in outcomes]
+        for outcome, result in zip(outcomes, self._send(requests)):
+            if not result.ok:
+                outcome.fail('listing synchronization templates', result.error,
+                             synchronization_permission_advice(result.error))
+                continue
+            templates = (result.body or {}).get('value') or []
+            defaults = [template.get('id') for template in templates if template.get('default')]
+            if len(defaults) == 1:
+                outcome.template_to_create = defaults[0]
+                continue
+            outcome.fail('choosing a template to create the job from',
+                         'it has no job, and %s of its templates (%s) is marked default.'
+                         % ('none' if not defaults else 'more than one',
+                            ', '.join(template.get('id') for template in templates) or 'none'),
+                         'Set template_id to the template to create the job from.')
+
+    def _create(self, outcomes):
+        for outcome in outcomes:
+            outcome.actions.append('create')
+        if self.check_mode:
+            return
+        requests = [BatchRequest('POST', outcome.path + '/synchronization/jobs',
+                                 body={'templateId': outcome.template_to_create}) for outcome in outcomes]
+        for outcome, result in zip(outcomes, self._send(requests)):
+            if not result.ok:
+                outcome.actions.remove('create')
+                self._fail_write(outcome, 'creating the job from template %s' % outcome.template_to_create, result)
+                continue
+            outcome.sent.append('create')
+            outcome.job = result.body or {}
+            outcome.job_id = outcome.job.get('id')
+            outcome.request_id = request_id_of(result) or outcome.request_id
+
+    def _act(self, outcomes):
+        planned = []
+        for outcome in outcomes:
+            if outcome.failed:
+                continue
+            action = _action_for(outcome.request.settings['state'], outcome.job, 'create' in outcome.actions)
+            if action:
+                outcome.actions.append(action)
+                planned.append((outcome, action))
+        if self.check_mode:
+            return
+        planned = [(outcome, action) for outcome, action in planned if outcome.job_id]
+        requests = [self._action_request(outcome, action) for outcome, action in planned]
+        for (outcome, action), result in zip(planned, self._send(requests)):
+            if not result.ok:
+                outcome.actions.remove(action)
+                self._fail_write(outcome, '%s of job %s' % (action, outcome.job_id), result)
+                continue
+            outcome.sent.append(action)
+            outcome.request_id = request_id_of(result) or outcome.request_id
+            if action == 'delete':
+                outcome.job = None
+
+    def _reread(self, outcomes):
+        requests = [BatchRequest('GET', '%s/synchronization/jobs/%s' % (outcome.path, path_segment(outcome.job_id)))
+                    for outcome in outcomes]
+        for outcome, result in zip(outcomes, self._send(requests)):
+            if result.ok:
+                outcome.job = result.body or outcome.job
+            else:
+                outcome.fail('reading the job after %s' % ', '.join(outcome.sent), result.error)
+
+    # -- helpers --------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _action_request(outcome, action):
+        job_path = '%s/synchronization/jobs/%s' % (outcome.path, path_segment(outcome.job_id))
+        if action == 'delete':
+            return BatchRequest('DELETE', job_path)
+        body = None
+        scope = outcome.request.settings.get('reset_scope')
+        if action == 'restart' and scope:
+            body = {'criteria': {'resetScope': ', '.join(scope)}}
+        return BatchRequest('POST', '%s/%s' % (job_path, action), body=body)
+
+    @staticmethod
+    def _fail_write(outcome, step, result):
+        advice = synchronization_permission_advice(result.error)
+        if isinstance(result.error, OutcomeUnknownError):
+            advice = ('The answer was lost, so it is unknown whether it took effect; read the job with '
+                      'entra_sync_job_info before running again.')
+        outcome.fail(step, result.error, advice)
+
+    def _send(self, requests):
+        return send_requests(self.client, requests, self.max_concurrency)
+
+
+def _action_for(state, job, creating):
+    """The one job action ``state`` needs given the job's own status (None: nothing to send)."""
+    if state == 'absent':
+        return 'delete' if job is not None else None
+    code = ((job or {}).get('status') or {}).get('code')
+    if state == 'started':
+        # Start on a running job can stop it (the docs warn); on a quarantined one it clears the quarantine.
+        return None if code == 'Active' and not creating else 'start'
+    if state == 'paused':
+        return None if code == 'Paused' and not creating else 'pause'
+    if state == 'restarted':
+        # A job that never ran is started, not restarted: there is no state to reset.
+        return 'start' if creating else 'restart'
+    return None
+
+
+def start_jobs_unless_running(client, targets, check_mode=False, max_concurrency=None):
+    """Start each application's synchronization job unless it is already running; for the authorize role.
+
+    ``targets`` is a list of dicts with ``label``, ``path`` (``/servicePrincipals/<id>``, as the authorize engine
+    resolved it) and ``job_id``. A job whose status is ``Active`` is left alone (a second ``start`` can stop it); a
+    paused, never-run or quarantined one is started (``start`` clears a quarantine). In check mode nothing is sent.
+    Returns one dict per target, in order: ``label``, ``job_id``, ``status_before``, ``started`` (sent or, in check
+    mode, would be), ``job`` (describe_job after the run), ``failed``, ``msg``, ``error``.
+    """
+    outcomes = []
+    for target in targets:
+        request = TargetRequest('service_principal_id', None, label=target.get('label') or target.get('path'),
+                                settings=dict(job_id=target.get('job_id'), template_id=None, state='started',
+                                              reset_scope=None))
+        outcome = JobOutcome(request)
+        outcome.path = target.get('path')
+        if not outcome.path or not target.get('job_id'):
+            outcome.fail('starting its job', 'it has no resolved object or job to start.')
+        outcomes.append(outcome)
+    SyncJobs(client, check_mode=check_mode, max_concurrency=max_concurrency).ensure_outcomes(outcomes)
+    return [dict(label=outcome.request.label, job_id=outcome.job_id, status_before=outcome.status_before,
+                 started='start' in outcome.actions, job=describe_job(outcome.job) if outcome.job else None,
+                 failed=outcome.failed, msg=outcome.msg or outcome.to_result(check_mode)['msg'],
+                 error=outcome.error)
+            for outcome in outcomes]

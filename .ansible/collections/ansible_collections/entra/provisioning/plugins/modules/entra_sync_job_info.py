@@ -1,0 +1,276 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: entra_sync_job_info
+short_description: Read the provisioning jobs of one or many Microsoft Entra applications
+version_added: 0.2.0
+description:
+  - Reads every synchronization job of an application (Microsoft Graph C(synchronization/jobs)) with its template,
+    schedule, status code, quarantine (reason, since when, next attempt), last execution and last successful one.
+  - The result is shaped for a C(when:) or an alert, for example C(jobs[0].quarantined) or
+    C(jobs[0].last_execution.state == 'Failed').
+  - With O(applications), many applications are read in one task through Graph C($batch). One application's failure
+    does not stop the others; the task fails at the end when any of them failed, and RV(results) says which and why.
+author:
+  - entra.provisioning maintainers (@entra-provisioning)
+extends_documentation_fragment:
+  - entra.provisioning.targets
+  - entra.provisioning.auth
+  - entra.provisioning.connection
+  - entra.provisioning.attributes
+  - entra.provisioning.attributes.action_group
+  - entra.provisioning.attributes.check_mode_read_only
+options:
+  job_id:
+    description: Return only this job. By default every job of the application is returned.
+    type: str
+  applications:
+    description:
+      - Many applications in one task; mutually exclusive with the single-target options and O(job_id).
+      - Each item is checked on its own (unknown keys, types, a name given twice); a bad item fails alone.
+    type: list
+    elements: raw
+    suboptions:
+      name:
+        description: A label for this application in RV(results). Defaults to the display name.
+        type: str
+      service_principal_id:
+        description: Object ID of the service principal.
+        type: str
+      application_id:
+        description: Object ID of the application.
+        type: str
+      app_id:
+        description: Application (client) ID.
+        type: str
+      display_name:
+        description: Display name of the service principal, matched as O(display_name) is (whole name, ignoring case).
+        type: str
+      job_id:
+        description: As O(job_id), for this application.
+        type: str
+  max_concurrency:
+    description: With O(applications), how many C($batch) requests (of up to 20 calls each) are in flight at once.
+    type: int
+    default: 4
+notes:
+  - The identity needs C(Synchronization.Read.All) (or C(Synchronization.ReadWrite.All)) and, to find the
+    application, C(Application.Read.All).
+seealso:
+  - module: entra.provisioning.entra_sync_job
+  - name: synchronizationJob (Microsoft Graph)
+    description: The resource whose status this module reads.
+    link: https://learn.microsoft.com/en-us/graph/api/resources/synchronization-synchronizationjob
+'''
+
+EXAMPLES = r'''
+- name: Read the provisioning jobs of an application by its client id
+  entra.provisioning.entra_sync_job_info:
+    tenant_id: "{{ entra_tenant_id }}"
+    client_id: "{{ entra_client_id }}"
+    client_secret: "{{ vault_entra_client_secret }}"
+    app_id: 6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+  register: expenses_jobs
+
+- name: Alert when the job is quarantined
+  ansible.builtin.debug:
+    msg: "Provisioning of Contoso Expenses is quarantined: {{ expenses_jobs.jobs[0].quarantine.reason }}"
+  when: expenses_jobs.jobs[0].quarantined
+
+- name: Read many applications at once, through $batch
+  entra.provisioning.entra_sync_job_info:
+    applications:
+      - display_name: Contoso Expenses
+      - name: travel
+        service_principal_id: 3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b
+  register: all_jobs
+
+- name: Fail when any job's last run failed
+  ansible.builtin.assert:
+    that: all_jobs.summary.last_execution_failed == 0
+    fail_msg: "{{ all_jobs.summary.last_execution_failed }} provisioning jobs failed their last run"
+'''
+
+RETURN = r'''
+jobs:
+  description: With a single target, its jobs (only O(job_id) when given), in the order Graph lists them.
+  returned: with a single target
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The job id.
+      type: str
+      sample: scim.4a1b2c3d4e5f40718293a4b5c6d7e8f9.3f1e2d4c5b6a47988a9b0c1d2e3f4a5b
+    template_id:
+      description: The synchronization template the job was created from.
+      type: str
+      sample: scim
+    schedule:
+      description: C(state) (V(Active), V(Disabled), V(Paused)), C(interval) (ISO-8601) and C(expiration).
+      type: dict
+      sample: {state: Active, interval: PT40M, expiration: null}
+    status:
+      description: C(code) (V(NotConfigured), V(NotRun), V(Active), V(Paused), V(Quarantine)),
+        C(count_successive_complete_failures) and C(troubleshooting_url).
+      type: dict
+      sample: {code: Active, count_successive_complete_failures: 0, troubleshooting_url: null}
+    running:
+      description: True when the status code is V(Active).
+      type: bool
+    quarantined:
+      description: True when the job is in quarantine.
+      type: bool
+    quarantine:
+      description: C(reason), C(current_began), C(next_attempt), C(series_began), C(series_count); null when the job
+        is not quarantined.
+      type: dict
+      sample: {reason: EncounteredQuarantineException, current_began: '2026-12-01T10:00:00Z',
+               next_attempt: '2026-12-01T14:00:00Z', series_began: '2026-12-01T10:00:00Z', series_count: 1}
+    last_execution:
+      description: C(state) (V(Succeeded), V(Failed), V(EntryLevelErrors)), C(time_began), C(time_ended),
+        C(error); null when the job never ran.
+      type: dict
+    last_successful_execution:
+      description: As RV(jobs[].last_execution), for the last run that succeeded.
+      type: dict
+    last_successful_execution_with_exports:
+      description: As RV(jobs[].last_execution), for the last successful run that exported changes.
+      type: dict
+target:
+  description: The object read (C(object_type), C(object_id), C(app_id), C(display_name), C(path)).
+  returned: with a single target
+  type: dict
+results:
+  description: With O(applications), one entry per item in input order, with C(name), C(failed), C(msg),
+    C(target), C(jobs), C(request_id) and C(error).
+  returned: with O(applications)
+  type: list
+  elements: dict
+summary:
+  description: With O(applications), counts over all items and jobs.
+  returned: with O(applications)
+  type: dict
+  sample: {total: 3, failed: 0, jobs: 3, running: 2, quarantined: 1, last_execution_failed: 1}
+cloud:
+  description: The cloud used.
+  returned: always
+  type: str
+  sample: global
+api_version:
+  description: The Graph API version used.
+  returned: always
+  type: str
+  sample: v1.0
+'''
+
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
+from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import (
+    JOB_INFO_ITEM_SPEC,
+    SyncJobs,
+    describe_job,
+    parse_job_request,
+)
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS, parse_items
+
+
+def argument_spec():
+    """The module's own options; the shared auth, cloud and connection options are merged in by EntraModule."""
+    targets = dict((name, dict(type='str')) for name in TARGET_OPTIONS)
+    return dict(
+        job_id=dict(type='str'),
+        # Raw: each item is checked by _items, so one malformed item fails alone instead of the whole task.
+        applications=dict(type='list', elements='raw'),
+        max_concurrency=dict(type='int', default=4),
+        **targets
+    )
+
+
+def parse_requests(module):
+    """Validate every application before anything is sent (a bad item fails alone, the others are read)."""
+    params = module.params
+    try:
+        if params['applications'] is None:
+            return [parse_job_request(params)]
+    except EntraError as error:
+        module.fail_from_error(error)
+    if params['job_id'] is not None:
+        module.fail_json(msg='applications cannot be combined with job_id: set job_id on each item instead.')
+    if not params['applications']:
+        module.fail_json(msg='applications is empty: list at least one application.')
+    if params['max_concurrency'] < 1:
+        module.fail_json(msg='max_concurrency must be 1 or more, got %d.' % params['max_concurrency'])
+    try:
+        return parse_items(params['applications'], JOB_INFO_ITEM_SPEC, parse_job_request)
+    except EntraError as error:
+        module.fail_from_error(error)
+
+
+def jobs_of(outcome):
+    """The described jobs of an outcome, only its job_id when one was asked for."""
+    wanted = outcome.request.settings.get('job_id')
+    return [describe_job(job) for job in outcome.jobs if not wanted or job.get('id') == wanted]
+
+
+def item_result(outcome):
+    """One application's result."""
+    wanted = outcome.request.settings.get('job_id')
+    if not outcome.failed and wanted and not any(job.get('id') == wanted for job in outcome.jobs):
+        outcome.fail('finding job_id', 'it has no synchronization job %r; its jobs are: %s.'
+                     % (wanted, ', '.join(job.get('id') for job in outcome.jobs) or 'none'))
+    jobs = jobs_of(outcome)
+    return dict(name=outcome.request.label, failed=outcome.failed, target=outcome.target(), jobs=jobs,
+                msg=outcome.msg or '%s: %d job(s) read.' % (outcome.describe(), len(jobs)),
+                request_id=outcome.request_id, error=outcome.error)
+
+
+def summary_of(results):
+    """Counts an alert can use directly."""
+    jobs = [job for result in results for job in result['jobs']]
+    return dict(total=len(results), failed=sum(1 for result in results if result['failed']), jobs=len(jobs),
+                running=sum(1 for job in jobs if job['running']),
+                quarantined=sum(1 for job in jobs if job['quarantined']),
+                last_execution_failed=sum(1 for job in jobs if (job['last_execution'] or {}).get('state') == 'Failed'))
+
+
+def main():
+    """Validate, read every application's jobs, and report per application."""
+    module = EntraModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[TARGET_OPTIONS + ('applications',)],
+        required_one_of=[TARGET_OPTIONS + ('applications',)],
+        supports_check_mode=True,
+    )
+    requests = parse_requests(module)
+    client = module.graph_client(max_concurrency=module.params['max_concurrency'])
+    context = dict(cloud=client.settings.cloud.name, api_version=client.settings.api_version, changed=False)
+    try:
+        outcomes = SyncJobs(client, max_concurrency=module.params['max_concurrency']).read(requests)
+    except EntraError as error:
+        module.fail_from_error(error, **context)
+    results = [item_result(outcome) for outcome in outcomes]
+
+    if module.params['applications'] is None:
+        result = dict(context, target=results[0]['target'], jobs=results[0]['jobs'])
+        if results[0]['failed']:
+            module.fail_json(msg=results[0]['msg'], error=results[0]['error'], **result)
+        module.exit_json(**result)
+
+    result = dict(context, results=results, summary=summary_of(results))
+    failed_names = [item['name'] for item in results if item['failed']]
+    if failed_names:
+        module.fail_json(msg='%d of %d applications failed: %s. See results for each reason.'
+                         % (len(failed_names), len(results), ', '.join(failed_names)), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

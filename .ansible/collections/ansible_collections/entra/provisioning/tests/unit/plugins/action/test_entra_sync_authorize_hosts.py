@@ -1,0 +1,308 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The authorize role's action: which variables each host gets, which client each group signs in with, results.
+
+The action runs with real ansible-core templating over fake host variables; Graph is the FakeGraph of the module
+tests, handed out by a patched client factory that records the options of every sign-in.
+
+Controller code switches ansible-core's module_utils into controller mode for the whole process (module warnings
+then go to the display), so these tests run in their own process, as ``ansible-test units`` runs the controller
+group apart from module_utils and modules; with plain pytest, run this directory on its own.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from unittest import mock
+
+import pytest
+
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core before 2.19 renders every string
+    def trust_as_template(value):
+        return value
+
+from ansible_collections.entra.provisioning.plugins.action import entra_sync_authorize_hosts
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError
+from ansible_collections.entra.provisioning.tests.unit.plugins.modules.sync_graph_fake import FakeGraph
+
+# Built at run time so no line of the tests looks like a real credential.
+GROUP_SECRET = 'unit-test-' + 'group-secret'
+HOST_SECRET = 'unit-test-' + 'host-secret'
+
+
+class FakeHostVars(object):
+    """Stands in for ansible-core's HostVars: ``raw_get`` gives a host's variables before templating."""
+
+    def __init__(self, hosts):
+        self.hosts = hosts
+
+    def raw_get(self, host):
+        return self.hosts[host]
+
+
+class SignIns(object):
+    """The patched client factory: one FakeGraph per sign-in, the options of each remembered."""
+
+    def __init__(self, graph, refuse_secret=None):
+        self.graph = graph
+        self.refuse_secret = refuse_secret
+        self.options = []
+
+    def __call__(self, option_adapter, max_concurrency=None):
+        names = ('tenant_id', 'client_id', 'client_secret', 'cloud', 'auth_method', 'access_token')
+        options = dict((name, option_adapter.get_option(name)) for name in names)
+        self.options.append(options)
+        client = mock.Mock(wraps=self.graph)
+        client.settings = mock.Mock(verify=True, cloud=self.graph.settings.cloud, api_version='v1.0', warnings=())
+        client.authenticator = mock.Mock()
+        client.close = mock.Mock()
+        if options['client_secret'] == self.refuse_secret:
+            client.authenticator.get_token.side_effect = AuthenticationError('AADSTS7000215: Invalid client secret.')
+        return client
+
+
+def make_action(play_layer=None, check_mode=False, args=None):
+    task = mock.Mock()
+    task.action = 'entra.provisioning.entra_sync_authorize_hosts'
+    task.args = dict(args or {})
+    task.async_val = 0
+    task.check_mode = check_mode
+    task.get_variable_manager.return_value.get_vars.return_value = dict(play_layer or {})
+    connection = mock.Mock()
+    connection._shell.tmpdir = '/nowhere'
+    loader = DataLoader()
+    return entra_sync_authorize_hosts.ActionModule(task, connection, mock.Mock(), loader, Templar(loader=loader))
+
+
+def run(hosts, play_layer=None, batch=None, graph=None, refuse_secret=None, **action_options):
+    graph = graph or FakeGraph()
+    sign_ins = SignIns(graph, refuse_secret)
+    batch = list(batch or hosts)
+    task_vars = dict(hostvars=FakeHostVars(hosts), ansible_play_batch=batch, inventory_hostname=batch[0])
+    with mock.patch.object(entra_sync_authorize_hosts, 'build_graph_client', sign_ins):
+        result = make_action(play_layer, **action_options).run(task_vars=task_vars)
+    return result, sign_ins
+
+
+def application(graph, name, **variables):
+    app = graph.add_app(name)
+    values = {'authorize_service_principal_id': app.service_principal_id,
+              'authorize_credentials': dict((pair['key'], pair['value']) for pair in app.credentials())}
+    values.update(variables)
+    return app, values
+
+
+PLAY = {'authorize_tenant_id': 'contoso.example', 'authorize_client_id': '0c6a1f57-3e2d-4b8a-9f41-7d5e2c9b1a01',
+        'authorize_client_secret': GROUP_SECRET, 'authorize_report': 'per_host'}
+
+
+def test_each_host_signs_in_with_its_own_secret_never_the_first_hosts():
+    graph = FakeGraph()
+    hosts = dict([('first', application(graph, 'First', authorize_client_secret=HOST_SECRET)[1]),
+                  ('second', application(graph, 'Second')[1])])
+    result, sign_ins = run(hosts, PLAY, graph=graph)
+    assert sorted(options['client_secret'] for options in sign_ins.options) == [GROUP_SECRET, HOST_SECRET]
+    assert [record['changed'] for record in result['outcomes'].values()] == [True, True]
+
+
+def test_a_refused_secret_fails_only_the_hosts_that_declared_it():
+    graph = FakeGraph()
+    hosts = dict([('wrong', application(graph, 'Wrong', authorize_client_secret=HOST_SECRET)[1]),
+                  ('right', application(graph, 'Right')[1])])
+    result, _sign_ins = run(hosts, PLAY, graph=graph, refuse_secret=HOST_SECRET)
+    assert result['outcomes']['wrong']['failed'] and 'AADSTS7000215' in result['outcomes']['wrong']['msg']
+    assert 'signing in as' in result['outcomes']['wrong']['msg']
+    assert not result['outcomes']['right']['failed']
+    assert result['summary']['failed_names'] == ['wrong']
+    assert '1 of 2 applications failed: wrong.' in result['failed_msg']
+
+
+def test_play_values_are_rendered_in_each_hosts_own_context():
+    graph = FakeGraph()
+    hosts = dict([('first', application(graph, 'First', tenant='one.example')[1]),
+                  ('second', application(graph, 'Second', tenant='two.example')[1])])
+    # Inventory and playbook files mark their strings as templates; a test has to say so itself.
+    play = dict(PLAY, authorize_tenant_id=trust_as_template('{{ tenant }}'))
+    _result, sign_ins = run(hosts, play, graph=graph)
+    assert sorted(options['tenant_id'] for options in sign_ins.options) == ['one.example', 'two.example']
+
+
+def test_a_value_that_cannot_be_rendered_fails_its_host_alone():
+    graph = FakeGraph()
+    hosts = dict([('broken', application(graph, 'Broken',
+                                                authorize_client_secret=trust_as_template('{{ undefined_vault_value }}'))[1]),
+                  ('fine', application(graph, 'Fine')[1])])
+    result, _sign_ins = run(hosts, PLAY, graph=graph)
+    assert "authorize_client_secret of host 'broken' cannot be rendered" in result['outcomes']['broken']['msg']
+    assert not result['outcomes']['fine']['failed']
+
+
+def test_only_the_play_batch_is_authorized():
+    graph = FakeGraph()
+    hosts = dict([('in', application(graph, 'In')[1]), ('out', application(graph, 'Out')[1])])
+    result, _sign_ins = run(hosts, PLAY, batch=['in'], graph=graph)
+    assert list(result['outcomes']) == ['in']
+    assert len(graph.calls_of('acquireAccessToken')) == 1
+
+
+def test_check_mode_sends_no_write():
+    graph = FakeGraph()
+    result, _sign_ins = run({'app': application(graph, 'App')[1]}, PLAY, graph=graph, check_mode=True)
+    assert result['outcomes']['app']['changed'] and not graph.calls_of('acquireAccessToken')
+    assert result['check_mode'] is True
+
+
+def test_the_summary_report_counts_as_the_change_and_the_per_host_report_does_not():
+    graph = FakeGraph()
+    per_host, _sign_ins = run({'app': application(graph, 'App')[1]}, PLAY, graph=graph)
+    graph = FakeGraph()
+    summary, _sign_ins = run({'app': application(graph, 'App')[1]}, dict(PLAY, authorize_report='summary'),
+                             graph=graph)
+    assert (per_host['changed'], summary['changed']) == (False, True)
+    assert summary['summary_lines'][-1] == 'total 1, changed 1, ok 0, failed 0'
+
+
+def test_list_mode_authorizes_the_items_with_the_play_connection():
+    graph = FakeGraph()
+    app = graph.add_app('Listed')
+    listed = [{'name': 'listed', 'service_principal_id': app.service_principal_id, 'credentials': app.credentials()}]
+    result, sign_ins = run({'localhost': {}}, dict(PLAY, authorize_applications=listed), graph=graph)
+    assert result['mode'] == 'list' and result['report'] == 'summary'
+    assert list(result['outcomes']) == ['listed'] and result['outcomes']['listed']['changed']
+    assert [options['client_secret'] for options in sign_ins.options] == [GROUP_SECRET]
+
+
+def test_a_bad_play_level_variable_fails_the_task_before_any_request():
+    graph = FakeGraph()
+    result, sign_ins = run({'app': application(graph, 'App')[1]}, dict(PLAY, authorize_applications_per_run=0),
+                           graph=graph)
+    assert result['failed'] and result['msg'] == 'authorize_applications_per_run must be from 1 to 5000, got 0.'
+    assert not sign_ins.options and not graph.calls
+
+
+def test_options_given_to_the_action_are_refused():
+    graph = FakeGraph()
+    result, _sign_ins = run({'app': application(graph, 'App')[1]}, PLAY, graph=graph, args={'tenant_id': 'x'})
+    assert result['failed'] and 'takes no options (got tenant_id)' in result['msg']
+
+
+def test_an_unexpected_error_is_a_failure_without_a_traceback(monkeypatch):
+    monkeypatch.setattr(entra_sync_authorize_hosts, 'parse_run_settings', mock.Mock(side_effect=KeyError('boom')))
+    graph = FakeGraph()
+    result, _sign_ins = run({'app': application(graph, 'App')[1]}, PLAY, graph=graph)
+    assert result['failed'] and 'stopped on an unexpected KeyError' in result['msg']
+    assert 'exception' not in result
+
+
+@pytest.mark.parametrize('secret', [GROUP_SECRET, HOST_SECRET])
+def test_no_secret_reaches_the_result(secret):
+    graph = FakeGraph()
+    hosts = dict([('first', application(graph, 'First', authorize_client_secret=HOST_SECRET)[1]),
+                  ('second', application(graph, 'Second')[1])])
+    result, _sign_ins = run(hosts, PLAY, graph=graph, refuse_secret=HOST_SECRET)
+    assert secret not in repr(result)
+    assert not any(pair['value'] in repr(result) for app in graph.apps for pair in app.credentials())
+
+
+def test_each_task_is_a_run_whose_secrets_are_forgotten_when_it_ends():
+    from ansible_collections.entra.provisioning.plugins.module_utils import _redact
+
+    seen = []
+    graph = FakeGraph()
+    hosts = {'first': application(graph, 'First', authorize_client_secret=HOST_SECRET)[1]}
+    real_parse = entra_sync_authorize_hosts.parse_run_settings
+
+    def parse_and_look(values):
+        seen.append(_redact.registered_secrets())
+        return real_parse(values)
+
+    with mock.patch.object(entra_sync_authorize_hosts, 'parse_run_settings', parse_and_look):
+        run(hosts, PLAY, graph=graph)
+        run(hosts, PLAY, graph=graph)
+    # each run starts empty (nothing of the first run is handed to the second), and none is left in use after
+    assert seen == [(), ()]
+    assert _redact.redact(HOST_SECRET) == HOST_SECRET
+    with pytest.raises(_redact.NoRunError):
+        _redact.register_secret(HOST_SECRET)
+
+
+# -- authorize_start_job ------------------------------------------------------------------------------------------
+
+class JobStarts(object):
+    """The patched job engine: remembers each call (client, targets, check mode) and answers as told."""
+
+    def __init__(self, status_before='Paused', error=None):
+        self.status_before = status_before
+        self.error = error
+        self.calls = []
+
+    def __call__(self, client, targets, check_mode=False, max_concurrency=None):
+        self.calls.append(dict(client=client, targets=targets, check_mode=check_mode))
+        if self.error:
+            raise self.error
+        started = self.status_before != 'Active'
+        return [dict(label=target['label'], job_id=target['job_id'], status_before=self.status_before,
+                     started=started, job=dict(status=dict(code='Active' if started and not check_mode
+                                                           else self.status_before)),
+                     failed=False, msg='done', error=None) for target in targets]
+
+
+def run_with_jobs(hosts, job_starts, **options):
+    with mock.patch.object(entra_sync_authorize_hosts, 'start_jobs_unless_running', job_starts):
+        return run(hosts, **options)
+
+
+def test_only_the_authorized_hosts_that_asked_get_their_job_started_with_the_same_sign_in():
+    graph = FakeGraph()
+    starter, starter_values = application(graph, 'Starter', authorize_start_job=True)
+    hosts = dict([('starter', starter_values), ('quiet', application(graph, 'Quiet')[1]),
+                  ('missing', dict(application(graph, 'Missing', authorize_start_job=True)[1],
+                                   authorize_service_principal_id='5a000000-0000-4000-8000-0000000000e1'))])
+    job_starts = JobStarts()
+    result, sign_ins = run_with_jobs(hosts, job_starts, play_layer=PLAY, graph=graph)
+    assert len(sign_ins.options) == 1 and len(job_starts.calls) == 1
+    assert [target['label'] for target in job_starts.calls[0]['targets']] == ['starter']
+    assert job_starts.calls[0]['targets'][0]['path'].endswith(starter.service_principal_id)
+    assert job_starts.calls[0]['check_mode'] is False
+    outcomes = result['outcomes']
+    assert (outcomes['starter']['job_status_before'], outcomes['starter']['job_started'],
+            outcomes['starter']['job_status']) == ('Paused', True, 'Active')
+    assert (outcomes['quiet']['job_started'], outcomes['quiet']['job_status']) == (False, None)
+    assert outcomes['missing']['failed'] and not outcomes['missing']['job_started']
+    assert any(line.startswith('starter') and line.endswith('job started (Paused -> Active)')
+               for line in result['summary_lines'])
+
+
+def test_check_mode_asks_the_job_engine_for_a_forecast_only():
+    graph = FakeGraph()
+    job_starts = JobStarts()
+    result, _sign_ins = run_with_jobs({'app': application(graph, 'App', authorize_start_job=True)[1]}, job_starts,
+                                      play_layer=PLAY, graph=graph, check_mode=True)
+    assert job_starts.calls[0]['check_mode'] is True and not graph.calls_of('acquireAccessToken')
+    assert result['outcomes']['app']['job_started'] and result['outcomes']['app']['job_status'] == 'Paused'
+    assert result['summary_lines'][1].endswith('job would be started (Paused)')
+
+
+def test_a_job_phase_that_fails_fails_its_applications_and_keeps_them_authorized():
+    graph = FakeGraph()
+    job_starts = JobStarts(error=AuthenticationError('AADSTS700024: the token expired.'))
+    result, _sign_ins = run_with_jobs({'app': application(graph, 'App', authorize_start_job=True)[1]}, job_starts,
+                                      play_layer=PLAY, graph=graph)
+    outcome = result['outcomes']['app']
+    assert outcome['failed'] and outcome['authorized'] is True and outcome['acquired']
+    assert "failed at starting its job: AADSTS700024" in outcome['msg']
+    assert result['summary']['failed_names'] == ['app']
+
+
+def test_start_job_false_never_calls_the_job_engine():
+    graph = FakeGraph()
+    job_starts = JobStarts()
+    run_with_jobs({'app': application(graph, 'App', authorize_start_job=False)[1]}, job_starts, play_layer=PLAY,
+                  graph=graph)
+    assert not job_starts.calls

@@ -1,0 +1,365 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The authorize role's data logic: variable resolution, per-host validation, grouping by sign-in, outcomes."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import ApplicationOutcome
+from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts import (
+    HOST_OPTIONS,
+    RUN_DEFAULTS,
+    add_job_result,
+    failed_outcomes,
+    group_by_sign_in,
+    host_report,
+    job_start_failure,
+    job_target,
+    outcome_record,
+    parse_host,
+    parse_listed,
+    parse_run_settings,
+    ready_to_start,
+    resolve_values,
+    summarize,
+    summary_lines,
+)
+
+GUID = '3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b'
+OTHER_GUID = '4a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'
+# Built at run time so no line of the tests looks like a real credential.
+SECRET_ONE = 'unit-test-' + 'secret-one'
+SECRET_TWO = 'unit-test-' + 'secret-two'
+CONNECTION = dict(tenant_id='contoso.example', client_id=OTHER_GUID, client_secret=SECRET_ONE, cloud='global')
+
+
+def host_values(**overrides):
+    values = dict(CONNECTION, service_principal_id=GUID, credentials={'SecretToken': 'unit-test-token'})
+    values.update(overrides)
+    return dict((key, value) for key, value in values.items() if value is not None)
+
+
+def plain(name, value):
+    return value
+
+
+# -- resolution ---------------------------------------------------------------------------------------------------
+
+def test_host_variable_wins_over_the_play_and_the_play_over_nothing():
+    host_layer = {'authorize_client_secret': SECRET_TWO}
+    play_layer = {'authorize_client_secret': SECRET_ONE, 'authorize_tenant_id': 'contoso.example'}
+    values = resolve_values(HOST_OPTIONS, (host_layer, play_layer), plain)
+    assert values == {'client_secret': SECRET_TWO, 'tenant_id': 'contoso.example'}
+
+
+def test_unset_variables_are_left_out_so_the_environment_fallbacks_apply():
+    assert resolve_values(HOST_OPTIONS, ({}, {'authorize_force': False}), plain) == {'force': False}
+
+
+def test_each_value_is_rendered_with_the_variable_name():
+    seen = []
+
+    def template(name, value):
+        seen.append(name)
+        return value.upper()
+
+    values = resolve_values(('tenant_id',), ({'authorize_tenant_id': 'contoso'},), template)
+    assert values == {'tenant_id': 'CONTOSO'} and seen == ['authorize_tenant_id']
+
+
+# -- play-level settings ------------------------------------------------------------------------------------------
+
+def test_run_settings_default_to_the_role_defaults():
+    assert parse_run_settings({}) == RUN_DEFAULTS
+
+
+@pytest.mark.parametrize('option, value, message', [
+    ('applications_per_run', 0, 'authorize_applications_per_run must be from 1 to 5000, got 0.'),
+    ('applications_per_run', '-1', 'authorize_applications_per_run must be from 1 to 5000, got -1.'),
+    ('max_concurrency', 21, 'authorize_max_concurrency must be from 1 to 20, got 21.'),
+    ('max_concurrency', 'many', "authorize_max_concurrency must be a whole number from 1 to 20, got 'many'."),
+    ('max_concurrency', True, 'authorize_max_concurrency must be a whole number from 1 to 20, got a bool.'),
+    ('report', 'all', "authorize_report must be one of per_host, summary, got 'all'."),
+    ('show_summary', 'perhaps', "authorize_show_summary must be true or false, got 'perhaps'."),
+])
+def test_run_settings_out_of_bounds_are_refused_naming_the_variable(option, value, message):
+    with pytest.raises(InvalidInputError) as raised:
+        parse_run_settings({option: value})
+    assert raised.value.message == message
+
+
+def test_run_settings_accept_numbers_given_as_text():
+    assert parse_run_settings({'max_concurrency': '8', 'show_summary': 'no'})['max_concurrency'] == 8
+
+
+# -- per-host validation ------------------------------------------------------------------------------------------
+
+def test_a_good_host_becomes_a_request_labelled_by_the_host():
+    application = parse_host('expenses', host_values())
+    assert not application.rejected
+    assert application.request.label == 'expenses'
+    assert application.request.credentials == [{'key': 'SecretToken', 'value': 'unit-test-token'}]
+    assert application.connection['client_secret'] == SECRET_ONE
+
+
+@pytest.mark.parametrize('overrides, named', [
+    ({'credentials': 'SecretToken=abc'}, "authorize_credentials of host 'expenses' is a string; give a list of {key"),
+    ({'credentials': [{'key': 'SecretToken'}]}, "authorize_credentials of host 'expenses'[0].value"),
+    ({'credentials': [{'key': 'SecretToken', 'value': 'x1234', 'note': 'y'}]},
+     "authorize_credentials of host 'expenses'[0] has 'note' besides key and value"),
+    ({'service_principal_id': 'not-a-guid'}, "authorize_service_principal_id of host 'expenses'"),
+    ({'force': 'sometimes'}, "authorize_force of host 'expenses' must be true or false"),
+    ({'auth_method': 'password'}, "authorize_auth_method of host 'expenses' must be one of auto"),
+    ({'validate_certs': 'maybe'}, "authorize_validate_certs of host 'expenses' must be true or false"),
+    ({'tenant_id': ['a', 'b']}, "authorize_tenant_id of host 'expenses' must be a string, got a list"),
+    ({'service_principal_id': None}, "host 'expenses': give exactly one of authorize_service_principal_id"),
+])
+def test_a_bad_host_is_rejected_naming_the_variable_and_the_host(overrides, named):
+    application = parse_host('expenses', host_values(**overrides))
+    assert application.rejected
+    assert named in application.request.rejection.message
+
+
+def test_a_rejection_never_repeats_a_credential_or_secret_value():
+    application = parse_host('expenses', host_values(credentials=[{'key': 'SecretTokn', 'value': 'unit-test-token'}],
+                                                     client_secret=SECRET_ONE))
+    assert application.rejected
+    assert 'unit-test-token' not in application.request.rejection.message
+    assert SECRET_ONE not in application.request.rejection.message
+
+
+def test_switches_accept_ansible_booleans():
+    application = parse_host('expenses', host_values(force='yes', verify='false'))
+    assert application.request.force is True and application.request.verify is False
+
+
+# -- grouping -------------------------------------------------------------------------------------------------------
+
+def test_hosts_of_one_client_with_different_secrets_sign_in_separately():
+    first = parse_host('first', host_values(client_secret=SECRET_ONE))
+    second = parse_host('second', host_values(client_secret=SECRET_TWO, service_principal_id=OTHER_GUID))
+    groups = group_by_sign_in([first, second])
+    assert [[application.name for application in group.applications] for group in groups] == [['first'], ['second']]
+    assert [group.connection['client_secret'] for group in groups] == [SECRET_ONE, SECRET_TWO]
+
+
+def test_groups_that_read_alike_are_numbered_and_their_labels_hold_no_secret():
+    groups = group_by_sign_in([parse_host('first', host_values(client_secret=SECRET_ONE)),
+                               parse_host('second', host_values(client_secret=SECRET_TWO))])
+    labels = [group.label for group in groups]
+    assert labels[0] != labels[1] and 'sign-in 1 of 2' in labels[0]
+    assert not any(secret in label for label in labels for secret in (SECRET_ONE, SECRET_TWO))
+
+
+@pytest.mark.parametrize('overrides', [{'force': True}, {'verify': False}, {'job_id': 'scim.1'}])
+def test_per_application_switches_never_split_a_sign_in(overrides):
+    groups = group_by_sign_in([parse_host('first', host_values()), parse_host('second', host_values(**overrides))])
+    assert len(groups) == 1 and len(groups[0].applications) == 2
+
+
+@pytest.mark.parametrize('option, value', [('cloud', 'usgov'), ('graph_endpoint', 'https://proxy.example'),
+                                           ('ca_path', '/etc/pki/ca.pem'), ('validate_certs', False),
+                                           ('api_version', 'beta'), ('auth_method', 'client_secret')])
+def test_every_sign_in_and_endpoint_setting_splits_a_group(option, value):
+    groups = group_by_sign_in([parse_host('first', host_values()), parse_host('second', host_values(**{option: value}))])
+    assert len(groups) == 2
+
+
+def test_rejected_hosts_join_no_group():
+    groups = group_by_sign_in([parse_host('bad', host_values(credentials='x')), parse_host('good', host_values())])
+    assert [application.name for group in groups for application in group.applications] == ['good']
+
+
+def test_a_group_splits_into_parts_of_the_configured_size():
+    group = group_by_sign_in([parse_host('h%d' % number, host_values()) for number in range(5)])[0]
+    assert [len(part) for part in group.parts(2)] == [2, 2, 1]
+
+
+# -- list mode ------------------------------------------------------------------------------------------------------
+
+def test_listed_applications_share_the_play_connection_and_fail_one_by_one():
+    applications = parse_listed([{'name': 'one', 'service_principal_id': GUID, 'credentials': {'SecretToken': 'ab12'}},
+                                 {'name': 'two', 'app_id': GUID, 'credentials': 'oops'},
+                                 {'name': 'three', 'display_name': 'Three', 'credentials': {'SecretToken': 'cd34'},
+                                  'colour': 'blue'}], CONNECTION)
+    assert [application.rejected for application in applications] == [False, True, True]
+    assert 'authorize_applications[1].credentials' in applications[1].request.rejection.message
+    assert 'authorize_applications[2] has unknown keys colour' in applications[2].request.rejection.message
+    assert applications[0].connection['client_secret'] == SECRET_ONE
+
+
+@pytest.mark.parametrize('items', [[], 'expenses', {'name': 'expenses'}])
+def test_a_list_that_is_no_list_is_refused(items):
+    with pytest.raises(InvalidInputError, match='authorize_applications must be a non-empty list'):
+        parse_listed(items, CONNECTION)
+
+
+# -- outcomes -------------------------------------------------------------------------------------------------------
+
+def record(name, changed=False, failed=False, acquired=False, authorized=None, msg='done'):
+    return dict(name=name, changed=changed, failed=failed, acquired=acquired, authorized=authorized, msg=msg,
+                job_id='scim.1', job_status_before=None, job_started=False, job_status=None)
+
+
+def test_a_group_failure_reaches_every_application_of_the_group():
+    applications = [parse_host('first', host_values()), parse_host('second', host_values())]
+    outcomes = failed_outcomes(applications, 'signing in as contoso', InvalidInputError('the secret expired'))
+    assert [outcome.to_result()['msg'] for outcome in outcomes] == [
+        "Application 'first' failed at signing in as contoso: the secret expired",
+        "Application 'second' failed at signing in as contoso: the secret expired"]
+
+
+def test_a_rejected_application_keeps_its_own_reason_in_a_group_failure():
+    outcome = failed_outcomes([parse_host('bad', host_values(credentials='x'))], 'validating its variables', None)[0]
+    assert outcome.failed and "authorize_credentials of host 'bad'" in outcome.msg
+
+
+def test_the_summary_counts_changed_ok_and_failed_and_names_the_failed():
+    records = {'a': record('a', changed=True, acquired=True, authorized=True), 'b': record('b'),
+               'c': record('c', failed=True, changed=True, msg='it broke')}
+    assert summarize(records) == dict(total=3, changed=1, ok=1, failed=1, failed_names=['c'])
+    lines = summary_lines(records)
+    assert lines[0].split() == ['application', 'result', 'detail']
+    assert lines[1:] == ['a            changed  acquireAccessToken sent; verified',
+                         'b            ok       already authorized; nothing sent',
+                         'c            FAILED   it broke',
+                         'total 3, changed 1, ok 1, failed 1']
+
+
+def test_the_summary_tells_check_mode_from_a_real_change():
+    assert 'would send acquireAccessToken (check mode)' in summary_lines({'a': record('a', changed=True)})[1]
+
+
+# -- per-host report --------------------------------------------------------------------------------------------------
+
+def test_the_per_host_report_is_the_hosts_own_outcome():
+    result = {'report': 'per_host', 'outcomes': {'a': record('a', changed=True, msg='sent'),
+                                                 'b': record('b', failed=True, msg='it broke')}}
+    assert host_report(result, 'a') == {'changed': True, 'failed': False, 'msg': 'sent'}
+    assert host_report(result, 'b') == {'changed': False, 'failed': True, 'msg': 'it broke'}
+
+
+def test_the_per_host_report_skips_when_the_summary_reports():
+    assert host_report({'report': 'summary', 'outcomes': {}}, 'a')['skipped'] is True
+
+
+def test_a_host_outside_the_batch_fails_its_report_saying_why():
+    report = host_report({'report': 'per_host', 'outcomes': {}}, 'late')
+    assert report['failed'] and "Host 'late' has no outcome" in report['msg']
+
+
+# -- authorize_start_job ----------------------------------------------------------------------------------------------
+
+def authorized_outcome(name='app', start_job=True, authorized=True, would_acquire=False, failed=False):
+    application = parse_host(name, host_values(start_job=start_job))
+    outcome = ApplicationOutcome(application.request)
+    outcome.path, outcome.job_id, outcome.authorized, outcome.would_acquire = (
+        '/servicePrincipals/' + GUID, 'scim.1', authorized, would_acquire)
+    if failed:
+        outcome.fail('acquireAccessToken', 'refused')
+    return application, outcome
+
+
+def job(status_before='Paused', started=True, status_after='Active', failed=False, msg='started'):
+    return dict(label='app', job_id='scim.1', status_before=status_before, started=started,
+                job=dict(status=dict(code=status_after)) if status_after else None, failed=failed, msg=msg,
+                error=dict(status=403) if failed else None)
+
+
+@pytest.mark.parametrize('value, expected', [(True, True), ('yes', True), ('false', False), (None, False)])
+def test_start_job_is_a_per_host_switch(value, expected):
+    assert parse_host('app', host_values(start_job=value)).start_job is expected
+
+
+def test_a_start_job_that_is_not_a_boolean_fails_its_host_naming_it():
+    application = parse_host('app', host_values(start_job='sometimes'))
+    assert application.rejected
+    assert "authorize_start_job of host 'app' must be true or false, got 'sometimes'" in application.request.rejection.message
+
+
+def test_start_job_never_splits_a_sign_in_group():
+    groups = group_by_sign_in([parse_host('a', host_values(start_job=True)), parse_host('b', host_values())])
+    assert [[application.name for application in group.applications] for group in groups] == [['a', 'b']]
+
+
+def test_a_listed_item_may_ask_for_its_job_to_be_started():
+    listed = parse_listed([{'service_principal_id': GUID, 'credentials': {'SecretToken': 'unit-test-token'},
+                            'start_job': True}], CONNECTION)
+    assert not listed[0].rejected and listed[0].start_job is True
+
+
+@pytest.mark.parametrize('options, check_mode, ready', [
+    (dict(), False, True),
+    (dict(start_job=False), False, False),
+    (dict(failed=True), False, False),
+    (dict(authorized=False, would_acquire=True), False, False),
+    (dict(authorized=False, would_acquire=True), True, True),
+    (dict(authorized=None), True, False),
+])
+def test_only_an_authorized_application_that_asked_is_ready_to_start(options, check_mode, ready):
+    application, outcome = authorized_outcome(**options)
+    assert ready_to_start(application, outcome, check_mode) is ready
+
+
+def test_the_job_target_is_the_object_and_job_the_authorization_used():
+    _application, outcome = authorized_outcome()
+    assert job_target(outcome) == dict(label='app', path='/servicePrincipals/' + GUID, job_id='scim.1')
+
+
+def test_a_record_without_a_job_phase_has_empty_job_fields():
+    kept = outcome_record(authorized_outcome()[1])
+    assert (kept['job_status_before'], kept['job_started'], kept['job_status']) == (None, False, None)
+
+
+def test_a_started_job_changes_the_application_and_says_so():
+    kept = record('app', authorized=True, msg="Application 'app': provisioning already authorized; nothing sent.")
+    add_job_result(kept, job(), check_mode=False)
+    assert (kept['job_status_before'], kept['job_started'], kept['job_status']) == ('Paused', True, 'Active')
+    assert kept['changed'] and not kept['failed']
+    assert kept['msg'].endswith('Its job scim.1 was started (it was Paused, now Active).')
+    assert summary_lines({'app': kept})[1].split('  ')[-1] == 'already authorized; nothing sent; job started (Paused -> Active)'
+
+
+def test_a_running_job_is_reported_and_changes_nothing():
+    kept = record('app', authorized=True)
+    add_job_result(kept, job(status_before='Active', started=False), check_mode=False)
+    assert not kept['changed'] and kept['job_status'] == 'Active'
+    assert kept['msg'].endswith('Its job scim.1 is already running (Active); not started.')
+    assert summary_lines({'app': kept})[1].endswith('; job already running (Active)')
+
+
+def test_check_mode_says_what_would_be_started():
+    kept = record('app', changed=True, authorized=False)
+    add_job_result(kept, job(status_before='Quarantine', status_after='Quarantine'), check_mode=True)
+    assert kept['job_started'] and kept['job_status'] == 'Quarantine'
+    assert kept['msg'].endswith('would be started (it is Quarantine; check mode).')
+    assert summary_lines({'app': kept}, check_mode=True)[1].endswith(
+        'would send acquireAccessToken (check mode); job would be started (Quarantine)')
+
+
+def test_a_failed_start_fails_the_application_alone_and_keeps_it_authorized():
+    kept = record('app', changed=True, acquired=True, authorized=True)
+    add_job_result(kept, job(started=False, status_after='Paused', failed=True,
+                             msg="Application 'app' failed at start of job scim.1: Forbidden."), check_mode=False)
+    assert kept['failed'] and kept['authorized'] is True and kept['error'] == {'status': 403}
+    assert kept['msg'].startswith("Application 'app' failed at start of job scim.1: Forbidden.")
+    assert 'authorization is not affected (authorized: true)' in kept['msg']
+
+
+def test_a_job_phase_that_failed_as_a_whole_fails_each_of_its_targets():
+    failure = job_start_failure(dict(label='app', path='/servicePrincipals/' + GUID, job_id='scim.1'),
+                                EntraError('the token expired'))
+    assert failure['failed'] and not failure['started']
+    assert failure['msg'] == "Application 'app' failed at starting its job: the token expired"
+
+
+def test_the_per_host_report_carries_the_job_fields_when_the_job_was_to_be_started():
+    kept = record('app', authorized=True)
+    add_job_result(kept, job(), check_mode=False)
+    report = host_report({'report': 'per_host', 'outcomes': {'app': kept, 'other': record('other')}}, 'app')
+    assert (report['job_status_before'], report['job_started'], report['job_status']) == ('Paused', True, 'Active')
+    assert 'job_started' not in host_report({'report': 'per_host', 'outcomes': {'other': record('other')}}, 'other')
