@@ -7,6 +7,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import time
+
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
     EntraError,
     InvalidInputError,
@@ -97,26 +99,28 @@ class BatchRunner(object):
         while pending:
             sending, held = (pending, []) if round_size is None else (pending[:round_size], pending[round_size:])
             envelopes = [sending[start:start + BATCH_LIMIT] for start in range(0, len(sending), BATCH_LIMIT)]
-            retry_delays = {}
+            retry_at = {}
             outcomes = run_in_threads(self._send_envelope, envelopes, min(self._workers, len(envelopes)))
             for outcome in outcomes:
-                for index, (result, delay) in outcome.items():
+                for index, (result, due) in outcome.items():
                     if result is not None:
                         results[index] = result
                     else:
-                        retry_delays[index] = delay
-            if retry_delays:
-                round_size = max(BATCH_LIMIT, len(sending) - len(retry_delays))
-                self._client.count_retries(len(retry_delays))
-                self._client.retry.sleep(max(retry_delays.values()))
+                        retry_at[index] = due
+            if retry_at:
+                round_size = max(BATCH_LIMIT, len(sending) - len(retry_at))
+                self._client.count_retries(len(retry_at))
+                # Retry-After counts from each answer, not from the end of the round: the round's own duration is
+                # already part of the wait.
+                self._client.retry.sleep(max(0.0, max(retry_at.values()) - _clock()))
             elif round_size is not None:
                 round_size *= 2
             # retried items go first: they have waited longest and hold the fewest attempts
-            pending = sorted(retry_delays) + held
+            pending = sorted(retry_at) + held
         return results
 
     def _send_envelope(self, indices):
-        """Send one $batch envelope; return {index: (BatchResult, None) or (None, retry delay)}."""
+        """Send one $batch envelope; return {index: (BatchResult, None) or (None, when to retry on _clock)}."""
         for index in indices:
             self._attempts[index] += 1
         items = [self._requests[index].to_item(str(index)) for index in indices]
@@ -128,12 +132,13 @@ class BatchRunner(object):
             # Only the items that are safe to repeat go again; the others may have run.
             for index in indices:
                 outcome[index] = self._retry_or_fail(index, exc, may_retry=self._requests[index].idempotent)
-            return outcome
+            return _due(outcome, _clock())
         except EntraError as exc:
             for index in indices:
                 outcome[index] = (self._result(index, error=exc), None)
             return outcome
 
+        answered_at = _clock()
         answers = {}
         for answer in (envelope.json or {}).get('responses') or []:
             answers[str(answer.get('id'))] = answer
@@ -148,7 +153,7 @@ class BatchRunner(object):
                 outcome[index] = self._retry_or_fail(index, error, may_retry=request.idempotent)
             else:
                 outcome[index] = self._item_outcome(index, answer, envelope)
-        return outcome
+        return _due(outcome, answered_at)
 
     def _retry_or_fail(self, index, error, may_retry):
         if may_retry and self._client.retry.can_retry(self._attempts[index]):
@@ -182,6 +187,16 @@ class BatchRunner(object):
                            headers=redact_headers(headers) if failed else dict(headers or {}),
                            body=redact_data(body) if failed else body, error=error,
                            attempts=self._attempts[index])
+
+
+def _clock():
+    return time.monotonic()
+
+
+def _due(outcome, answered_at):
+    """Turn each retry delay of an envelope's outcome into the moment (on _clock) the retry is due."""
+    return dict((index, (result, None if delay is None else answered_at + delay))
+                for index, (result, delay) in outcome.items())
 
 
 def _as_int(value):

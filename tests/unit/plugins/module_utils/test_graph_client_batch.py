@@ -109,7 +109,10 @@ def test_post_items_carry_body_and_content_type(http, client):
     assert results[0].ok and results[0].status == 204
 
 
-def test_only_throttled_items_are_sent_again_after_the_longest_retry_after(http, client, sleeper):
+def test_only_throttled_items_are_sent_again_after_the_longest_retry_after(http, client, sleeper, monkeypatch):
+    from ansible_collections.entra.provisioning.plugins.module_utils import _batch
+
+    monkeypatch.setattr(_batch, '_clock', lambda: 100.0)  # the round takes no time
     throttled = {'/servicePrincipals/3': '2', '/servicePrincipals/27': '5'}
 
     def decide(item, seen):
@@ -262,6 +265,7 @@ def test_after_throttling_rounds_shrink_to_what_got_through_then_grow(http, clie
         return run_in_threads(function, envelopes, max_workers)
 
     monkeypatch.setattr(_batch, 'run_in_threads', recording_run_in_threads)
+    monkeypatch.setattr(_batch, '_clock', lambda: 100.0)  # the rounds take no time
 
     def decide(item, seen):
         if seen == 1 and int(item['url'].rsplit('/', 1)[1]) >= 20:
@@ -275,3 +279,26 @@ def test_after_throttling_rounds_shrink_to_what_got_through_then_grow(http, clie
     assert sleeper.delays == [1.0]
     assert all(result.ok for result in results)
     assert max(result.attempts for result in results) == 2
+
+
+def test_the_wait_counts_from_each_answer_so_the_rounds_own_time_is_not_waited_twice(http, client, sleeper,
+                                                                                     monkeypatch):
+    from ansible_collections.entra.provisioning.plugins.module_utils import _batch
+
+    # two envelopes: the first answered at t=100.0, the second at 100.3; the round ends at 100.4; then the retry
+    readings = [100.0, 100.3, 100.4, 101.3]
+    monkeypatch.setattr(_batch, '_clock', lambda: readings.pop(0))
+    monkeypatch.setattr(_batch, 'run_in_threads',
+                        lambda function, envelopes, max_workers: [function(envelope) for envelope in envelopes])
+
+    def decide(item, seen):
+        if seen == 1 and item['url'] in ('/servicePrincipals/0', '/servicePrincipals/25'):
+            return 429, {'Retry-After': '1'}, {'error': {'code': 'TooManyRequests'}}
+        return 200, {}, {'url': item['url']}
+
+    FakeBatchEndpoint(http, decide)
+    results = client.batch(gets(30))
+    # the later answer's retry is due at 101.3: 0.9 s after the round ended, not a full second
+    assert sleeper.delays == [pytest.approx(0.9)]
+    assert all(result.ok for result in results)
+    assert readings == []
