@@ -179,4 +179,4 @@ def _sign_in_retry(failure):
 
     # msal's replay cache counts whole seconds; one more makes sure it has expired
     least_wait = None if failure.retry_after is None else failure.retry_after + 1
-    return Retry(give_up, least_wait=least_wait)
+    return Retry(give_up, least_wait=least_wait, asker='the sign-in service')

@@ -24,7 +24,7 @@ BACKOFF_CEILING = 60.0
 MAX_RETRY_AFTER = 300.0
 
 GAVE_UP = 'gave up after %d attempts'
-WAIT_REFUSED = 'Graph asked to wait %d seconds, longer than %d; run again later'
+WAIT_REFUSED = '%s asked to wait %d seconds, longer than %d; run again later'
 
 
 def is_retryable(status, error_code=None):
@@ -63,15 +63,16 @@ class Retry(object):
 
     ``give_up(reason)`` builds the error to raise when no other attempt is made, from a reason such as
     ``gave up after 4 attempts``. ``retry_after`` is the Retry-After header of a Graph answer: it replaces the
-    backoff and is refused above ``max_retry_after``. ``least_wait`` (seconds) is a floor on the wait, never
-    refused, for a caller that knows no earlier try can succeed (msal answers from its cache for a while after a
-    failure).
+    backoff. ``least_wait`` (seconds) is a floor on the wait, for a caller that knows no earlier try can succeed
+    (msal answers from its cache for a while after a failure). A wait above ``max_retry_after`` is refused either
+    way, naming ``asker``, the service that asked for it.
     """
 
-    def __init__(self, give_up, retry_after=None, least_wait=None):
+    def __init__(self, give_up, retry_after=None, least_wait=None, asker='Graph'):
         self.give_up = give_up
         self.retry_after = retry_after
         self.least_wait = least_wait
+        self.asker = asker
 
 
 class RetryPolicy(object):
@@ -114,10 +115,10 @@ class RetryPolicy(object):
         if not self.can_retry(attempt):
             return retry.give_up(GAVE_UP % attempt), None
         wait = self.delay(attempt, retry.retry_after)
-        if wait > self.max_retry_after:
-            return retry.give_up(WAIT_REFUSED % (wait, self.max_retry_after)), None
         if retry.least_wait is not None:
             wait = max(wait, retry.least_wait)
+        if wait > self.max_retry_after:
+            return retry.give_up(WAIT_REFUSED % (retry.asker, wait, self.max_retry_after)), None
         return None, wait
 
     def run(self, try_once, count_retry=None):

@@ -202,6 +202,17 @@ def test_transient_sign_in_failure_gives_up_after_all_attempts(clock, retry_poli
     assert len(sleeper.delays) == 3
 
 
+def test_a_sign_in_wait_longer_than_the_ceiling_is_refused_not_slept(clock, retry_policy, sleeper):
+    from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import TransientAuthenticationError
+    authenticator = scripted_authenticator(clock, retry_policy=retry_policy,
+                                           failures=[TransientAuthenticationError('throttled', retry_after=3600)])
+    with pytest.raises(AuthenticationError) as caught:
+        authenticator.get_token()
+    assert caught.value.message == ('The sign-in service asked to wait 3601 seconds, longer than 300; run again '
+                                    'later: throttled')
+    assert sleeper.delays == []
+
+
 def test_definitive_sign_in_failure_is_not_retried(clock, retry_policy, sleeper):
     authenticator = scripted_authenticator(clock, retry_policy=retry_policy,
                                            failures=[AuthenticationError('wrong secret')])
