@@ -288,8 +288,11 @@ def test_the_wait_counts_from_each_answer_so_the_rounds_own_time_is_not_waited_t
     # two envelopes: the first answered at t=100.0, the second at 100.3; the round ends at 100.4; then the retry
     readings = [100.0, 100.3, 100.4, 101.3]
     monkeypatch.setattr(_batch, '_clock', lambda: readings.pop(0))
-    monkeypatch.setattr(_batch, 'run_in_threads',
-                        lambda function, envelopes, max_workers: [function(envelope) for envelope in envelopes])
+
+    def one_envelope_after_the_other(send, envelopes, max_workers):
+        return [send(envelope) for envelope in envelopes]
+
+    monkeypatch.setattr(_batch, 'run_in_threads', one_envelope_after_the_other)
 
     def decide(item, seen):
         if seen == 1 and item['url'] in ('/servicePrincipals/0', '/servicePrincipals/25'):
