@@ -362,8 +362,6 @@ summary:
   sample: {total: 40, acquired: 38, unchanged: 1, authorized: 39, failed: 1}
 '''
 
-# ansible-core's documented way for a module to read its arguments before AnsibleModule checks them.
-
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
