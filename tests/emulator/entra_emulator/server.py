@@ -59,6 +59,15 @@ def _respond(status, headers, body, extra_headers=None):
     return response
 
 
+async def _wait_until_due(received_at, latency_ms):
+    """Wait until ``latency_ms`` after the request arrived. The emulator's own work counts toward it: Graph's
+    servers work on concurrent requests in parallel, while this one process would make each answer of a busy moment
+    wait for the work of the others if it worked after the wait."""
+    remaining = (latency_ms or 0) / 1000.0 - (time.monotonic() - received_at)
+    if remaining > 0:
+        await asyncio.sleep(remaining)
+
+
 def _body_for_log(raw, parsed):
     if not raw:
         return None
@@ -114,6 +123,7 @@ class Emulator:
 
     async def _graph(self, request, cloud):
         state = self.state
+        received_at = time.monotonic()
         request_id = str(uuid.uuid4())
         client_request_id = request.headers.get("client-request-id") or request_id
         ids = {"request-id": request_id, "client-request-id": client_request_id}
@@ -135,9 +145,6 @@ class Emulator:
         redirect = take_rule(state.faults["redirects"], path, "graph")
         if redirect is not None:
             return self._redirect(entry, redirect, ids)
-        latency = state.faults["latency_ms"]
-        if latency:
-            await asyncio.sleep(latency / 1000.0)
         call = graph.GraphCall(request.method, version, relative, query, request.headers.get("Content-Type"),
                                parsed_body, None, None, None, cloud,
                                state.listener_urls[cloud], request_id, client_request_id)
@@ -162,12 +169,14 @@ class Emulator:
         entry["operation"] = call.operation
         state.count(kind, tenant_id=call.tenant.id if call.tenant else None, operation=call.operation,
                     status=status)
+        response = _respond(status, headers, body, ids)
+        await _wait_until_due(received_at, state.faults["latency_ms"])
         if drop is not None:
             # The state change above happened; the client only sees the connection die.
             entry["dropped"] = "after"
             state.counters["dropped_connections"] += 1
             _abort(request)
-        return _respond(status, headers, body, ids)
+        return response
 
     def _batch_logger(self, cloud, envelope_entry):
         state = self.state
@@ -210,6 +219,7 @@ class Emulator:
 
     async def _sign_in(self, request, cloud, reference, endpoint):
         state = self.state
+        received_at = time.monotonic()
         correlation_id = request.headers.get("client-request-id") or str(uuid.uuid4())
         if endpoint.startswith("v2.0"):
             state.count("openid_configuration")
@@ -229,7 +239,7 @@ class Emulator:
         redirect = take_rule(state.faults["redirects"], request.path, "token")
         if redirect is not None:
             return self._redirect(entry, redirect, {"x-ms-request-id": str(uuid.uuid4())})
-        drop, answer = await self._token_faults(request, entry, request.path)
+        drop, answer = self._token_faults(request, entry, request.path)
         if answer is None:
             status, headers, body, facts = identity.token_request(
                 state, cloud, reference, form, request.headers.get("Authorization"), correlation_id)
@@ -244,7 +254,7 @@ class Emulator:
         entry["status"] = status
         entry["request-id"] = headers.get("x-ms-request-id")
         state.count("token", status=status)
-        return self._finish_token(request, entry, drop, status, headers, body)
+        return await self._finish_token(request, received_at, entry, drop, status, headers, body)
 
     def _redirect(self, entry, rule, headers):
         entry["status"] = rule["status"]
@@ -252,33 +262,34 @@ class Emulator:
         return _respond(rule["status"], identity.JSON, {"error": "redirected", "error_description": "Moved."},
                         dict(headers, Location=rule["location"]))
 
-    async def _token_faults(self, request, entry, path):
-        """Drop-before, latency and 5xx bursts for token requests; returns (drop rule, burst rule)."""
+    def _token_faults(self, request, entry, path):
+        """Drop-before and 5xx bursts for token requests; returns (drop rule, burst rule)."""
         state = self.state
         drop = take_rule(state.faults["drop_connections"], path, "token")
         if drop is not None and drop["when"] == "before":
             entry["dropped"] = "before"
             state.counters["dropped_connections"] += 1
             _abort(request)
-        latency = state.faults["token_latency_ms"]
-        if latency:
-            await asyncio.sleep(latency / 1000.0)
         return drop, take_rule(state.faults["error_bursts"], path, "token")
 
-    def _finish_token(self, request, entry, drop, status, headers, body):
+    async def _finish_token(self, request, received_at, entry, drop, status, headers, body):
+        """Answer a token or managed identity request once its latency is over (or drop the connection then)."""
+        response = _respond(status, headers, body)
+        await _wait_until_due(received_at, self.state.faults["token_latency_ms"])
         if drop is not None:
             entry["dropped"] = "after"
             self.state.counters["dropped_connections"] += 1
             _abort(request)
-        return _respond(status, headers, body)
+        return response
 
     async def _managed_identity(self, request, cloud, tenant_reference):
         state = self.state
+        received_at = time.monotonic()
         query = dict(request.query.items())
         entry = state.log_request(cloud=cloud, kind="msi", method=request.method, path=request.path, query=query,
                                   status=None, body=None, tenant_id=None, client_id=query.get("client_id"),
                                   operation="managed_identity", **{"request-id": None, "client-request-id": None})
-        drop, answer = await self._token_faults(request, entry, request.path)
+        drop, answer = self._token_faults(request, entry, request.path)
         if answer is None:
             status, headers, body, facts = identity.managed_identity_token(
                 state, tenant_reference, query, request.headers.get("X-IDENTITY-HEADER"))
@@ -288,7 +299,7 @@ class Emulator:
                 "statusCode": answer["status"], "message": "The identity endpoint is temporarily unavailable."}
         entry["status"] = status
         state.count("msi", status=status)
-        return self._finish_token(request, entry, drop, status, headers, body)
+        return await self._finish_token(request, received_at, entry, drop, status, headers, body)
 
 
 def _bind(port):

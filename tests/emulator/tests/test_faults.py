@@ -1,5 +1,6 @@
 """Faults on demand: latency, rate limits, 5xx bursts, dropped connections, 409s, eventual consistency."""
 
+import asyncio
 import time
 
 import pytest
@@ -7,7 +8,7 @@ import requests
 
 from conftest import OAUTH_APP, SYNC_CLIENTS, SYNC_SECRET, TENANTS, TOKEN_APP, Graph, assert_graph_error, credentials
 from conftest import seed_app, token_for
-from entra_emulator import EmulatorError
+from entra_emulator import EmulatorError, server
 
 OAUTH_CREDENTIALS = {
     "Oauth2AuthorizationCode": "code-obrien-1",
@@ -205,3 +206,13 @@ def test_token_endpoint_redirect(emulator, http):
 def test_a_redirect_needs_a_location(emulator):
     with pytest.raises(EmulatorError):
         emulator.set_faults(redirects={"status": 307})
+
+
+def test_latency_counts_from_the_request_arrival():
+    # The wait is what is left of the latency once the work is done, so the emulator's own CPU is not added on top.
+    started = time.monotonic()
+    asyncio.run(server._wait_until_due(started - 0.2, 300))
+    assert 0.08 <= time.monotonic() - started < 0.25
+    started = time.monotonic()
+    asyncio.run(server._wait_until_due(started - 0.5, 300))
+    assert time.monotonic() - started < 0.05
