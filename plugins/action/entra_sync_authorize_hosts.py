@@ -176,13 +176,11 @@ class ActionModule(ControllerAction):
         if client.settings.verify is False:
             display.warning('authorize_validate_certs is false for %s: TLS certificates are not checked, so the '
                             'token could be handed to an impostor.' % group.label)
-        authorizer = SyncAuthorizer(client, check_mode=bool(self._task.check_mode),
-                                    max_concurrency=settings['max_concurrency'])
         parts = group.parts(settings['applications_per_run'])
         for part_number, part in enumerate(parts, 1):
-            if len(parts) > 1:
-                display.display('authorize: %s: part %d of %d, %d application(s)'
-                                % (group.label, part_number, len(parts), len(part)))
+            where = group.label if len(parts) == 1 else '%s, part %d of %d' % (group.label, part_number, len(parts))
+            authorizer = SyncAuthorizer(client, check_mode=bool(self._task.check_mode),
+                                        max_concurrency=settings['max_concurrency'], progress=_progress_line(where))
             outcomes = self._run_part(authorizer, group, part)
             _keep(records, part, outcomes, self._start_jobs(client, group, part, outcomes, settings),
                   check_mode=bool(self._task.check_mode))
@@ -226,6 +224,11 @@ class ActionModule(ControllerAction):
             for warning in outcome.warnings:
                 display.warning(warning)
         return outcomes
+
+
+def _progress_line(where):
+    """Show each phase of the engine as it starts: ``authorize: <sign-in>[, part 1 of 2]: phase 2 of 5, ...``."""
+    return lambda text: display.display('authorize: %s: %s' % (where, text))
 
 
 def _rejected(host, error):

@@ -194,10 +194,12 @@ class ApplicationOutcome(object):
 class SyncAuthorizer(object):
     """Runs the phases for a list of ApplicationRequests against a GraphClient."""
 
-    def __init__(self, client, check_mode=False, max_concurrency=None):
+    def __init__(self, client, check_mode=False, max_concurrency=None, progress=None):
         self.client = client
         self.check_mode = check_mode
         self.max_concurrency = max_concurrency
+        # progress(text) hears each phase as it starts: 'phase 2 of 5, listing synchronization jobs (998 ...)'.
+        self.progress = progress
 
     def run(self, requests):
         """Authorize every request; return ApplicationOutcomes in input order. Raises only for a whole-run failure
@@ -206,12 +208,15 @@ class SyncAuthorizer(object):
         for outcome in outcomes:
             if outcome.request.rejection is not None:
                 outcome.fail('validating its options', outcome.request.rejection)
-        self._resolve(outcomes)
-        self._find_jobs(outcomes)
-        self._check(outcomes)
+        phases = [('resolving the targets', self._resolve), ('listing synchronization jobs', self._find_jobs),
+                  ('checking the saved credentials', self._check)]
         if not self.check_mode:
-            self._acquire(outcomes)
-            self._verify(outcomes)
+            phases += [('acquireAccessToken', self._acquire), ('verifying', self._verify)]
+        for number, (step, phase) in enumerate(phases, 1):
+            if self.progress is not None:
+                self.progress('phase %d of %d, %s (%d application(s) not failed)'
+                              % (number, len(phases), step, sum(1 for outcome in outcomes if not outcome.failed)))
+            phase(outcomes)
         return outcomes
 
     # -- phases -------------------------------------------------------------------------------------------------

@@ -448,6 +448,25 @@ def test_many_apps_go_phase_by_phase_through_batch(graph):
     assert all(call.batched for call in graph.calls)
 
 
+def test_progress_hears_each_phase_as_it_starts_with_the_applications_still_in_the_run(graph):
+    apps = [graph.add_app('App %d' % number) for number in range(3)]
+    requests = [request_for(app) for app in apps]
+    requests.append(parse_request({'service_principal_id': GUID, 'name': 'missing',
+                                   'credentials': [{'key': 'SecretToken', 'value': 'x' * 8}]}))
+    heard = []
+    SyncAuthorizer(graph, progress=heard.append).run(requests)
+    assert heard == ['phase 1 of 5, resolving the targets (4 application(s) not failed)',
+                     'phase 2 of 5, listing synchronization jobs (3 application(s) not failed)',
+                     'phase 3 of 5, checking the saved credentials (3 application(s) not failed)',
+                     'phase 4 of 5, acquireAccessToken (3 application(s) not failed)',
+                     'phase 5 of 5, verifying (3 application(s) not failed)']
+    heard[:] = []
+    SyncAuthorizer(graph, check_mode=True, progress=heard.append).run(requests[:1])
+    assert heard == ['phase 1 of 3, resolving the targets (1 application(s) not failed)',
+                     'phase 2 of 3, listing synchronization jobs (1 application(s) not failed)',
+                     'phase 3 of 3, checking the saved credentials (1 application(s) not failed)']
+
+
 def test_one_failure_does_not_stop_the_others_and_order_is_kept(graph):
     good = [graph.add_app('Good %d' % number) for number in range(3)]
     two_jobs = graph.add_app('Two jobs', jobs=('scim', 'scimGroups'))
