@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The authorize role's per-host report: this host's outcome as the task's own ok/changed/failed.
+"""The authorize role's report: this host's outcome as the task's own ok/changed/failed, or the summary once.
 
 It reads the registered ``authorize_result`` directly instead of through templates: with a thousand hosts, three
 templated expressions over a thousand outcomes cost more than the task itself.
@@ -25,7 +25,7 @@ class ActionModule(ControllerAction):
     _supports_check_mode = True
 
     def run_on_controller(self, task_vars):
-        """Return this host's outcome (changed, failed, msg), or skip when the summary reports for everyone."""
+        """Return this host's outcome (changed, failed, msg), or the summary when it reports for everyone."""
         if self._task.args:
             raise InvalidInputError('%s takes no options (got %s).'
                                     % (self._task.action, ', '.join(sorted(self._task.args))))

@@ -346,12 +346,13 @@ def summarize(records):
 
 
 def host_report(result, host):
-    """Return the per-host report task's result for ``host`` from the authorize action's ``result``.
+    """Return the report task's result for ``host`` from the authorize action's ``result``.
 
-    With the summary report (or a list of applications) there is nothing to report per host: skipped.
+    Per host: the host's own outcome. With the summary report (or a list of applications) the task runs once and
+    is the summary: its lines as the task's message, failed when any application failed.
     """
     if result.get('report') != 'per_host':
-        return dict(skipped=True, changed=False, msg='The summary reports every application.')
+        return summary_report(result)
     record = result['outcomes'].get(host)
     if record is None:
         return dict(failed=True, changed=False,
@@ -360,6 +361,22 @@ def host_report(result, host):
     if record.get('job_status_before') is not None or record.get('job_started'):
         report.update((name, record[name]) for name in ('job_status_before', 'job_started', 'job_status'))
     return report
+
+
+def summary_report(result):
+    """The one report of ``authorize_report: summary``: the summary table shown like a debug message (unless
+    ``authorize_show_summary`` is false), and a failure naming the failed applications when there are any."""
+    lines = result.get('summary_lines')
+    if result.get('failed_msg'):
+        report = dict(failed=True, changed=False, msg=result['failed_msg'])
+        if lines:
+            report['summary_lines'] = lines
+        return report
+    if not lines:
+        return dict(changed=False, msg='%(total)d application(s): %(changed)d changed, %(ok)d ok, none failed.'
+                    % result['summary'])
+    # What ansible.builtin.debug sets: the callback shows the message without -v.
+    return dict(changed=False, msg=lines, _ansible_verbose_always=True)
 
 
 def summary_lines(records, check_mode=False):

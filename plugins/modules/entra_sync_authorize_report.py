@@ -8,7 +8,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: entra_sync_authorize_report
-short_description: Report one application's outcome on its own host (the authorize role's per-host report)
+short_description: Report one application's outcome on its own host, or the summary once (the authorize role)
 version_added: 0.1.0
 description:
   - The per-host report task of the C(entra.provisioning.authorize) role, as an action plugin that runs on the
@@ -18,7 +18,8 @@ description:
     reads per application. It reads the variable directly rather than through templates, which keeps the report of
     a large inventory as cheap as a bare per-host task.
   - When C(authorize_result) says the report is a summary (C(authorize_report=summary), or a list of applications),
-    it is skipped.
+    the role runs it once and it is the summary: the summary table as its message (unless
+    C(authorize_show_summary) is false), and a failure naming the applications that failed, if any did.
   - It takes no options.
 author:
   - entra.provisioning maintainers (@entra-provisioning)
@@ -65,10 +66,20 @@ EXAMPLES = r'''
 
 RETURN = r'''
 msg:
-  description: The application's outcome, as in RV(entra.provisioning.entra_sync_authorize_hosts#module:outcomes).
-  returned: unless skipped
-  type: str
+  description:
+    - Per host, the application's outcome (a text), as in
+      RV(entra.provisioning.entra_sync_authorize_hosts#module:outcomes).
+    - With the summary report, the summary table (a list of lines) when no application failed, else the text naming
+      the applications that failed.
+  returned: always
+  type: raw
   sample: "Application 'expenses' (servicePrincipal 3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b): provisioning authorized."
+summary_lines:
+  description: The summary table, beside the failure of the summary report.
+  returned: with the summary report, when an application failed and C(authorize_show_summary) is true
+  type: list
+  elements: str
+  sample: ["application  result   detail", "total 11, changed 4, ok 0, failed 7"]
 job_status_before:
   description: The status code of the application's job before the role started it (C(authorize_start_job)).
   returned: when C(authorize_start_job) is true and the application was authorized

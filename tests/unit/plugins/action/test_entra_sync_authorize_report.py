@@ -36,7 +36,12 @@ def test_the_report_action_without_a_registered_result_fails_saying_why():
     assert report['failed'] and 'needs authorize_result' in report['msg']
 
 
-def test_the_report_action_skips_itself_for_the_summary_report():
-    report = make_report_action().run(task_vars={'authorize_result': {'report': 'summary', 'outcomes': {}},
-                                                 'inventory_hostname': 'app'})
-    assert report['skipped'] is True and report['changed'] is False
+def test_the_report_action_is_the_summary_for_the_summary_report():
+    registered = {'report': 'summary', 'outcomes': {}, 'summary_lines': ['total 0, changed 0, ok 0, failed 0'],
+                  'summary': {'total': 0, 'changed': 0, 'ok': 0, 'failed': 0}}
+    report = make_report_action().run(task_vars={'authorize_result': registered, 'inventory_hostname': 'app'})
+    assert report['msg'] == ['total 0, changed 0, ok 0, failed 0'] and report['changed'] is False
+    assert not report.get('failed') and report['_ansible_verbose_always'] is True
+    registered['failed_msg'] = '1 of 1 applications failed: app.'
+    report = make_report_action().run(task_vars={'authorize_result': registered, 'inventory_hostname': 'app'})
+    assert report['failed'] is True and report['msg'] == '1 of 1 applications failed: app.'

@@ -243,8 +243,23 @@ def test_the_per_host_report_is_the_hosts_own_outcome():
     assert host_report(result, 'b') == {'changed': False, 'failed': True, 'msg': 'it broke'}
 
 
-def test_the_per_host_report_skips_when_the_summary_reports():
-    assert host_report({'report': 'summary', 'outcomes': {}}, 'a')['skipped'] is True
+def test_the_summary_report_is_one_report_showing_the_table():
+    lines = ['application  result  detail', 'total 1, changed 1, ok 0, failed 0']
+    result = {'report': 'summary', 'outcomes': {}, 'summary_lines': lines,
+              'summary': {'total': 1, 'changed': 1, 'ok': 0, 'failed': 0}}
+    assert host_report(result, 'a') == {'changed': False, 'msg': lines, '_ansible_verbose_always': True}
+    del result['summary_lines']
+    assert host_report(result, 'a') == {'changed': False, 'msg': '1 application(s): 1 changed, 0 ok, none failed.'}
+
+
+def test_the_summary_report_fails_naming_the_failed_applications_with_the_table_beside():
+    lines = ['application  result  detail', 'total 2, changed 1, ok 0, failed 1']
+    result = {'report': 'summary', 'outcomes': {}, 'summary_lines': lines, 'failed_msg': '1 of 2 applications failed: b.',
+              'summary': {'total': 2, 'changed': 1, 'ok': 0, 'failed': 1}}
+    assert host_report(result, 'a') == {'failed': True, 'changed': False, 'msg': '1 of 2 applications failed: b.',
+                                        'summary_lines': lines}
+    del result['summary_lines']
+    assert 'summary_lines' not in host_report(result, 'a')
 
 
 def test_a_host_outside_the_batch_fails_its_report_saying_why():
