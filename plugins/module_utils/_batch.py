@@ -64,15 +64,59 @@ class BatchResult(object):
     def __init__(self, request, status=None, headers=None, body=None, error=None, attempts=0):
         self.request = request
         self.status = status
-        self.headers = headers or {}
-        self.body = body
-        self.error = error
+        self._headers = headers or {}
+        self._body = body
+        self._error = error
+        self._refusal = None
         self.attempts = attempts
+
+    @classmethod
+    def refused(cls, request, status, headers, body, make_error, attempts):
+        """The result of an item Graph answered with an error: ``make_error()`` builds its EntraError, and its
+        headers and body are masked, when one of them is first read. An engine often needs the status alone
+        (validateCredentials answers 400 for saved credentials that do not work yet), and building and masking a
+        thousand errors nobody reads costs a quarter of a second."""
+        result = cls(request, status=status, attempts=attempts)
+        result._refusal = (headers, body, make_error)
+        return result
 
     @property
     def ok(self):
         """True for a 2xx answer."""
-        return self.error is None and self.status is not None and 200 <= self.status < 300
+        return (self._refusal is None and self._error is None and self.status is not None
+                and 200 <= self.status < 300)
+
+    @property
+    def outcome_unknown(self):
+        """True when the request may or may not have taken effect (its answer was lost); an answer is never."""
+        return isinstance(self._error, OutcomeUnknownError)
+
+    @property
+    def error(self):
+        """The EntraError of a failed request, or None."""
+        self._settle()
+        return self._error
+
+    @property
+    def headers(self):
+        """The item's answer headers (masked when it failed)."""
+        self._settle()
+        return self._headers
+
+    @property
+    def body(self):
+        """The item's answer body (masked when it failed)."""
+        self._settle()
+        return self._body
+
+    def _settle(self):
+        if self._refusal is not None:
+            headers, body, make_error = self._refusal
+            self._refusal = None
+            # A failed item's answer may echo what was sent; a successful one is read by the engine, never shown.
+            self._error = make_error()
+            self._headers = redact_headers(headers)
+            self._body = redact_data(body)
 
 
 class BatchRunner(object):
@@ -176,16 +220,15 @@ class BatchRunner(object):
                                                        self._attempts[index])
             if error is None:
                 return (None, delay)
-        else:
-            error = error_from_answer(what, status, ids, body)
-        return (self._result(index, status=status, headers=headers, body=body, error=error), None)
+            return (BatchResult.refused(request, status, headers, body, lambda: error, self._attempts[index]), None)
+        return (BatchResult.refused(request, status, headers, body, lambda: error_from_answer(what, status, ids, body),
+                                    self._attempts[index]), None)
 
     def _result(self, index, status=None, headers=None, body=None, error=None):
-        # A failed item's answer may echo what was sent; a successful one is read by the engine, never shown.
-        failed = error is not None
-        return BatchResult(self._requests[index], status=status,
-                           headers=redact_headers(headers) if failed else dict(headers or {}),
-                           body=redact_data(body) if failed else body, error=error,
+        if error is not None:
+            # No answer to mask: the envelope failed, or the item was missing from it.
+            return BatchResult(self._requests[index], error=error, attempts=self._attempts[index])
+        return BatchResult(self._requests[index], status=status, headers=dict(headers or {}), body=body,
                            attempts=self._attempts[index])
 
 

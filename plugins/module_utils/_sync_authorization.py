@@ -319,8 +319,9 @@ class SyncAuthorizer(object):
         for outcome, result in zip(outcomes, self._send(requests)):
             if result.ok:
                 answers.append(True)
-            elif result.status == 400 and not isinstance(result.error, OutcomeUnknownError):
-                # 400 is how the service says "these saved credentials do not work (yet)".
+            elif result.status == 400 and not result.outcome_unknown:
+                # 400 is how the service says "these saved credentials do not work (yet)"; its error text is not
+                # needed, so it is never built.
                 answers.append(False)
             else:
                 advice = synchronization_permission_advice(result.error)

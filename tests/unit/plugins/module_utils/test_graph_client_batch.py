@@ -253,6 +253,30 @@ def test_error_bodies_are_redacted_in_results(http, client):
     assert isinstance(result.error, EntraError)
 
 
+def test_a_refused_items_error_is_built_and_its_answer_masked_only_when_read(http, client, monkeypatch):
+    from ansible_collections.entra.provisioning.plugins.module_utils import _batch
+    from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
+    built = []
+    build = _batch.error_from_answer
+
+    def counting_error_from_answer(*arguments):
+        built.append(arguments[0])
+        return build(*arguments)
+
+    monkeypatch.setattr(_batch, 'error_from_answer', counting_error_from_answer)
+    client.authenticator.get_token()
+    secret = 'Oauth2Secret-' + 'ijklmnop'
+    register_secret(secret)
+    refusal = {'error': {'code': 'Request_BadRequest', 'message': 'bad %s' % secret}}
+    FakeBatchEndpoint(http, decide=lambda item, seen: (400, {'x-echo': secret}, refusal))
+    result = client.batch(gets(2))[0]
+    # The status is all an engine needs to read "not accepted": no error is built for it.
+    assert (result.status, result.ok, result.outcome_unknown, built) == (400, False, False, [])
+    assert secret not in json.dumps(result.body) and secret not in json.dumps(result.headers)
+    assert result.error is result.error and secret not in result.error.message
+    assert built == ['GET /servicePrincipals/0']
+
+
 def test_after_throttling_rounds_shrink_to_what_got_through_then_grow(http, client, sleeper, monkeypatch):
     from ansible_collections.entra.provisioning.plugins.module_utils import _batch
 
