@@ -35,6 +35,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     parse_listed,
     parse_run_settings,
     ready_to_start,
+    refuse_shared_targets,
     resolve_values,
     summarize,
     summary_lines,
@@ -143,6 +144,7 @@ class ActionModule(ControllerAction):
 
     def _authorize(self, applications, settings):
         records = {}
+        applications = refuse_shared_targets(applications)
         refused = [application for application in applications if application.rejected]
         _keep(records, refused, failed_outcomes(refused, 'validating its variables', None))
         groups = group_by_sign_in(applications)

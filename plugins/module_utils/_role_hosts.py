@@ -263,6 +263,35 @@ def group_by_sign_in(applications):
     return ordered
 
 
+def refuse_shared_targets(applications):
+    """Return ``applications`` with each one that names the same target as an earlier one of another sign-in
+    replaced by a rejected one, in order.
+
+    The provisioning service keeps one set of credentials per application, so two sign-ins writing them would leave
+    whichever group ran last. Only a target named the same way (the same variable and value, in one cloud and
+    tenant) can be seen before anything is sent; a sign-in group catches its own duplicates once they are resolved.
+    """
+    first_by_target = {}
+    kept = []
+    for application in applications:
+        if not application.rejected:
+            request = application.request
+            value = request.target_value if request.target_option == 'display_name' else request.target_value.lower()
+            key = (application.connection.get('cloud'), application.connection.get('tenant_id'),
+                   request.target_option, value)
+            first = first_by_target.setdefault(key, application)
+            if first.sign_in_key != application.sign_in_key:
+                error = InvalidInputError(
+                    "%s is %s, the application host '%s' names too, with another sign-in (client, secret, "
+                    'certificate, token or endpoint): the service keeps one set of credentials per application, so '
+                    'only one of them can be right. Keep the application on one host, or give both hosts the same '
+                    'sign-in.' % (host_variable(request.target_option, application.name), request.target_value,
+                                  first.name))
+                application = HostApplication(application.name, ApplicationRequest.rejected(application.name, error))
+        kept.append(application)
+    return kept
+
+
 def failed_outcomes(applications, step, error):
     """Return ApplicationOutcomes that record ``error`` (an EntraError or a text) at ``step`` for each application."""
     outcomes = []

@@ -111,6 +111,19 @@ def test_each_host_signs_in_with_its_own_secret_never_the_first_hosts():
     assert [record['changed'] for record in result['outcomes'].values()] == [True, True]
 
 
+def test_two_hosts_naming_one_application_with_other_sign_ins_leave_it_to_the_first():
+    graph = FakeGraph()
+    app, first = application(graph, 'Shared')
+    second = dict(first, authorize_client_secret=HOST_SECRET)
+    result, sign_ins = run(dict([('first', first), ('second', second)]), PLAY, graph=graph)
+    assert result['outcomes']['first']['changed'] and not result['outcomes']['first']['failed']
+    refused = result['outcomes']['second']
+    assert refused['failed'] and "host 'first' names too" in refused['msg'] and HOST_SECRET not in refused['msg']
+    # Nothing is sent for the second host: not even a sign-in with its secret.
+    assert [options['client_secret'] for options in sign_ins.options] == [GROUP_SECRET]
+    assert len(graph.calls_of('acquireAccessToken')) == 1 and app.authorized
+
+
 def test_a_refused_secret_fails_only_the_hosts_that_declared_it():
     graph = FakeGraph()
     hosts = dict([('wrong', application(graph, 'Wrong', authorize_client_secret=HOST_SECRET)[1]),

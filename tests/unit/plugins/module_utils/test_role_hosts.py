@@ -17,6 +17,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     failed_outcomes,
     group_by_sign_in,
     host_report,
+    refuse_shared_targets,
     job_start_failure,
     job_target,
     outcome_record,
@@ -172,6 +173,22 @@ def test_every_sign_in_and_endpoint_setting_splits_a_group(option, value):
 def test_rejected_hosts_join_no_group():
     groups = group_by_sign_in([parse_host('bad', host_values(credentials='x')), parse_host('good', host_values())])
     assert [application.name for group in groups for application in group.applications] == ['good']
+
+
+def test_a_target_named_again_with_another_sign_in_is_refused_naming_both_hosts():
+    first = parse_host('first', host_values(client_secret=SECRET_ONE))
+    same_sign_in = parse_host('same', host_values(client_secret=SECRET_ONE))
+    other_sign_in = parse_host('other', host_values(client_secret=SECRET_TWO,
+                                                    service_principal_id=first.request.target_value.upper()))
+    other_tenant = parse_host('elsewhere', host_values(client_secret=SECRET_TWO, tenant_id='fabrikam.example'))
+    kept = refuse_shared_targets([first, same_sign_in, other_sign_in, other_tenant])
+    assert [application.name for application in kept] == ['first', 'same', 'other', 'elsewhere']
+    # One sign-in's own duplicates are the engine's to catch once resolved; another tenant is another application.
+    assert [application.rejected for application in kept] == [False, False, True, False]
+    message = kept[2].request.rejection.message
+    assert message.startswith("authorize_service_principal_id of host 'other' is ") and "host 'first'" in message
+    assert SECRET_ONE not in message and SECRET_TWO not in message
+    assert [group.applications for group in group_by_sign_in(kept)][1] == [other_tenant]
 
 
 def test_a_group_splits_into_parts_of_the_configured_size():
