@@ -20,7 +20,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._redact import 
     redact_headers,
     run_in_threads,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import is_retryable
+from ansible_collections.entra.provisioning.plugins.module_utils._retry import Retry, is_retryable
 
 BATCH_LIMIT = 20
 IDEMPOTENT_METHODS = frozenset(('GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'))
@@ -200,8 +200,12 @@ class BatchRunner(object):
         return _due(outcome, answered_at)
 
     def _retry_or_fail(self, index, error, may_retry):
-        if may_retry and self._client.retry.can_retry(self._attempts[index]):
-            return (None, self._client.retry.delay(self._attempts[index]))
+        """A lost envelope or a missing item: retry it (when safe) as the policy decides for any answer, else fail
+        it with ``error`` as it is."""
+        if may_retry:
+            refusal, wait = self._client.retry.decide(self._attempts[index], Retry(lambda _reason: error))
+            if refusal is None:
+                return (None, wait)
         return (self._result(index, error=error), None)
 
     def _item_outcome(self, index, answer, envelope):
