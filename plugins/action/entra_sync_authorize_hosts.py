@@ -140,7 +140,7 @@ class ActionModule(ControllerAction):
         # A vault value or another wrapper: only the templar knows how to turn it into text.
         return True
 
-    # -- phase 2 to 4: group by sign-in, authorize, start jobs -------------------------------------------------------------
+    # -- phase 2 to 4: group by sign-in, authorize, start jobs ---------------------------------------------------
 
     def _authorize(self, applications, settings):
         records = {}

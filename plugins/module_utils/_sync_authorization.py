@@ -229,7 +229,8 @@ class SyncAuthorizer(object):
         requests = [BatchRequest('GET', outcome.path + '/synchronization/jobs') for outcome in live]
         for outcome, result in zip(live, self._send(requests)):
             if not result.ok:
-                outcome.fail('listing synchronization jobs', result.error, synchronization_permission_advice(result.error))
+                outcome.fail('listing synchronization jobs', result.error,
+                             synchronization_permission_advice(result.error))
                 continue
             jobs = answer_values(result.body)
             if jobs is None or not all(isinstance(job.get('id'), str) and job['id'] for job in jobs):

@@ -8,9 +8,9 @@ Reading (``read_applications``) is the only part that talks to Graph; everything
 only hands options in and copies hosts, groups and variables into Ansible's inventory.
 
 Graph cannot filter service principals by "has a synchronization job", so every service principal of the
-tenant (narrowed by the display name and tag ``filters``, which Graph applies) is listed in pages of 999 with only the fields used
-here, and the jobs of all of them are read through ``$batch``, 20 to an envelope. Service principals without a
-job are dropped afterwards.
+tenant (narrowed by the display name and tag ``filters``, which Graph applies) is listed in pages of 999 with only
+the fields used here, and the jobs of all of them are read through ``$batch``, 20 to an envelope. Service principals
+without a job are dropped afterwards.
 """
 
 from __future__ import absolute_import, division, print_function

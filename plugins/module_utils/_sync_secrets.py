@@ -70,8 +70,8 @@ def parse_secrets_request(options, where='', names=None):
     client_credential = [key for key in keys if key in CLIENT_CREDENTIAL_KEYS]
     if bearer and client_credential:
         raise InvalidInputError(
-            '%s mixes bearer-token keys (%s) with OAuth client-credential keys (%s); the service answers such a set with '
-            'HTTP 500. Give either BaseAddress and SecretToken, or BaseAddress with Oauth2ClientId, '
+            '%s mixes bearer-token keys (%s) with OAuth client-credential keys (%s); the service answers such a set '
+            'with HTTP 500. Give either BaseAddress and SecretToken, or BaseAddress with Oauth2ClientId, '
             'Oauth2ClientSecret and Oauth2TokenExchangeUri.'
             % (name_of('credentials'), ', '.join(bearer), ', '.join(client_credential)))
     _check_settings(credentials, name_of('credentials'))
