@@ -18,8 +18,8 @@ description:
     reads per application. It reads the variable directly rather than through templates, which keeps the report of
     a large inventory as cheap as a bare per-host task.
   - When C(authorize_result) says the report is a summary (C(authorize_report=summary), or a list of applications),
-    the role runs it once and it is the summary: the summary table as its message (unless
-    C(authorize_show_summary) is false), and a failure naming the applications that failed, if any did.
+    the role runs it once and it is the summary. Its message is the summary table (unless
+    C(authorize_show_summary) is false), and it fails naming the applications that failed, if any did.
   - It takes no options.
 author:
   - entra.provisioning maintainers (@entra-provisioning)
