@@ -88,14 +88,16 @@ EXAMPLES = r'''
   hosts: all
   gather_facts: false
   tasks:
+    # Once per batch, for every host of it: the play needs a strategy that waits for each task (linear, the
+    # default), not free.
     - name: Authorize the applications of this batch
       entra.provisioning.entra_sync_authorize_hosts:
-      run_once: true
+      run_once: true  # noqa: run-once[task]
       register: authorize_result
     - name: Show which applications failed
       ansible.builtin.debug:
         var: authorize_result.summary.failed_names
-      run_once: true
+      run_once: true  # noqa: run-once[task]
 '''
 
 RETURN = r'''

@@ -56,9 +56,11 @@ EXAMPLES = r'''
   hosts: all
   gather_facts: false
   tasks:
+    # Once per batch, before any host reports: the play needs a strategy that waits for each task (linear, the
+    # default), not free.
     - name: Authorize the applications of this batch
       entra.provisioning.entra_sync_authorize_hosts:
-      run_once: true
+      run_once: true  # noqa: run-once[task]
       register: authorize_result
     - name: Report this application's outcome
       entra.provisioning.entra_sync_authorize_report:
