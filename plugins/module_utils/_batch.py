@@ -88,7 +88,8 @@ class BatchResult(object):
 
     @property
     def outcome_unknown(self):
-        """True when the request may or may not have taken effect (its answer was lost); an answer is never."""
+        """True when the request may or may not have taken effect. Such an error is always built at once, so a
+        refusal still waiting to be built is never one."""
         return isinstance(self._error, OutcomeUnknownError)
 
     @property
@@ -224,14 +225,16 @@ class BatchRunner(object):
                                                        self._attempts[index])
             if error is None:
                 return (None, delay)
-            return (BatchResult.refused(request, status, headers, body, lambda: error, self._attempts[index]), None)
+            # Retries are spent and the error is built already (it may say the outcome is unknown): no deferring.
+            return (self._result(index, status=status, headers=headers, body=body, error=error), None)
         return (BatchResult.refused(request, status, headers, body, lambda: error_from_answer(what, status, ids, body),
                                     self._attempts[index]), None)
 
     def _result(self, index, status=None, headers=None, body=None, error=None):
         if error is not None:
-            # No answer to mask: the envelope failed, or the item was missing from it.
-            return BatchResult(self._requests[index], error=error, attempts=self._attempts[index])
+            # A failed item's answer may echo what was sent; a successful one is read by the engine, never shown.
+            return BatchResult(self._requests[index], status=status, headers=redact_headers(headers),
+                               body=redact_data(body), error=error, attempts=self._attempts[index])
         return BatchResult(self._requests[index], status=status, headers=dict(headers or {}), body=body,
                            attempts=self._attempts[index])
 

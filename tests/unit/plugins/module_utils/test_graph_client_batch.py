@@ -162,6 +162,8 @@ def test_item_throttled_on_every_attempt_gives_up_alone(http, client):
 def test_gateway_timeout_on_a_post_item_is_outcome_unknown_and_not_repeated(http, client):
     endpoint = FakeBatchEndpoint(http, decide=lambda item, seen: (504, {}, None))
     results = client.batch([BatchRequest('POST', '/servicePrincipals/x/synchronization/acquireAccessToken', {})])
+    # Known before the error is read: an engine asks outcome_unknown to tell "refused" from "may have run".
+    assert results[0].outcome_unknown
     assert isinstance(results[0].error, OutcomeUnknownError)
     assert len(endpoint.envelopes) == 1
 
