@@ -139,10 +139,15 @@ class SecretRegistry(object):
             return False
         if not isinstance(value, str):
             value = str(value)
+        values = {raw for raw in (value, value.strip()) if len(raw) >= MIN_REGISTERED_LENGTH}
+        with self._lock:
+            # A bulk run meets one client secret once per application: its forms are computed only the first time.
+            known = values <= self._values
+        if known:
+            return False
         forms = encoded_forms(value)
         if not forms:
             return False
-        values = {raw for raw in (value, value.strip()) if len(raw) >= MIN_REGISTERED_LENGTH}
         with self._lock:
             new_values = values - self._values
             if not new_values:
@@ -276,11 +281,22 @@ def run_in_threads(function, items, max_workers):
     """Return ``[function(item) for item in items]``, computed by up to ``max_workers`` threads of this run.
 
     Each call runs in a copy of the caller's context, so the threads register into and redact with the run's
-    registry. The one way module_utils starts threads.
+    registry. With ``start_in_thread``, the only ways the collection starts threads.
     """
     with ThreadPoolExecutor(max_workers=max_workers) as pool:
         futures = [pool.submit(contextvars.copy_context().run, function, item) for item in items]
         return [future.result() for future in futures]
+
+
+def start_in_thread(function):
+    """Start ``function()`` in one thread of this run, in a copy of the caller's context as ``run_in_threads`` does,
+    and return its Future at once: ``result()`` waits for it and returns (or raises) what it did."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(contextvars.copy_context().run, function)
+    finally:
+        # the submitted call still runs; the pool only takes no more
+        pool.shutdown(wait=False)
 
 
 def redact(text):
