@@ -4,7 +4,7 @@
 """The authorize role's work, done once per play batch on the controller (documented in the module stub).
 
 Phases, each a method below: read and validate every host's role variables, group the hosts by sign-in, authorize
-each group part by part with the shared engine, start the jobs of the part's authorized applications that asked for
+each group part by part with the shared engine (the first group starts while the hosts are still read), start the jobs of the part's authorized applications that asked for
 it (``authorize_start_job``, with the same client), and gather the outcomes into one record per application.
 """
 
@@ -20,14 +20,17 @@ from ansible.utils.display import Display
 from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import start_in_thread
 from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts import (
     CONNECTION_OPTIONS,
     HOST_OPTIONS,
     HostApplication,
+    RUN_BOUNDS,
     RUN_OPTIONS,
+    ReadingAbortedError,
+    SignInIntake,
     add_job_result,
     failed_outcomes,
-    group_by_sign_in,
     job_start_failure,
     job_target,
     outcome_record,
@@ -71,8 +74,9 @@ class ActionModule(ControllerAction):
                                         self._host_values(run_host, CONNECTION_OPTIONS, hostvars, play_layer))
         else:
             mode = 'hosts'
-            applications = [self._parse_host(host, hostvars, play_layer)
-                            for host in task_vars.get('ansible_play_batch') or ()]
+            # Read as the authorization goes: the first sign-in group starts while later hosts are still read.
+            applications = (self._parse_host(host, hostvars, play_layer)
+                            for host in task_vars.get('ansible_play_batch') or ())
         records = self._authorize(applications, settings)
         summary = summarize(records)
         # The per-host report needs hosts that are applications; a list has no such hosts to report on.
@@ -143,49 +147,77 @@ class ActionModule(ControllerAction):
     # -- phase 2 to 4: group by sign-in, authorize, start jobs ---------------------------------------------------
 
     def _authorize(self, applications, settings):
-        records = {}
-        applications = refuse_shared_targets(applications)
-        refused = [application for application in applications if application.rejected]
-        _keep(records, refused, failed_outcomes(refused, 'validating its variables', None))
-        groups = group_by_sign_in(applications)
+        """Authorize ``applications`` (read as they come) sign-in group by sign-in group; return records by name.
+
+        The groups are authorized in a thread of their own while this one reads the rest of the hosts: the first
+        group signs in and resolves its first targets meanwhile. Only reads overlap the reading: a part writes once
+        it holds all its applications, when it is full (authorize_applications_per_run) or every host is read.
+        """
+        intake = SignInIntake()
+        authorizing = start_in_thread(lambda: self._authorize_groups(intake, settings))
+        read, refused = [], []
+        try:
+            for application in refuse_shared_targets(applications):
+                read.append(application)
+                if application.rejected:
+                    refused.append(application)
+                else:
+                    intake.add(application)
+        except BaseException:
+            intake.close(aborted=True)
+            authorizing.result()
+            raise
+        intake.close()
         display.display('authorize: %d application(s) in %d sign-in group(s), %d refused before sending anything'
-                        % (len(applications), len(groups), len(refused)))
-        for number, group in enumerate(groups, 1):
-            display.display('authorize: sign-in %d of %d (%s): %d application(s)'
-                            % (number, len(groups), group.label, len(group.applications)))
-            try:
-                client = build_graph_client(OptionAdapter.from_dict(group.connection),
-                                            max_concurrency=settings['max_concurrency'])
-                # Signing in before the first phase makes a refused secret read as what it is, once per group.
-                client.authenticator.get_token()
-            except EntraError as error:
-                _keep(records, group.applications,
-                      failed_outcomes(group.applications, 'signing in as %s' % group.label, error))
-                continue
-            try:
-                self._authorize_group(client, group, settings, records)
-            finally:
-                client.close()
+                        % (len(read), len(intake.groups), len(refused)))
+        records = {}
+        _keep(records, refused, failed_outcomes(refused, 'validating its variables', None))
+        for part, outcomes, jobs in authorizing.result():
+            _keep(records, part, outcomes, jobs, check_mode=bool(self._task.check_mode))
         done = summarize(records)
         display.display('authorize: done: %(changed)d changed, %(ok)d ok, %(failed)d failed' % done)
         # Records in the order the hosts came, whatever group they went through.
-        order = dict((application.name, position) for position, application in enumerate(applications))
+        order = dict((application.name, position) for position, application in enumerate(read))
         return dict(sorted(records.items(), key=lambda item: order.get(item[0], len(order))))
 
-    def _authorize_group(self, client, group, settings, records):
+    def _authorize_groups(self, intake, settings):
+        """Authorize each sign-in group as it appears; return (applications, outcomes, job results) per part."""
+        done = []
+        try:
+            for number, group in enumerate(intake.new_groups(), 1):
+                display.display('authorize: sign-in %d (%s)' % (number, group.label))
+                try:
+                    client = build_graph_client(OptionAdapter.from_dict(group.connection),
+                                                max_concurrency=settings['max_concurrency'])
+                    # Signing in before the first phase makes a refused secret read as what it is, once per group.
+                    client.authenticator.get_token()
+                except EntraError as error:
+                    applications = [application for part in group.parts(RUN_BOUNDS['applications_per_run'][1])
+                                    for application in part]
+                    done.append((applications, failed_outcomes(applications, 'signing in as %s' % group.label,
+                                                               error), None))
+                    continue
+                try:
+                    self._authorize_group(client, group, settings, done)
+                finally:
+                    client.close()
+        except ReadingAbortedError:
+            # Reading the hosts failed: the task reports that error, and nothing was written.
+            pass
+        return done
+
+    def _authorize_group(self, client, group, settings, done):
         for warning in client.settings.warnings:
             display.warning('%s: %s' % (group.label, warning))
         if client.settings.verify is False:
             display.warning('authorize_validate_certs is false for %s: TLS certificates are not checked, so the '
                             'token could be handed to an impostor.' % group.label)
-        parts = group.parts(settings['applications_per_run'])
-        for part_number, part in enumerate(parts, 1):
-            where = group.label if len(parts) == 1 else '%s, part %d of %d' % (group.label, part_number, len(parts))
+        for part_number, part in enumerate(group.parts(settings['applications_per_run']), 1):
+            where = group.label if part_number == 1 else '%s, part %d' % (group.label, part_number)
             authorizer = SyncAuthorizer(client, check_mode=bool(self._task.check_mode),
                                         max_concurrency=settings['max_concurrency'], progress=_progress_line(where))
-            outcomes = self._run_part(authorizer, group, part)
-            _keep(records, part, outcomes, self._start_jobs(client, group, part, outcomes, settings),
-                  check_mode=bool(self._task.check_mode))
+            applications, outcomes = self._run_part(authorizer, group, part)
+            done.append((applications, outcomes, self._start_jobs(client, group, applications, outcomes, settings)))
 
     def _start_jobs(self, client, group, part, outcomes, settings):
         """Start the jobs of the part's applications that asked for it and are authorized; one result (or None) per
@@ -214,22 +246,31 @@ class ActionModule(ControllerAction):
 
     @staticmethod
     def _run_part(authorizer, group, part):
+        """Authorize one part, taking its applications as they arrive; return (applications, outcomes)."""
+        taken = []
+
+        def requests():
+            for application in part:
+                taken.append(application)
+                yield application.request
+
         try:
-            outcomes = authorizer.run([application.request for application in part])
-        except EntraError as error:
-            return failed_outcomes(part, 'authorizing with %s' % group.label, error)
+            outcomes = authorizer.run(requests())
         except Exception as error:  # pylint: disable=broad-exception-caught
-            # One group's surprise must not cost the other groups their run.
-            return failed_outcomes(part, 'authorizing with %s' % group.label,
-                                   EntraError('unexpected %s: %s' % (type(error).__name__, error)))
+            if not isinstance(error, EntraError):
+                # One group's surprise must not cost the other groups their run.
+                error = EntraError('unexpected %s: %s' % (type(error).__name__, error))
+            # The part's applications still to come fail with it (a stopped reading raises here again).
+            taken.extend(part)
+            return taken, failed_outcomes(taken, 'authorizing with %s' % group.label, error)
         for outcome in outcomes:
             for warning in outcome.warnings:
                 display.warning(warning)
-        return outcomes
+        return taken, outcomes
 
 
 def _progress_line(where):
-    """Show each phase of the engine as it starts: ``authorize: <sign-in>[, part 1 of 2]: phase 2 of 5, ...``."""
+    """Show each phase of the engine as it starts: ``authorize: <sign-in>[, part 2]: phase 2 of 5, ...``."""
     return lambda text: display.display('authorize: %s: %s' % (where, text))
 
 

@@ -16,6 +16,9 @@ layers, a templating function and the engines' outcomes.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import itertools
+import queue
+
 from ansible.module_utils.parsing.convert_bool import BOOLEANS, boolean
 
 from ansible_collections.entra.provisioning.plugins.module_utils._authenticator import AUTH_METHODS
@@ -219,16 +222,52 @@ def parse_connection(values, name_of):
 
 
 class SignInGroup(object):
-    """Applications that sign in the same way, at the same endpoint: one client, one token."""
+    """Applications that sign in the same way, at the same endpoint: one client, one token.
 
-    def __init__(self, connection):
+    Applications join while the hosts are still being read, and the engine may take them as they come: ``parts``
+    waits for each next one until ``close`` says there are no more.
+    """
+
+    def __init__(self, connection, label=None):
         self.connection = connection
         self.applications = []
-        self.label = describe_connection(connection)
+        self.label = label or describe_connection(connection)
+        self._arrivals = queue.Queue()
+
+    def add(self, application):
+        """Add one application; an engine waiting in ``parts`` gets it at once."""
+        self.applications.append(application)
+        self._arrivals.put(application)
+
+    def close(self, aborted=False):
+        """Say that no application will join any more; with ``aborted`` the reading stopped on an error, so a
+        part being taken raises ReadingAbortedError instead of running with the applications read so far."""
+        self._arrivals.put(_ABORTED if aborted else _NO_MORE)
 
     def parts(self, size):
-        """Split the applications into runs of at most ``size``."""
-        return [self.applications[start:start + size] for start in range(0, len(self.applications), size)]
+        """Yield the applications in runs of at most ``size``, each run an iterator that yields them as they
+        join; take each run to its end before asking for the next."""
+        arrivals = self._arrived()
+        for first in arrivals:
+            yield itertools.chain((first,), itertools.islice(arrivals, size - 1))
+
+    def _arrived(self):
+        while True:
+            application = self._arrivals.get()
+            if application is _NO_MORE:
+                return
+            if application is _ABORTED:
+                raise ReadingAbortedError('reading the hosts stopped on an error, so nothing more is sent.')
+            yield application
+
+
+class ReadingAbortedError(EntraError):
+    """The hosts could not all be read: an engine taking applications as they come must stop before any write."""
+
+
+# What ends a group's arrivals: every application has joined, or reading the hosts failed.
+_NO_MORE = object()
+_ABORTED = object()
 
 
 def describe_connection(connection):
@@ -238,41 +277,69 @@ def describe_connection(connection):
                              connection.get('tenant_id') or 'tenant from environment', identity)
 
 
-def group_by_sign_in(applications):
-    """Group the applications that were not rejected by their sign-in key, in first-seen order.
+class SignInIntake(object):
+    """Hands each application to its sign-in group as the hosts are read, so a group can be authorized while
+    later hosts are still being read. Groups appear in first-seen order; ``new_groups`` yields each as it appears.
 
-    Groups that read alike (same cloud, tenant and client, but another secret, certificate or endpoint) get a
-    number, so the progress lines tell them apart without showing what differs.
+    Groups that read alike (same cloud, tenant and client, but another secret, certificate or endpoint) are
+    numbered from the second on, so the progress lines tell them apart without showing what differs; a label is
+    fixed when its group appears, since progress may already name it.
     """
-    groups = {}
-    for application in applications:
-        if application.rejected:
-            continue
+
+    def __init__(self):
+        self.groups = []
+        self._by_key = {}
+        self._alike = {}
+        self._appeared = queue.Queue()
+
+    def add(self, application):
+        """Add an application that was not rejected to its group (a new one for a new sign-in)."""
         key = application.sign_in_key
-        if key not in groups:
-            groups[key] = SignInGroup(application.connection)
-        groups[key].applications.append(application)
-    ordered = list(groups.values())
-    seen = {}
-    for group in ordered:
-        seen.setdefault(group.label, []).append(group)
-    for label, alike in seen.items():
-        if len(alike) > 1:
-            for number, group in enumerate(alike, 1):
-                group.label = '%s (sign-in %d of %d with other credentials or settings)' % (label, number, len(alike))
-    return ordered
+        group = self._by_key.get(key)
+        if group is None:
+            label = describe_connection(application.connection)
+            number = self._alike[label] = self._alike.get(label, 0) + 1
+            if number > 1:
+                label = '%s (sign-in %d of this client, with other credentials or settings)' % (label, number)
+            group = self._by_key[key] = SignInGroup(application.connection, label)
+            self.groups.append(group)
+            self._appeared.put(group)
+        group.add(application)
+
+    def close(self, aborted=False):
+        """Say that every host has been read (or, ``aborted``, that reading failed): every group's arrivals end."""
+        for group in self.groups:
+            group.close(aborted)
+        self._appeared.put(_ABORTED if aborted else _NO_MORE)
+
+    def new_groups(self):
+        """Yield each group as it appears, until ``close``; after an aborted reading, yield nothing more."""
+        while True:
+            group = self._appeared.get()
+            if group is _NO_MORE or group is _ABORTED:
+                return
+            yield group
+
+
+def group_by_sign_in(applications):
+    """Group the applications that were not rejected by their sign-in key, in first-seen order (all at once)."""
+    intake = SignInIntake()
+    for application in applications:
+        if not application.rejected:
+            intake.add(application)
+    intake.close()
+    return intake.groups
 
 
 def refuse_shared_targets(applications):
-    """Return ``applications`` with each one that names the same target as an earlier one of another sign-in
-    replaced by a rejected one, in order.
+    """Yield ``applications`` in order, each one that names the same target as an earlier one of another sign-in
+    replaced by a rejected one; ``applications`` may be read as it goes.
 
     The provisioning service keeps one set of credentials per application, so two sign-ins writing them would leave
     whichever group ran last. Only a target named the same way (the same variable and value, in one cloud and
     tenant) can be seen before anything is sent; a sign-in group catches its own duplicates once they are resolved.
     """
     first_by_target = {}
-    kept = []
     for application in applications:
         if not application.rejected:
             request = application.request
@@ -288,8 +355,7 @@ def refuse_shared_targets(applications):
                     'sign-in.' % (host_variable(request.target_option, application.name), request.target_value,
                                   first.name))
                 application = HostApplication(application.name, ApplicationRequest.rejected(application.name, error))
-        kept.append(application)
-    return kept
+        yield application
 
 
 def failed_outcomes(applications, step, error):

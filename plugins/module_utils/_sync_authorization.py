@@ -8,7 +8,8 @@ The desired state is "provisioning is authorized". For every application the pha
 find its synchronization job, ask the service whether the saved credentials are accepted (validateCredentials with
 useSavedCredentials), call acquireAccessToken only when they are not (or when forced), and verify afterwards.
 Each phase runs for all applications at once (one request alone, many through $batch), so the number of round
-trips grows with N/20, not N; an application that fails drops out of the later phases and the others go on.
+trips grows with N/20, not N; an application that fails drops out of the later phases and the others go on. The
+first phase, which only reads, takes the applications as they come, so a caller still reading them overlaps with it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,7 +20,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     InvalidInputError,
     OutcomeUnknownError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._batch import BATCH_LIMIT, BatchRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import normalize_credentials
@@ -203,26 +204,42 @@ class SyncAuthorizer(object):
 
     def run(self, requests):
         """Authorize every request; return ApplicationOutcomes in input order. Raises only for a whole-run failure
-        (for example no token at all); per-application failures are recorded on their outcome."""
-        outcomes = [ApplicationOutcome(request) for request in requests]
-        for outcome in outcomes:
-            if outcome.request.rejection is not None:
-                outcome.fail('validating its options', outcome.request.rejection)
-        phases = [('resolving the targets', self._resolve), ('listing synchronization jobs', self._find_jobs),
-                  ('checking the saved credentials', self._check)]
+        (for example no token at all); per-application failures are recorded on their outcome.
+
+        ``requests`` may be an iterator that yields them while the caller is still reading them (the role reads a
+        thousand hosts' variables): the targets are resolved a wave of envelopes at a time as they come, and no
+        write is sent before the last one has arrived. An exception from the iterator ends the run before any write.
+        """
+        outcomes = []
+        phases = [('listing synchronization jobs', self._find_jobs), ('checking the saved credentials', self._check)]
         if not self.check_mode:
             phases += [('acquireAccessToken', self._acquire), ('verifying', self._verify)]
-        for number, (step, phase) in enumerate(phases, 1):
-            if self.progress is not None:
-                self.progress('phase %d of %d, %s (%d application(s) not failed)'
-                              % (number, len(phases), step, sum(1 for outcome in outcomes if not outcome.failed)))
+        self._tell('phase 1 of %d, resolving the targets' % (len(phases) + 1))
+        resolve_targets(self._arriving(requests, outcomes), self._send, self.client, wave=self._wave())
+        for number, (step, phase) in enumerate(phases, 2):
+            self._tell('phase %d of %d, %s (%d application(s) not failed)'
+                       % (number, len(phases) + 1, step, sum(1 for outcome in outcomes if not outcome.failed)))
             phase(outcomes)
         return outcomes
 
-    # -- phases -------------------------------------------------------------------------------------------------
+    def _arriving(self, requests, outcomes):
+        """Yield an outcome for each request as it arrives (a refused one already failed), keeping them all."""
+        for request in requests:
+            outcome = ApplicationOutcome(request)
+            if request.rejection is not None:
+                outcome.fail('validating its options', request.rejection)
+            outcomes.append(outcome)
+            yield outcome
 
-    def _resolve(self, outcomes):
-        resolve_targets(outcomes, self._send, self.client)
+    def _wave(self):
+        """How many requests fill every envelope that may be in flight at once."""
+        return BATCH_LIMIT * (self.max_concurrency or self.client.settings.max_concurrency)
+
+    def _tell(self, text):
+        if self.progress is not None:
+            self.progress(text)
+
+    # -- phases -------------------------------------------------------------------------------------------------
 
     def _find_jobs(self, outcomes):
         live = [outcome for outcome in outcomes if not outcome.failed]

@@ -57,41 +57,63 @@ def parse_target(options, where='', name_of=None):
     return target_option, target_value
 
 
-def resolve_targets(outcomes, send, client):
+def resolve_targets(outcomes, send, client, wave=None):
     """Resolve every outcome that has not failed: set object_type, object_id, app_id, display_name and path.
 
     An outcome has ``request`` (with ``target_option``, ``target_value``, ``label``), those five attributes,
     ``failed`` and ``fail(step, error, advice=None)``. ``send(requests)`` returns BatchResults in input order.
+    With ``wave`` (a count), ``outcomes`` may be an iterator that yields them as they are read: they are resolved
+    ``wave`` at a time as they come, so reading the rest overlaps with the round trips of the first.
     Two outcomes naming one application fail from the second on: their writes would race in one batch.
     """
-    outcomes = [outcome for outcome in outcomes if not outcome.failed]
-    requests = [resolve_request(outcome.request) for outcome in outcomes]
-    for outcome, result in zip(outcomes, send(requests)):
-        request = outcome.request
-        if not result.ok:
-            outcome.fail('resolving %s %s' % (request.target_option, request.target_value), result.error,
-                         _resolve_advice(result.error, client))
+    resolved = []
+    for live in _waves(outcomes, wave):
+        for outcome, result in zip(live, send([resolve_request(outcome.request) for outcome in live])):
+            _take_target(outcome, result, client)
+        resolved.extend(live)
+    _refuse_repeated_applications(resolved)
+
+
+def _waves(outcomes, size):
+    """Yield the outcomes that have not failed in lists of ``size`` (all in one list without a size)."""
+    wave = []
+    for outcome in outcomes:
+        if outcome.failed:
             continue
-        body = result.body
-        if request.target_option == 'display_name':
-            matches = answer_values(body)
-            if matches is not None and len(matches) != 1:
-                outcome.fail('resolving display_name', _display_name_problem(request.target_value, matches))
-                continue
-            body = matches[0] if matches else None
-        if answer_object(body) is None:
-            outcome.fail('resolving %s %s' % (request.target_option, request.target_value),
-                         unreadable_answer('a service principal or application', result))
-            continue
-        outcome.object_type = 'application' if request.target_option == 'application_id' else 'servicePrincipal'
-        outcome.object_id = body.get('id')
-        outcome.app_id = body.get('appId')
-        outcome.display_name = body.get('displayName')
-        collection = 'applications' if outcome.object_type == 'application' else 'servicePrincipals'
-        outcome.path = '/%s/%s' % (collection, path_segment(outcome.object_id))
-        if request.label == request.target_value and outcome.display_name:
-            request.label = outcome.display_name
-    _refuse_repeated_applications(outcomes)
+        wave.append(outcome)
+        if len(wave) == size:
+            yield wave
+            wave = []
+    if wave:
+        yield wave
+
+
+def _take_target(outcome, result, client):
+    """Record what the answer to an outcome's resolve request says, or fail the outcome."""
+    request = outcome.request
+    if not result.ok:
+        outcome.fail('resolving %s %s' % (request.target_option, request.target_value), result.error,
+                     _resolve_advice(result.error, client))
+        return
+    body = result.body
+    if request.target_option == 'display_name':
+        matches = answer_values(body)
+        if matches is not None and len(matches) != 1:
+            outcome.fail('resolving display_name', _display_name_problem(request.target_value, matches))
+            return
+        body = matches[0] if matches else None
+    if answer_object(body) is None:
+        outcome.fail('resolving %s %s' % (request.target_option, request.target_value),
+                     unreadable_answer('a service principal or application', result))
+        return
+    outcome.object_type = 'application' if request.target_option == 'application_id' else 'servicePrincipal'
+    outcome.object_id = body.get('id')
+    outcome.app_id = body.get('appId')
+    outcome.display_name = body.get('displayName')
+    collection = 'applications' if outcome.object_type == 'application' else 'servicePrincipals'
+    outcome.path = '/%s/%s' % (collection, path_segment(outcome.object_id))
+    if request.label == request.target_value and outcome.display_name:
+        request.label = outcome.display_name
 
 
 def _refuse_repeated_applications(outcomes):

@@ -219,7 +219,7 @@ def main(checks, emulator, config, output_dir, passthrough):
             checks.expect("PLAY RECAP" in stdout and "task path:" in stdout and not leaks,
                           "-vvvv: no client secret, access token or credential value (%d searched) in the role's "
                           "output or registered outcomes (%d found)" % (len(secrets), len(leaks)))
-            checks.expect("authorize: sign-in 2 of 3" in stdout,
+            checks.expect("authorize: sign-in 2 (" in stdout and "authorize: sign-in 3 (" in stdout,
                           "progress: the action shows each sign-in group and part")
 
     # Summary report: no per-host task, the summary carries every outcome, the play fails once at the end.

@@ -213,6 +213,26 @@ def test_an_unexpected_error_is_a_failure_without_a_traceback(monkeypatch):
     assert 'exception' not in result
 
 
+class BrokenHostVars(FakeHostVars):
+    """HostVars that fail, as no bad variable would, on reading one host: after the first ones were read."""
+
+    def raw_get(self, host):
+        if host == 'broken':
+            raise RuntimeError('the inventory went away')
+        return self.hosts[host]
+
+
+def test_a_reading_that_stops_midway_fails_the_task_and_writes_nothing():
+    graph = FakeGraph()
+    hosts = dict((name, application(graph, name)[1]) for name in ('first', 'second', 'broken', 'last'))
+    task_vars = dict(hostvars=BrokenHostVars(hosts), ansible_play_batch=list(hosts), inventory_hostname='first')
+    with mock.patch.object(entra_sync_authorize_hosts, 'build_graph_client', SignIns(graph)):
+        result = make_action(PLAY).run(task_vars=task_vars)
+    assert result['failed'] and 'unexpected RuntimeError: the inventory went away' in result['msg']
+    # the first group may have signed in and read its first targets meanwhile, but it wrote nothing
+    assert 'acquireAccessToken' not in graph.operations()
+
+
 @pytest.mark.parametrize('secret', [GROUP_SECRET, HOST_SECRET])
 def test_no_secret_reaches_the_result(secret):
     graph = FakeGraph()

@@ -9,10 +9,13 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import start_in_thread
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import ApplicationOutcome
 from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts import (
     HOST_OPTIONS,
     RUN_DEFAULTS,
+    ReadingAbortedError,
+    SignInIntake,
     add_job_result,
     failed_outcomes,
     group_by_sign_in,
@@ -152,7 +155,8 @@ def test_groups_that_read_alike_are_numbered_and_their_labels_hold_no_secret():
     groups = group_by_sign_in([parse_host('first', host_values(client_secret=SECRET_ONE)),
                                parse_host('second', host_values(client_secret=SECRET_TWO))])
     labels = [group.label for group in groups]
-    assert labels[0] != labels[1] and 'sign-in 1 of 2' in labels[0]
+    # The first keeps the plain label: progress may name a group before the next one appears.
+    assert labels[0] != labels[1] and 'sign-in 2 of this client' in labels[1]
     assert not any(secret in label for label in labels for secret in (SECRET_ONE, SECRET_TWO))
 
 
@@ -181,7 +185,7 @@ def test_a_target_named_again_with_another_sign_in_is_refused_naming_both_hosts(
     other_sign_in = parse_host('other', host_values(client_secret=SECRET_TWO,
                                                     service_principal_id=first.request.target_value.upper()))
     other_tenant = parse_host('elsewhere', host_values(client_secret=SECRET_TWO, tenant_id='fabrikam.example'))
-    kept = refuse_shared_targets([first, same_sign_in, other_sign_in, other_tenant])
+    kept = list(refuse_shared_targets([first, same_sign_in, other_sign_in, other_tenant]))
     assert [application.name for application in kept] == ['first', 'same', 'other', 'elsewhere']
     # One sign-in's own duplicates are the engine's to catch once resolved; another tenant is another application.
     assert [application.rejected for application in kept] == [False, False, True, False]
@@ -193,7 +197,39 @@ def test_a_target_named_again_with_another_sign_in_is_refused_naming_both_hosts(
 
 def test_a_group_splits_into_parts_of_the_configured_size():
     group = group_by_sign_in([parse_host('h%d' % number, host_values()) for number in range(5)])[0]
-    assert [len(part) for part in group.parts(2)] == [2, 2, 1]
+    assert [len(list(part)) for part in group.parts(2)] == [2, 2, 1]
+
+
+def test_a_group_hands_out_applications_as_they_are_read_until_the_intake_closes():
+    intake = SignInIntake()
+    intake.add(parse_host('h0', host_values()))
+    groups = intake.new_groups()
+    group = next(groups)
+    part = next(group.parts(3))
+    # the first application is there before the second host has even been read
+    assert next(part).name == 'h0'
+    intake.add(parse_host('h1', host_values()))
+    intake.add(parse_host('other', host_values(client_secret=SECRET_TWO)))
+    assert next(part).name == 'h1'
+    taker = start_in_thread(lambda: [application.name for application in part])
+    intake.add(parse_host('h2', host_values()))
+    intake.close()
+    assert taker.result(timeout=10) == ['h2']
+    assert [application.name for application in next(groups).applications] == ['other']
+    assert list(groups) == []
+
+
+def test_an_aborted_reading_stops_a_group_instead_of_ending_it():
+    intake = SignInIntake()
+    intake.add(parse_host('h0', host_values()))
+    group = next(intake.new_groups())
+    part = next(group.parts(5))
+    assert next(part).name == 'h0'
+    intake.close(aborted=True)
+    # the engine taking this part must not go on to write with the one application read so far
+    with pytest.raises(ReadingAbortedError):
+        next(part)
+    assert list(intake.new_groups()) == []
 
 
 # -- list mode ------------------------------------------------------------------------------------------------------

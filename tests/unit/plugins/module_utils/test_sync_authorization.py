@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from ansible_collections.entra.provisioning.plugins.module_utils._errors import InvalidInputError
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import MASK, redact
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
     NO_JOB_ADVICE,
@@ -448,6 +448,37 @@ def test_many_apps_go_phase_by_phase_through_batch(graph):
     assert all(call.batched for call in graph.calls)
 
 
+def test_applications_that_come_slowly_are_resolved_a_wave_at_a_time_and_written_only_once_all_came(graph):
+    apps = [graph.add_app('App %d' % number) for number in range(45)]
+    sent_before = []
+
+    def arriving():
+        for app in apps:
+            sent_before.append(graph.operations())
+            yield request_for(app)
+
+    # One envelope in flight: a wave is 20 requests, sent as soon as 20 have come.
+    outcomes = SyncAuthorizer(graph, max_concurrency=1).run(arriving())
+    assert [outcome.authorized for outcome in outcomes] == [True] * 45
+    assert sent_before[20] == ['get'] * 20 and sent_before[40] == ['get'] * 40
+    assert graph.batch_sizes == [20, 20, 5, 45, 45, 45, 45]
+    operations = graph.operations()
+    assert max(position for position, operation in enumerate(operations) if operation == 'get') \
+        < operations.index('jobs.list') < operations.index('acquireAccessToken')
+
+
+def test_a_reading_that_fails_ends_the_run_before_any_write(graph):
+    apps = [graph.add_app('App %d' % number) for number in range(2)]
+
+    def arriving():
+        yield request_for(apps[0])
+        raise EntraError('reading stopped')
+
+    with pytest.raises(EntraError, match='reading stopped'):
+        SyncAuthorizer(graph).run(arriving())
+    assert 'acquireAccessToken' not in graph.operations()
+
+
 def test_progress_hears_each_phase_as_it_starts_with_the_applications_still_in_the_run(graph):
     apps = [graph.add_app('App %d' % number) for number in range(3)]
     requests = [request_for(app) for app in apps]
@@ -455,14 +486,15 @@ def test_progress_hears_each_phase_as_it_starts_with_the_applications_still_in_t
                                    'credentials': [{'key': 'SecretToken', 'value': 'x' * 8}]}))
     heard = []
     SyncAuthorizer(graph, progress=heard.append).run(requests)
-    assert heard == ['phase 1 of 5, resolving the targets (4 application(s) not failed)',
+    # The first phase starts while the applications may still be coming: it has no count to give yet.
+    assert heard == ['phase 1 of 5, resolving the targets',
                      'phase 2 of 5, listing synchronization jobs (3 application(s) not failed)',
                      'phase 3 of 5, checking the saved credentials (3 application(s) not failed)',
                      'phase 4 of 5, acquireAccessToken (3 application(s) not failed)',
                      'phase 5 of 5, verifying (3 application(s) not failed)']
     heard[:] = []
     SyncAuthorizer(graph, check_mode=True, progress=heard.append).run(requests[:1])
-    assert heard == ['phase 1 of 3, resolving the targets (1 application(s) not failed)',
+    assert heard == ['phase 1 of 3, resolving the targets',
                      'phase 2 of 3, listing synchronization jobs (1 application(s) not failed)',
                      'phase 3 of 3, checking the saved credentials (1 application(s) not failed)']
 

@@ -35,11 +35,12 @@ class _Cloud(object):
 
 
 class FakeSettings(object):
-    """The two settings the engine and the module read: ``cloud.name`` and ``api_version``."""
+    """The settings the engine and the module read: ``cloud.name``, ``api_version`` and ``max_concurrency``."""
 
-    def __init__(self, cloud='global', api_version='v1.0'):
+    def __init__(self, cloud='global', api_version='v1.0', max_concurrency=4):
         self.cloud = _Cloud(cloud)
         self.api_version = api_version
+        self.max_concurrency = max_concurrency
 
 
 class FakeApp(object):
