@@ -85,6 +85,10 @@ class ActionModule(ControllerAction):
                       outcomes=records, summary=summary, check_mode=bool(self._task.check_mode))
         if settings['show_summary']:
             result['summary_lines'] = summary_lines(records, check_mode=bool(self._task.check_mode))
+            if report == 'per_host':
+                # The per-host reports follow; shown here, the table costs no task of its own (a task, even skipped,
+                # costs ansible-core a look at every host). With the summary report, that report shows it.
+                display.display('\n'.join(result['summary_lines']))
         if summary['failed']:
             result['failed_msg'] = ('%d of %d applications failed: %s. See the summary or %s.outcomes for each reason.'
                                     % (summary['failed'], summary['total'], ', '.join(summary['failed_names']),

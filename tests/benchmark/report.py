@@ -13,7 +13,7 @@ CONTENDER_LABELS = {
     "module_per_host": "(b) module once per host",
     "uri_per_host": "(c) uri per host",
     "empty": "empty ansible-playbook",
-    "run_once_role": "(ref) a role of three run-once tasks, no Graph",
+    "run_once_role": "(ref) a role of two run-once tasks, no Graph",
     "module_bulk": "(ref) module bulk, one task, no role",
     "floor": "floor",
 }

@@ -181,6 +181,18 @@ def test_the_summary_report_counts_as_the_change_and_the_per_host_report_does_no
     assert summary['summary_lines'][-1] == 'total 1, changed 1, ok 0, failed 0'
 
 
+@pytest.mark.parametrize('report, show_summary, shown', [('per_host', True, True), ('per_host', False, False),
+                                                         ('summary', True, False)])
+def test_the_action_shows_the_table_itself_before_the_per_host_reports(report, show_summary, shown):
+    graph = FakeGraph()
+    play = dict(PLAY, authorize_report=report, authorize_show_summary=show_summary)
+    with mock.patch.object(entra_sync_authorize_hosts.display, 'display') as display:
+        run({'app': application(graph, 'App')[1]}, play, graph=graph)
+    texts = [call.args[0] for call in display.call_args_list]
+    # with the summary report, the report task is the table: shown once, there
+    assert any(text.endswith('total 1, changed 1, ok 0, failed 0') for text in texts) is shown
+
+
 def test_list_mode_authorizes_the_items_with_the_play_connection():
     graph = FakeGraph()
     app = graph.add_app('Listed')
