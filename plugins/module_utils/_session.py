@@ -7,6 +7,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 import platform
 import traceback
 from urllib.parse import urljoin, urlsplit
@@ -23,6 +24,7 @@ except ImportError:  # pragma: no cover - only outside a full ansible-core insta
 try:
     import requests
     from requests.adapters import HTTPAdapter
+    from requests.utils import get_environ_proxies
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
@@ -51,38 +53,56 @@ class RedirectRefusedError(EntraError):
 
 
 class GraphSession(_SessionBase):
-    """A requests session that applies its own ``verify`` and timeout to every request, msal's included.
+    """A requests session that applies its own ``verify``, timeout and proxies to every request, msal's included.
 
-    requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace a session-level ``verify`` (even ``False``) but
-    not a ``verify`` passed with the request unless it is ``True``, so passing it per request is what makes
-    validate_certs=false and ca_path win over those variables. Proxies come from the environment, except for
-    plain http to a loopback address, which never goes through one. Redirects are never followed: requests
-    would send the body of a 307/308 (an acquireAccessToken body, a client secret) on to wherever it points,
-    past the https and same-origin rules, so a redirect is raised as RedirectRefusedError naming its target.
+    requests would look for ``~/.netrc`` on every request and, finding the host there, replace the request's
+    Authorization header (the bearer token) with the netrc password, or add it to msal's token request: so the
+    session does not trust the environment (``trust_env`` false), and reads once what the environment does decide
+    here: the proxies (per address, with NO_PROXY) and, for the default ``verify=True``, the CA bundle that
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE name. validate_certs=false and ca_path win over those variables. Plain http
+    to a loopback address never goes through a proxy. Redirects are never followed: requests would send the body of
+    a 307/308 (an acquireAccessToken body, a client secret) on to wherever it points, past the https and
+    same-origin rules, so a redirect is raised as RedirectRefusedError naming its target.
     """
 
     def __init__(self, verify=True, timeout=None):
         super(GraphSession, self).__init__()
+        self.trust_env = False
+        if verify is True:
+            verify = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE') or True
         self.verify = verify
         self.entra_verify = verify
         self.entra_timeout = timeout
+        self._proxies_by_origin = {}
 
     def request(self, method, url, **kwargs):
-        """Send like requests.Session.request, with this session's verify and timeout, and no redirects."""
+        """Send like requests.Session.request, with this session's verify, timeout and proxies, and no redirects."""
         if kwargs.get('verify') is None:
             kwargs['verify'] = self.entra_verify
         if kwargs.get('timeout') is None:
             kwargs['timeout'] = self.entra_timeout
         kwargs['allow_redirects'] = False
-        parts = urlsplit(url)
-        if parts.scheme.lower() == 'http' and is_loopback_host(parts.hostname):
-            kwargs['proxies'] = dict(_NO_PROXY)
+        if kwargs.get('proxies') is None:
+            kwargs['proxies'] = self._proxies_for(url)
         response = super(GraphSession, self).request(method, url, **kwargs)
         if response.is_redirect:
             error = redirect_error(method, url, response)
             response.close()
             raise error
         return response
+
+    def _proxies_for(self, url):
+        parts = urlsplit(url)
+        origin = (parts.scheme.lower(), parts.netloc.lower())
+        proxies = self._proxies_by_origin.get(origin)
+        if proxies is None:
+            if parts.scheme.lower() == 'http' and is_loopback_host(parts.hostname):
+                proxies = dict(_NO_PROXY)
+            else:
+                # what requests itself would take from HTTP(S)_PROXY, ALL_PROXY and NO_PROXY for this address
+                proxies = get_environ_proxies(url)
+            self._proxies_by_origin[origin] = proxies
+        return dict(proxies)
 
 
 def redirect_error(method, url, response):

@@ -86,6 +86,33 @@ def test_proxies_from_the_environment_still_apply(http, monkeypatch):
     assert http.calls[-1].request.req_kwargs['proxies'].get('https') == 'http://proxy.invalid:3128'
 
 
+def test_no_proxy_from_the_environment_still_applies(http, monkeypatch):
+    monkeypatch.setenv('HTTPS_PROXY', 'http://proxy.invalid:3128')
+    monkeypatch.setenv('NO_PROXY', 'graph.microsoft.com')
+    session = build_session(make_settings())
+    http.add(responses.GET, URL, json={})
+    session.get(URL)
+    assert not http.calls[-1].request.req_kwargs['proxies'].get('https')
+
+
+def test_a_netrc_entry_for_the_host_never_replaces_or_adds_an_authorization(http, monkeypatch, tmp_path):
+    netrc = tmp_path / 'netrc'
+    netrc.write_text('machine graph.microsoft.com login someone password netrc-password\n')
+    netrc.chmod(0o600)
+    monkeypatch.setenv('NETRC', str(netrc))
+    # the trap: a plain session sends the netrc password in place of the bearer token
+    http.add(responses.GET, URL, json={})
+    requests.Session().get(URL, headers={'Authorization': 'Bearer token-value'})
+    assert http.calls[-1].request.headers['Authorization'].startswith('Basic ')
+    session = build_session(make_settings())
+    http.add(responses.GET, URL, json={})
+    session.get(URL, headers={'Authorization': 'Bearer token-value'})
+    assert http.calls[-1].request.headers['Authorization'] == 'Bearer token-value'
+    http.add(responses.GET, URL, json={})
+    session.get(URL)
+    assert 'Authorization' not in http.calls[-1].request.headers
+
+
 def test_pool_is_sized_for_the_concurrency():
     session = build_session(make_settings(max_concurrency=16))
     assert session.get_adapter(URL)._pool_maxsize >= 16
