@@ -7,6 +7,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import collections
+import threading
 import time
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
@@ -237,6 +239,81 @@ class BatchRunner(object):
                                body=redact_data(body), error=error, attempts=self._attempts[index])
         return BatchResult(self._requests[index], status=status, headers=dict(headers or {}), body=body,
                            attempts=self._attempts[index])
+
+
+class BatchPipeline(object):
+    """Sends work through ``$batch`` as it becomes ready, ``max_concurrency`` envelopes in flight, no round barriers.
+
+    Each subject (an application's outcome) enters at a first step and goes from step to step: a step has
+    ``request(subject)`` (its BatchRequest) and ``take(subject, result)``, which records the answer and returns the
+    subject's next step, or None when it is done. Every sender takes up to 20 ready items, from any step, sends them
+    as one envelope (``send``, which retries as BatchRunner does) and queues what follows; an envelope goes out
+    short only when nothing more can come before it would (every subject has arrived and nothing is in flight), so
+    the envelopes stay full and the senders, never in step with one another, do not answer and send all at once.
+    """
+
+    def __init__(self, send, max_concurrency):
+        self._send = send
+        self._senders = max(1, max_concurrency)
+        self._ready = collections.deque()
+        self._changed = threading.Condition()
+        self._in_flight = 0
+        self._all_arrived = False
+        self._error = None
+
+    def run(self, subjects, first_step):
+        """Take ``subjects`` (any iterable; it may block while the caller still reads them) through the steps.
+        Returns when every subject is done; raises what the iterable or a send raised, once the others stopped."""
+        jobs = [lambda: self._feed(subjects, first_step)] + [self._sender] * self._senders
+        run_in_threads(lambda job: job(), jobs, len(jobs))
+        if self._error is not None:
+            raise self._error
+
+    def _feed(self, subjects, first_step):
+        try:
+            for subject in subjects:
+                with self._changed:
+                    self._ready.append((first_step, subject))
+                    if len(self._ready) >= BATCH_LIMIT:
+                        self._changed.notify()
+        except BaseException as error:  # pylint: disable=broad-exception-caught
+            with self._changed:
+                self._error = error
+        finally:
+            with self._changed:
+                self._all_arrived = True
+                self._changed.notify_all()
+
+    def _sender(self):
+        while True:
+            with self._changed:
+                while not self._may_send():
+                    if self._error is not None or self._done():
+                        return
+                    self._changed.wait()
+                items = [self._ready.popleft() for _index in range(min(BATCH_LIMIT, len(self._ready)))]
+                self._in_flight += 1
+            following = []
+            try:
+                results = self._send([step.request(subject) for step, subject in items])
+                for (step, subject), result in zip(items, results):
+                    following.append((step.take(subject, result), subject))
+            except BaseException as error:  # pylint: disable=broad-exception-caught
+                with self._changed:
+                    self._error = self._error or error
+            with self._changed:
+                self._in_flight -= 1
+                self._ready.extend((step, subject) for step, subject in following if step is not None)
+                self._changed.notify_all()
+
+    def _may_send(self):
+        if self._error is not None or not self._ready:
+            return False
+        # A short envelope now would cost a round trip more than waiting for the items still coming.
+        return len(self._ready) >= BATCH_LIMIT or (self._all_arrived and self._in_flight == 0)
+
+    def _done(self):
+        return self._all_arrived and not self._ready and self._in_flight == 0
 
 
 def _clock():

@@ -7,9 +7,10 @@
 The desired state is "provisioning is authorized". For every application the phases are: resolve the target,
 find its synchronization job, ask the service whether the saved credentials are accepted (validateCredentials with
 useSavedCredentials), call acquireAccessToken only when they are not (or when forced), and verify afterwards.
-Each phase runs for all applications at once (one request alone, many through $batch), so the number of round
-trips grows with N/20, not N; an application that fails drops out of the later phases and the others go on. The
-first phase, which only reads, takes the applications as they come, so a caller still reading them overlaps with it.
+Every request goes through $batch (one request alone), so the number of round trips grows with N/20, not N; an
+application that fails drops out of the later phases and the others go on. The three phases that only read take each
+application on as its answers come, so a caller still reading the applications overlaps with them; the two that
+write run for all applications at once, after every read.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,7 +21,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     InvalidInputError,
     OutcomeUnknownError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BATCH_LIMIT, BatchRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchPipeline, BatchRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import normalize_credentials
@@ -28,9 +29,11 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets i
     answer_values,
     parse_items,
     parse_target,
+    refuse_repeated_applications,
     request_id_of,
-    resolve_targets,
+    resolve_request,
     send_requests,
+    take_target,
     unreadable_answer,
 )
 
@@ -199,88 +202,103 @@ class SyncAuthorizer(object):
         self.client = client
         self.check_mode = check_mode
         self.max_concurrency = max_concurrency
-        # progress(text) hears each phase as it starts: 'phase 2 of 5, listing synchronization jobs (998 ...)'.
+        # progress(text) hears the reads start, then each write phase: 'phase 4 of 5, acquireAccessToken (998 ...)'.
         self.progress = progress
 
     def run(self, requests):
         """Authorize every request; return ApplicationOutcomes in input order. Raises only for a whole-run failure
         (for example no token at all); per-application failures are recorded on their outcome.
 
-        ``requests`` may be an iterator that yields them while the caller is still reading them (the role reads a
-        thousand hosts' variables): the targets are resolved a wave of envelopes at a time as they come, and no
-        write is sent before the last one has arrived. An exception from the iterator ends the run before any write.
+        The three phases that only read (resolve the target, list its jobs, check the saved credentials) take each
+        application from request to request as the answers come (BatchPipeline), and ``requests`` may be an iterator
+        that yields them while the caller is still reading them (the role reads a thousand hosts' variables): the
+        reads overlap the reading. The writes (acquireAccessToken, then verifying) start once every read is done, for
+        all applications at once; an exception from the iterator ends the run before any of them.
         """
         outcomes = []
-        phases = [('listing synchronization jobs', self._find_jobs), ('checking the saved credentials', self._check)]
-        if not self.check_mode:
-            phases += [('acquireAccessToken', self._acquire), ('verifying', self._verify)]
-        self._tell('phase 1 of %d, resolving the targets' % (len(phases) + 1))
-        resolve_targets(self._arriving(requests, outcomes), self._send, self.client, wave=self._wave())
-        for number, (step, phase) in enumerate(phases, 2):
+        writes = [] if self.check_mode else [('acquireAccessToken', self._acquire), ('verifying', self._verify)]
+        total = 3 + len(writes)
+        self._tell('phases 1 to 3 of %d, as the applications come: resolving the targets, listing their '
+                   'synchronization jobs, checking their saved credentials' % total)
+        BatchPipeline(self._send, self.max_concurrency or self.client.settings.max_concurrency).run(
+            self._arriving(requests, outcomes), self._resolving)
+        # Two requests naming one application were read side by side; only the first may write.
+        refuse_repeated_applications(outcomes)
+        self._decide(outcomes)
+        for number, (step, phase) in enumerate(writes, 4):
             self._tell('phase %d of %d, %s (%d application(s) not failed)'
-                       % (number, len(phases) + 1, step, sum(1 for outcome in outcomes if not outcome.failed)))
+                       % (number, total, step, sum(1 for outcome in outcomes if not outcome.failed)))
             phase(outcomes)
         return outcomes
 
     def _arriving(self, requests, outcomes):
-        """Yield an outcome for each request as it arrives (a refused one already failed), keeping them all."""
+        """Yield the outcome of each request as it arrives, keeping them all; a refused one fails at once and is
+        not yielded."""
         for request in requests:
             outcome = ApplicationOutcome(request)
+            outcomes.append(outcome)
             if request.rejection is not None:
                 outcome.fail('validating its options', request.rejection)
-            outcomes.append(outcome)
+                continue
             yield outcome
-
-    def _wave(self):
-        """How many requests fill every envelope that may be in flight at once."""
-        return BATCH_LIMIT * (self.max_concurrency or self.client.settings.max_concurrency)
 
     def _tell(self, text):
         if self.progress is not None:
             self.progress(text)
 
-    # -- phases -------------------------------------------------------------------------------------------------
+    # -- the reads: each step names its request and takes its answer, then says what follows ---------------------
 
-    def _find_jobs(self, outcomes):
-        live = [outcome for outcome in outcomes if not outcome.failed]
-        requests = [BatchRequest('GET', outcome.path + '/synchronization/jobs') for outcome in live]
-        for outcome, result in zip(live, self._send(requests)):
-            if not result.ok:
-                outcome.fail('listing synchronization jobs', result.error,
-                             synchronization_permission_advice(result.error))
-                continue
-            jobs = answer_values(result.body)
-            if jobs is None or not all(isinstance(job.get('id'), str) and job['id'] for job in jobs):
-                outcome.fail('listing synchronization jobs', unreadable_answer('a list of jobs', result))
-                continue
-            job_ids = [job['id'] for job in jobs]
-            if outcome.job_id is not None:
-                if outcome.job_id not in job_ids:
-                    outcome.fail('finding job_id', 'it has no synchronization job %r; its jobs are: %s.'
-                                 % (outcome.job_id, ', '.join(job_ids) or 'none'))
-                    continue
-            elif not jobs:
-                # The provisioning service keeps what acquireAccessToken exchanges with a job; without one the
-                # write has nothing to authorize and Graph answers with advice about credentials.
-                outcome.fail('finding its provisioning job', 'it has no provisioning (synchronization) job, so there '
-                             'is nothing to authorize and nothing was sent.', NO_JOB_ADVICE)
-                continue
-            elif len(jobs) > 1:
-                outcome.fail('choosing a synchronization job', 'it has %d jobs (%s); set job_id to the one to check.'
-                             % (len(jobs), ', '.join(job_ids)))
-                continue
-            else:
-                outcome.job_id = job_ids[0]
-            for job in jobs:
-                if job.get('id') == outcome.job_id:
-                    outcome.template_id = job.get('templateId')
+    @property
+    def _resolving(self):
+        return _Step(lambda outcome: resolve_request(outcome.request), self._take_target)
 
-    def _check(self, outcomes):
-        live = [outcome for outcome in outcomes if not outcome.failed]
-        to_check = [outcome for outcome in live if not outcome.request.force]
-        for outcome, accepted in zip(to_check, self._saved_credentials_accepted(to_check, 'checking')):
-            outcome.authorized_before = accepted
-        for outcome in live:
+    def _take_target(self, outcome, result):
+        take_target(outcome, result, self.client)
+        return None if outcome.failed else _Step(self._jobs_request, self._take_jobs)
+
+    @staticmethod
+    def _jobs_request(outcome):
+        return BatchRequest('GET', outcome.path + '/synchronization/jobs')
+
+    def _take_jobs(self, outcome, result):
+        if not result.ok:
+            outcome.fail('listing synchronization jobs', result.error, synchronization_permission_advice(result.error))
+            return None
+        jobs = answer_values(result.body)
+        if jobs is None or not all(isinstance(job.get('id'), str) and job['id'] for job in jobs):
+            outcome.fail('listing synchronization jobs', unreadable_answer('a list of jobs', result))
+            return None
+        job_ids = [job['id'] for job in jobs]
+        if outcome.job_id is not None:
+            if outcome.job_id not in job_ids:
+                outcome.fail('finding job_id', 'it has no synchronization job %r; its jobs are: %s.'
+                             % (outcome.job_id, ', '.join(job_ids) or 'none'))
+                return None
+        elif not jobs:
+            # The provisioning service keeps what acquireAccessToken exchanges with a job; without one the write has
+            # nothing to authorize and Graph answers with advice about credentials.
+            outcome.fail('finding its provisioning job', 'it has no provisioning (synchronization) job, so there is '
+                         'nothing to authorize and nothing was sent.', NO_JOB_ADVICE)
+            return None
+        elif len(jobs) > 1:
+            outcome.fail('choosing a synchronization job', 'it has %d jobs (%s); set job_id to the one to check.'
+                         % (len(jobs), ', '.join(job_ids)))
+            return None
+        else:
+            outcome.job_id = job_ids[0]
+        for job in jobs:
+            if job.get('id') == outcome.job_id:
+                outcome.template_id = job.get('templateId')
+        # forced: acquireAccessToken is sent whatever the saved credentials are, so they are not checked first
+        return None if outcome.request.force else _Step(_saved_credentials_request, self._take_check)
+
+    def _take_check(self, outcome, result):
+        outcome.authorized_before = self._accepted(outcome, result, 'checking')
+        return None
+
+    def _decide(self, outcomes):
+        """After the reads: which applications need acquireAccessToken (in check mode: would need it)."""
+        for outcome in outcomes:
             if outcome.failed:
                 continue
             needs_acquire = outcome.request.force or outcome.authorized_before is not True
@@ -289,6 +307,8 @@ class SyncAuthorizer(object):
             elif self.check_mode:
                 outcome.would_acquire = True
                 outcome.authorized = outcome.authorized_before
+
+    # -- the writes: all applications at once ----------------------------------------------------------------------
 
     def _acquire(self, outcomes):
         to_acquire = [outcome for outcome in outcomes if not outcome.failed and outcome.authorized is not True]
@@ -330,30 +350,45 @@ class SyncAuthorizer(object):
 
     def _saved_credentials_accepted(self, outcomes, step):
         """Ask validateCredentials (saved credentials) for each outcome: True/False, or mark it failed (None)."""
-        requests = [BatchRequest('POST', '%s/synchronization/jobs/%s/validateCredentials'
-                                 % (outcome.path, path_segment(outcome.job_id)),
-                                 body={'useSavedCredentials': True}, idempotent=True) for outcome in outcomes]
-        answers = []
-        for outcome, result in zip(outcomes, self._send(requests)):
-            if result.ok:
-                answers.append(True)
-            elif result.status == 400 and not result.outcome_unknown:
-                # 400 is how the service says "these saved credentials do not work (yet)"; its error text is not
-                # needed, so it is never built.
-                answers.append(False)
-            else:
-                advice = synchronization_permission_advice(result.error)
-                if outcome.outcome_unknown:
-                    advice = ('The answer to acquireAccessToken was lost, so it is unknown whether acquireAccessToken '
-                              'took effect: check the application in the portal before sending a single-use code '
-                              'again.%s' % (' ' + advice if advice else ''))
-                outcome.fail('%s the saved credentials (validateCredentials)' % step, result.error, advice)
-                answers.append(None)
-        return answers
+        results = self._send([_saved_credentials_request(outcome) for outcome in outcomes])
+        return [self._accepted(outcome, result, step) for outcome, result in zip(outcomes, results)]
+
+    @staticmethod
+    def _accepted(outcome, result, step):
+        """What a validateCredentials answer says: True/False, or None with the outcome failed at ``step``."""
+        if result.ok:
+            return True
+        if result.status == 400 and not result.outcome_unknown:
+            # 400 is how the service says "these saved credentials do not work (yet)"; its error text is not needed,
+            # so it is never built.
+            return False
+        advice = synchronization_permission_advice(result.error)
+        if outcome.outcome_unknown:
+            advice = ('The answer to acquireAccessToken was lost, so it is unknown whether acquireAccessToken took '
+                      'effect: check the application in the portal before sending a single-use code again.%s'
+                      % (' ' + advice if advice else ''))
+        outcome.fail('%s the saved credentials (validateCredentials)' % step, result.error, advice)
+        return None
 
     def _send(self, requests):
         """Send requests: a single one directly, several through $batch. Returns BatchResults in input order."""
         return send_requests(self.client, requests, self.max_concurrency)
+
+
+class _Step(object):
+    """One request of a BatchPipeline: ``request(outcome)`` builds it, ``take(outcome, result)`` reads its answer and
+    returns the next step (or None)."""
+
+    def __init__(self, request, take):
+        self.request = request
+        self.take = take
+
+
+def _saved_credentials_request(outcome):
+    """validateCredentials with the saved credentials: a POST that only reads, so it is safe to send again."""
+    return BatchRequest('POST', '%s/synchronization/jobs/%s/validateCredentials'
+                        % (outcome.path, path_segment(outcome.job_id)),
+                        body={'useSavedCredentials': True}, idempotent=True)
 
 
 def _acquire_advice(error):

@@ -57,39 +57,21 @@ def parse_target(options, where='', name_of=None):
     return target_option, target_value
 
 
-def resolve_targets(outcomes, send, client, wave=None):
+def resolve_targets(outcomes, send, client):
     """Resolve every outcome that has not failed: set object_type, object_id, app_id, display_name and path.
 
     An outcome has ``request`` (with ``target_option``, ``target_value``, ``label``), those five attributes,
     ``failed`` and ``fail(step, error, advice=None)``. ``send(requests)`` returns BatchResults in input order.
-    With ``wave`` (a count), ``outcomes`` may be an iterator that yields them as they are read: they are resolved
-    ``wave`` at a time as they come, so reading the rest overlaps with the round trips of the first.
     Two outcomes naming one application fail from the second on: their writes would race in one batch.
     """
-    resolved = []
-    for live in _waves(outcomes, wave):
-        for outcome, result in zip(live, send([resolve_request(outcome.request) for outcome in live])):
-            _take_target(outcome, result, client)
-        resolved.extend(live)
-    _refuse_repeated_applications(resolved)
+    outcomes = [outcome for outcome in outcomes if not outcome.failed]
+    for outcome, result in zip(outcomes, send([resolve_request(outcome.request) for outcome in outcomes])):
+        take_target(outcome, result, client)
+    refuse_repeated_applications(outcomes)
 
 
-def _waves(outcomes, size):
-    """Yield the outcomes that have not failed in lists of ``size`` (all in one list without a size)."""
-    wave = []
-    for outcome in outcomes:
-        if outcome.failed:
-            continue
-        wave.append(outcome)
-        if len(wave) == size:
-            yield wave
-            wave = []
-    if wave:
-        yield wave
-
-
-def _take_target(outcome, result, client):
-    """Record what the answer to an outcome's resolve request says, or fail the outcome."""
+def take_target(outcome, result, client):
+    """Record what the answer to an outcome's resolve request (``resolve_request``) says, or fail the outcome."""
     request = outcome.request
     if not result.ok:
         outcome.fail('resolving %s %s' % (request.target_option, request.target_value), result.error,
@@ -116,7 +98,8 @@ def _take_target(outcome, result, client):
         request.label = outcome.display_name
 
 
-def _refuse_repeated_applications(outcomes):
+def refuse_repeated_applications(outcomes):
+    """Fail each outcome that names the same application (by appId) as an earlier one, from the second on."""
     # Two items naming one application (perhaps by different ids) would be sent in the same batch in no
     # defined order: a single-use code would be spent twice and which credentials win would be chance.
     first_by_app_id = {}

@@ -192,7 +192,7 @@ def main(config_path, output_dir, passthrough):
                   % (len(authorized), len(good_hosts)))
     checks.expect("total 200, changed %d, ok 2, failed 6" % (len(good_hosts) - 2) in stdout,
                   "full run: the summary table counts every application")
-    checks.expect(", part 3: phase 1 of 5, resolving the targets" in stdout
+    checks.expect(", part 3: phases 1 to 3 of 5, as the applications come: resolving the targets" in stdout
                   and ", part 3: phase 5 of 5, verifying (" in stdout,
                   "full run: progress names each part of the split tenant and each phase as it starts")
     print("figures: full run of 200 applications in %.1f s: %d round trips (%d token requests, %d $batch envelopes, "
