@@ -283,6 +283,9 @@ def run_in_threads(function, items, max_workers):
     Each call runs in a copy of the caller's context, so the threads register into and redact with the run's
     registry. With ``start_in_thread``, the only ways the collection starts threads.
     """
+    if len(items) == 1:
+        # One item (a BatchPipeline's sender sends its envelopes one by one): no thread to start and wait for.
+        return [contextvars.copy_context().run(function, items[0])]
     with ThreadPoolExecutor(max_workers=max_workers) as pool:
         futures = [pool.submit(contextvars.copy_context().run, function, item) for item in items]
         return [future.result() for future in futures]
