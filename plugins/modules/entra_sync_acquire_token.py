@@ -22,8 +22,9 @@ description:
   - Otherwise it calls C(acquireAccessToken) and, with O(verify=true), checks the result with C(validateCredentials).
   - If the connection is lost after C(acquireAccessToken) was sent, the module does not send it again; it asks
     C(validateCredentials) what happened and reports that.
-  - With O(applications), many applications are authorized in one task; each phase (resolve, find jobs, check,
-    acquire, verify) runs for all of them at once through Graph C($batch). Every item is validated before anything
+  - With O(applications), many applications are authorized in one task through Graph C($batch). The reads
+    (resolve, find jobs, check) take each application on as its answers come, in full envelopes; the writes
+    (acquire, then verify) each run for all of them at once, after every read. Every item is validated before anything
     is sent, each on its own (the module checks O(applications) and O(credentials) itself rather than leaving
     them to ansible-core, which would refuse the whole list for one bad item). An item that is not a mapping, an
     unknown option (with the closest valid name), a missing O(applications[].credentials), a bad value and a
