@@ -4,8 +4,9 @@
 """The authorize role's work, done once per play batch on the controller (documented in the module stub).
 
 Phases, each a method below: read and validate every host's role variables, group the hosts by sign-in, authorize
-each group part by part with the shared engine (the first group starts while the hosts are still read), start the jobs of the part's authorized applications that asked for
-it (``authorize_start_job``, with the same client), and gather the outcomes into one record per application.
+each group part by part with the shared engine (the first group starts while the hosts are still read), start the
+jobs of the part's authorized applications that asked for it (``authorize_start_job``, with the same client), and
+gather the outcomes into one record per application.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -79,8 +79,7 @@ def test_subjects_that_come_slowly_are_sent_as_they_fill_envelopes():
     sent_meanwhile = []
 
     def arriving():
-        for subject in range(20):
-            yield subject
+        yield from range(20)
         deadline = time.monotonic() + 10
         while not send.envelopes and time.monotonic() < deadline:
             time.sleep(0.001)
@@ -97,8 +96,7 @@ def test_an_error_from_the_subjects_stops_the_run_after_what_was_in_flight():
     send = Sender()
 
     def arriving():
-        for subject in range(25):
-            yield subject
+        yield from range(25)
         raise RuntimeError('reading stopped')
 
     with pytest.raises(RuntimeError, match='reading stopped'):
