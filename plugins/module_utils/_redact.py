@@ -132,27 +132,38 @@ class SecretRegistry(object):
         # prefix -> values it starts, so a cut-off echo is masked as far as it matches
         self._continuations = {}
         self._ordered = ()
+        # values registered since the last mask: their forms are indexed when a text is first masked, so a bulk run
+        # that never has to mask anything (every application went through) never encodes a thousand secrets
+        self._unindexed = []
 
     def add(self, value):
-        """Remember ``value`` and its encoded forms; return True when anything new was remembered."""
+        """Remember ``value`` (its encoded forms are indexed before the next ``mask``); return True when it is new."""
         if value is None:
             return False
         if not isinstance(value, str):
             value = str(value)
+        if len(value.strip()) < MIN_REGISTERED_LENGTH:
+            # its encodings are longer, but masking them would still point at the value
+            return False
         values = {raw for raw in (value, value.strip()) if len(raw) >= MIN_REGISTERED_LENGTH}
-        with self._lock:
-            # A bulk run meets one client secret once per application: its forms are computed only the first time.
-            known = values <= self._values
-        if known:
-            return False
-        forms = encoded_forms(value)
-        if not forms:
-            return False
         with self._lock:
             new_values = values - self._values
             if not new_values:
                 return False
-            new_forms = forms - self._forms
+            self._values.update(new_values)
+            self._unindexed.append((value, new_values))
+            self._ordered = None
+        if _core_register_secret is not None:
+            # ansible-core sends what a module registers back to the controller with the result: the values,
+            # not their forms, keep that small (the controller masks its own output, not servers' echoes)
+            for raw in sorted(new_values):
+                _core_register_secret(raw)
+        return True
+
+    def _index_unindexed(self):
+        """Index the forms of the values added since the last mask (the caller holds the lock)."""
+        for value, new_values in self._unindexed:
+            new_forms = encoded_forms(value) - self._forms
             for raw in sorted(new_values):
                 if len(raw) > PREFIX_LENGTH:
                     self._continuations.setdefault(raw[:PREFIX_LENGTH], set()).add(raw)
@@ -161,14 +172,7 @@ class SecretRegistry(object):
                 self._forms.add(form)
                 self._index.setdefault(form[:_ANCHOR], {}).setdefault(len(form), set()).add(form)
                 self._anchors.add(form[:_ANCHOR])
-            self._values.update(new_values)
-            self._ordered = None
-        if _core_register_secret is not None:
-            # ansible-core sends what a module registers back to the controller with the result: the values,
-            # not their forms, keep that small (the controller masks its own output, not servers' echoes)
-            for raw in sorted(new_values):
-                _core_register_secret(raw)
-        return True
+        self._unindexed = []
 
     def values(self):
         """Return the values as given, longest first (for AnsibleModule.no_log_values); never print them."""
@@ -201,6 +205,8 @@ class SecretRegistry(object):
     def mask(self, text):
         """Return ``text`` with every remembered form (and continued prefix) replaced by MASK."""
         with self._lock:
+            if self._unindexed:
+                self._index_unindexed()
             index, continuations = self._index, self._continuations
             if not index or len(text) < _ANCHOR:
                 return text

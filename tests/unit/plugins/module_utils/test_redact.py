@@ -30,6 +30,24 @@ from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.help
 SECRET = 'Zx8Q~not-a-real' + '-secret.value_1'
 
 
+def test_forms_are_encoded_once_and_only_when_a_text_is_first_masked(monkeypatch):
+    encoded = []
+    real = _redact.encoded_forms
+    monkeypatch.setattr(_redact, 'encoded_forms', lambda value: encoded.append(value) or real(value))
+    registry = _redact.SecretRegistry()
+    values = ['bulk-secret-%04d' % number for number in range(50)]
+    for value in values + values + ['shared-client-secret'] * 50:
+        registry.add(value)
+    # a run where nothing has to be masked never encodes its secrets
+    assert encoded == []
+    text = 'echo of %s and %s' % (quote(values[7], safe=''), base64.b64encode(b'shared-client-secret').decode())
+    assert registry.mask(text) == 'echo of %s and %s' % (MASK, MASK)
+    assert sorted(encoded) == sorted(values + ['shared-client-secret'])
+    registry.add('late-secret-value')
+    assert registry.mask('a late-secret-value here') == 'a %s here' % MASK
+    assert len(encoded) == 52
+
+
 def test_registered_secret_is_masked_anywhere_in_text():
     register_secret(SECRET)
     assert redact('the value %s was refused' % SECRET) == 'the value %s was refused' % MASK
