@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import selectors
 import sys
 
 # Import name -> what to install; checked before anything starts, so a wrong interpreter gets a sentence, not a
@@ -173,12 +174,22 @@ def main(argv=None):
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(run(arguments.seed, arguments.state_dir, port_base=arguments.port_base, faults=faults,
-                        log_limit=arguments.log_limit))
+        with asyncio.Runner(loop_factory=punctual_loop) as runner:
+            runner.run(run(arguments.seed, arguments.state_dir, port_base=arguments.port_base, faults=faults,
+                           log_limit=arguments.log_limit))
     except (OSError, ValueError) as error:
         logging.getLogger("entra_emulator").error("cannot serve: %s", error)
         return 1
     return 0
+
+
+def punctual_loop():
+    """The emulator's event loop, on select(): its timeout has microsecond resolution, so an answer due after a
+    latency leaves on time. The default epoll selector rounds every wait up to the next millisecond: answers left
+    0.7 ms late on average (measured with a plain http.client client at 25 ms: 27.06 ms a request, 26.39 ms on
+    select()), which a benchmark charged to the client at every round trip. The emulator holds a few dozen
+    connections, far below select()'s limit of 1024 file descriptors."""
+    return asyncio.SelectorEventLoop(selectors.SelectSelector())
 
 
 if __name__ == "__main__":

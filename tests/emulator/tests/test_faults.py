@@ -1,6 +1,7 @@
 """Faults on demand: latency, rate limits, 5xx bursts, dropped connections, 409s, eventual consistency."""
 
 import asyncio
+import selectors
 import time
 
 import pytest
@@ -8,7 +9,7 @@ import requests
 
 from conftest import OAUTH_APP, SYNC_CLIENTS, SYNC_SECRET, TENANTS, TOKEN_APP, Graph, assert_graph_error, credentials
 from conftest import seed_app, token_for
-from entra_emulator import EmulatorError, server
+from entra_emulator import EmulatorError, __main__, server
 
 OAUTH_CREDENTIALS = {
     "Oauth2AuthorizationCode": "code-obrien-1",
@@ -206,6 +207,24 @@ def test_token_endpoint_redirect(emulator, http):
 def test_a_redirect_needs_a_location(emulator):
     with pytest.raises(EmulatorError):
         emulator.set_faults(redirects={"status": 307})
+
+
+def test_the_event_loop_ends_a_wait_on_time_not_at_the_next_whole_millisecond():
+    # epoll would round each 2.3 ms wait up to 3 ms: 0.7 ms late every time
+    async def lateness():
+        late = []
+        for _attempt in range(30):
+            due = time.monotonic() + 0.0023
+            await asyncio.sleep(0.0023)
+            late.append(time.monotonic() - due)
+        return sorted(late)[len(late) // 2]
+
+    loop = __main__.punctual_loop()
+    try:
+        assert isinstance(loop._selector, selectors.SelectSelector)
+        assert loop.run_until_complete(lateness()) < 0.0005
+    finally:
+        loop.close()
 
 
 def test_latency_counts_from_the_request_arrival():
