@@ -155,8 +155,9 @@ class ActionModule(ControllerAction):
         """Authorize ``applications`` (read as they come) sign-in group by sign-in group; return records by name.
 
         The groups are authorized in a thread of their own while this one reads the rest of the hosts: the first
-        group signs in and resolves its first targets meanwhile. Only reads overlap the reading: a part writes once
-        it holds all its applications, when it is full (authorize_applications_per_run) or every host is read.
+        group signs in and does its reads (targets, jobs, saved credentials) meanwhile. Only reads overlap the
+        reading: a part writes once it holds all its applications, when it is full (authorize_applications_per_run)
+        or every host is read.
         """
         intake = SignInIntake()
         authorizing = start_in_thread(lambda: self._authorize_groups(intake, settings))

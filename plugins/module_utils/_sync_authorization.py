@@ -7,8 +7,8 @@
 The desired state is "provisioning is authorized". For every application the phases are: resolve the target,
 find its synchronization job, ask the service whether the saved credentials are accepted (validateCredentials with
 useSavedCredentials), call acquireAccessToken only when they are not (or when forced), and verify afterwards.
-Every request goes through $batch (one request alone), so the number of round trips grows with N/20, not N; an
-application that fails drops out of the later phases and the others go on. The three phases that only read take each
+Requests go through $batch (a request alone goes directly), so the number of round trips grows with N/20, not N;
+an application that fails drops out of the later phases and the others go on. The three phases that only read take each
 application on as its answers come, so a caller still reading the applications overlaps with them; the two that
 write run for all applications at once, after every read.
 """
