@@ -26,7 +26,6 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     CONNECTION_OPTIONS,
     HOST_OPTIONS,
     HostApplication,
-    RUN_BOUNDS,
     RUN_OPTIONS,
     ReadingAbortedError,
     SignInIntake,
@@ -198,8 +197,7 @@ class ActionModule(ControllerAction):
                     # Signing in before the first phase makes a refused secret read as what it is, once per group.
                     client.authenticator.get_token()
                 except EntraError as error:
-                    applications = [application for part in group.parts(RUN_BOUNDS['applications_per_run'][1])
-                                    for application in part]
+                    applications = list(group.arrivals())
                     done.append((applications, failed_outcomes(applications, 'signing in as %s' % group.label,
                                                                error), None))
                     continue

@@ -247,11 +247,12 @@ class SignInGroup(object):
     def parts(self, size):
         """Yield the applications in runs of at most ``size``, each run an iterator that yields them as they
         join; take each run to its end before asking for the next."""
-        arrivals = self._arrived()
+        arrivals = self.arrivals()
         for first in arrivals:
             yield itertools.chain((first,), itertools.islice(arrivals, size - 1))
 
-    def _arrived(self):
+    def arrivals(self):
+        """Yield each application as it joins (those not taken yet), until ``close``."""
         while True:
             application = self._arrivals.get()
             if application is _NO_MORE:
@@ -319,16 +320,6 @@ class SignInIntake(object):
             if group is _NO_MORE or group is _ABORTED:
                 return
             yield group
-
-
-def group_by_sign_in(applications):
-    """Group the applications that were not rejected by their sign-in key, in first-seen order (all at once)."""
-    intake = SignInIntake()
-    for application in applications:
-        if not application.rejected:
-            intake.add(application)
-    intake.close()
-    return intake.groups
 
 
 def refuse_shared_targets(applications):

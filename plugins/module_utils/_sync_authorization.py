@@ -204,6 +204,10 @@ class SyncAuthorizer(object):
         self.max_concurrency = max_concurrency
         # progress(text) hears the reads start, then each write phase: 'phase 4 of 5, acquireAccessToken (998 ...)'.
         self.progress = progress
+        # The reads, each a step of the BatchPipeline: its request, and what follows its answer.
+        self._checking = _Step(_saved_credentials_request, self._take_check)
+        self._listing = _Step(self._jobs_request, self._take_jobs)
+        self._resolving = _Step(lambda outcome: resolve_request(outcome.request), self._take_target)
 
     def run(self, requests):
         """Authorize every request; return ApplicationOutcomes in input order. Raises only for a whole-run failure
@@ -248,13 +252,9 @@ class SyncAuthorizer(object):
 
     # -- the reads: each step names its request and takes its answer, then says what follows ---------------------
 
-    @property
-    def _resolving(self):
-        return _Step(lambda outcome: resolve_request(outcome.request), self._take_target)
-
     def _take_target(self, outcome, result):
         take_target(outcome, result, self.client)
-        return None if outcome.failed else _Step(self._jobs_request, self._take_jobs)
+        return None if outcome.failed else self._listing
 
     @staticmethod
     def _jobs_request(outcome):
@@ -290,7 +290,7 @@ class SyncAuthorizer(object):
             if job.get('id') == outcome.job_id:
                 outcome.template_id = job.get('templateId')
         # forced: acquireAccessToken is sent whatever the saved credentials are, so they are not checked first
-        return None if outcome.request.force else _Step(_saved_credentials_request, self._take_check)
+        return None if outcome.request.force else self._checking
 
     def _take_check(self, outcome, result):
         outcome.authorized_before = self._accepted(outcome, result, 'checking')

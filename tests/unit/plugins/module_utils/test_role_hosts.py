@@ -18,7 +18,6 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     SignInIntake,
     add_job_result,
     failed_outcomes,
-    group_by_sign_in,
     host_report,
     refuse_shared_targets,
     job_start_failure,
@@ -142,6 +141,16 @@ def test_switches_accept_ansible_booleans():
 
 
 # -- grouping -------------------------------------------------------------------------------------------------------
+
+def group_by_sign_in(applications):
+    """The groups the action's intake makes of ``applications`` once all are read (the rejected ones left out)."""
+    intake = SignInIntake()
+    for application in applications:
+        if not application.rejected:
+            intake.add(application)
+    intake.close()
+    return intake.groups
+
 
 def test_hosts_of_one_client_with_different_secrets_sign_in_separately():
     first = parse_host('first', host_values(client_secret=SECRET_ONE))
