@@ -43,10 +43,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     summarize,
     summary_lines,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
-    ApplicationRequest,
-    SyncAuthorizer,
-)
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import SyncAuthorizer
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import SyncRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import start_jobs_unless_running
 from ansible_collections.entra.provisioning.plugins.plugin_utils._controller_action import ControllerAction
 
@@ -267,9 +265,6 @@ class ActionModule(ControllerAction):
             # The part's applications still to come fail with it (a stopped reading raises here again).
             taken.extend(part)
             return taken, failed_outcomes(taken, 'authorizing with %s' % group.label, error)
-        for outcome in outcomes:
-            for warning in outcome.warnings:
-                display.warning(warning)
         return taken, outcomes
 
 
@@ -279,7 +274,7 @@ def _progress_line(where):
 
 
 def _rejected(host, error):
-    return HostApplication(host, ApplicationRequest.rejected(host, error))
+    return HostApplication(host, SyncRequest.rejected(host, error))
 
 
 def _keep(records, applications, outcomes, jobs=None, check_mode=False):

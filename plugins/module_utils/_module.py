@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # FOR INTERNAL COLLECTION USE ONLY: the interfaces in this file may change in any release.
-"""EntraModule: an AnsibleModule with the shared auth, cloud and connection options and the Graph client."""
+"""EntraModule: an AnsibleModule with the shared auth, cloud and connection options and the Graph client; and
+``run_bulk``, the whole of a module that acts on one application or a list of them through a sync engine."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -15,10 +16,16 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.entra.provisioning.plugins.module_utils._authenticator import Authenticator
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import ConnectionOptions
 from ansible_collections.entra.provisioning.plugins.module_utils._deprecations import beta_deprecation
-from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, MissingDependencyError
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
+    EntraError,
+    InvalidInputError,
+    MissingDependencyError,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import parse_items
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS
 
 # An option or item key of this name holds credential values in whatever shape the user typed it.
 SECRET_CONTAINERS = frozenset(('credentials',))
@@ -56,13 +63,6 @@ class EntraModule(AnsibleModule):
         super(EntraModule, self).__init__(argument_spec=spec, **kwargs)
         self.option_adapter = OptionAdapter.from_ansible_module(self)
         self._graph_client = None
-
-    @classmethod
-    def generate_argspec(cls, **module_options):
-        """Return the shared options updated with ``module_options``, for modules that build their own spec."""
-        spec = shared_argument_spec()
-        spec.update(module_options)
-        return spec
 
     def graph_client(self, max_concurrency=None):
         """Return the module's one GraphClient, built on first call; fails the module on bad options."""
@@ -113,6 +113,101 @@ class EntraModule(AnsibleModule):
         """Fail like AnsibleModule, masking secrets registered at run time too."""
         self._remember_runtime_secrets()
         super(EntraModule, self).fail_json(msg, **kwargs)
+
+
+class ArgumentSpec(object):
+    """A module's options together with the constraints between them, so constraints travel with the options they
+    name when specs are merged (as community.crypto's argspec object)."""
+
+    def __init__(self, argument_spec=None, mutually_exclusive=None, required_one_of=None, required_by=None):
+        self.argument_spec = dict(argument_spec or {})
+        self.mutually_exclusive = list(mutually_exclusive or [])
+        self.required_one_of = list(required_one_of or [])
+        self.required_by = dict(required_by or {})
+
+    def merge(self, other):
+        """Add ``other``'s options and constraints to this spec; return this spec."""
+        self.argument_spec.update(other.argument_spec)
+        self.mutually_exclusive.extend(other.mutually_exclusive)
+        self.required_one_of.extend(other.required_one_of)
+        self.required_by.update(other.required_by)
+        return self
+
+    def module_kwargs(self):
+        """The keyword arguments of AnsibleModule (EntraModule) for this spec."""
+        return dict(argument_spec=self.argument_spec, mutually_exclusive=self.mutually_exclusive,
+                    required_one_of=self.required_one_of, required_by=self.required_by)
+
+
+def bulk_argument_spec(**options):
+    """Return the ArgumentSpec of a module that acts on one application or many: the four target options and
+    ``applications`` (exactly one of them), ``max_concurrency``, and the module's own ``options``.
+
+    ``applications`` is raw: ansible-core would refuse the whole list for one malformed item, so each item is checked
+    by _items (run_bulk) and a bad one fails alone.
+    """
+    targets = list(TARGET_OPTIONS) + ['applications']
+    spec = dict((name, dict(type='str')) for name in TARGET_OPTIONS)
+    spec.update(applications=dict(type='list', elements='raw'), max_concurrency=dict(type='int', default=4))
+    spec.update(options)
+    return ArgumentSpec(spec, mutually_exclusive=[targets], required_one_of=[targets])
+
+
+def run_bulk(spec, engine_class):
+    """Run a whole bulk module: validate, build the client, run ``engine_class`` (a _sync_common.SyncEngine) and
+    exit with the single-target result (the application's fields at the top level) or the ``applications`` result
+    (``results``, ``summary``, and "N of M applications failed" when any did). Every failure goes through
+    ``fail_from_error`` or the outcome's own message."""
+    module = EntraModule(supports_check_mode=True, **spec.module_kwargs())
+    try:
+        requests = bulk_requests(module.params, engine_class)
+    except EntraError as error:
+        module.fail_from_error(error)
+    max_concurrency = module.params['max_concurrency']
+    client = module.graph_client(max_concurrency=max_concurrency)
+    context = dict(cloud=client.settings.cloud.name, api_version=client.settings.api_version)
+    try:
+        outcomes = engine_class(client, check_mode=module.check_mode, max_concurrency=max_concurrency).run(requests)
+    except EntraError as error:
+        module.fail_from_error(error, **context)
+    results = [outcome.to_result() for outcome in outcomes]
+    if module.params['applications'] is None:
+        result = dict(results[0], **context)
+        del result['name']
+        if result.pop('failed'):
+            module.fail_json(**result)
+        del result['msg'], result['error']
+        module.exit_json(**result)
+    failed = [result['name'] for result in results if result['failed']]
+    result = dict(context, results=results, changed=any(result['changed'] for result in results),
+                  summary=dict(engine_class.summarize(results), total=len(results), failed=len(failed)))
+    if failed:
+        module.fail_json(msg='%d of %d applications failed: %s. See results for each reason.'
+                         % (len(failed), len(results), ', '.join(failed)), **result)
+    module.exit_json(**result)
+
+
+def bulk_requests(params, engine_class):
+    """Validate every application of a bulk module's ``params`` before anything is sent; return one request per
+    application (a bad item is a rejected request and fails alone). Raise InvalidInputError for a task-wide mistake.
+
+    The options an item may set and the task may not set beside ``applications`` are those of the engine's item
+    spec, except the target options (exclusive by the spec), ``name`` and those items inherit from the task.
+    """
+    if params['applications'] is None:
+        return [engine_class.parse(params)]
+    per_item = [name for name in engine_class.ITEM_SPEC
+                if name not in TARGET_OPTIONS + ('name',) + tuple(engine_class.INHERITED)]
+    clashing = [name for name in per_item if params.get(name) is not None]
+    if clashing:
+        raise InvalidInputError('applications cannot be combined with %s: set those on each item instead.'
+                                % ', '.join(clashing))
+    if not params['applications']:
+        raise InvalidInputError('applications is empty: list at least one application.')
+    if params['max_concurrency'] < 1:
+        raise InvalidInputError('max_concurrency must be 1 or more, got %d.' % params['max_concurrency'])
+    return parse_items(params['applications'], engine_class.ITEM_SPEC, engine_class.parse,
+                       defaults=dict((name, params[name]) for name in engine_class.INHERITED))
 
 
 def secret_values(params, spec):

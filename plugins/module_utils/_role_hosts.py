@@ -26,9 +26,9 @@ from ansible_collections.entra.provisioning.plugins.module_utils._connection_opt
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
     ApplicationOutcome,
-    ApplicationRequest,
     parse_request,
 )
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import SyncRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS
 
 PREFIX = 'authorize_'
@@ -44,7 +44,6 @@ CONNECTION_OPTIONS = (
     'client_certificate_password', 'federated_token_file', 'access_token', 'cloud', 'graph_endpoint',
     'authority_host', 'ca_path', 'validate_certs', 'api_version',
 )
-SECRET_CONNECTION_OPTIONS = frozenset(('client_secret', 'client_certificate_password', 'access_token'))
 HOST_OPTIONS = APPLICATION_OPTIONS + CONNECTION_OPTIONS
 
 _BOOL_OPTIONS = frozenset(('force', 'verify', 'validate_certs'))
@@ -146,7 +145,7 @@ def parse_host(host, values):
         names = dict((option, host_variable(option, host)) for option in APPLICATION_OPTIONS)
         request = parse_request(options, where="host '%s'." % host, names=names)
     except EntraError as error:
-        return HostApplication(host, ApplicationRequest.rejected(host, error))
+        return HostApplication(host, SyncRequest.rejected(host, error))
     return HostApplication(host, request, connection, start_job=options.get('start_job', False))
 
 
@@ -177,7 +176,7 @@ def parse_listed(items, connection_values):
             options['name'] = label
             request = parse_request(options, where=where + '.')
         except EntraError as error:
-            applications.append(HostApplication(label, ApplicationRequest.rejected(label, error)))
+            applications.append(HostApplication(label, SyncRequest.rejected(label, error)))
             continue
         applications.append(HostApplication(label, request, connection, start_job=options.get('start_job', False)))
     return applications
@@ -345,7 +344,7 @@ def refuse_shared_targets(applications):
                     'only one of them can be right. Keep the application on one host, or give both hosts the same '
                     'sign-in.' % (host_variable(request.target_option, application.name), request.target_value,
                                   first.name))
-                application = HostApplication(application.name, ApplicationRequest.rejected(application.name, error))
+                application = HostApplication(application.name, SyncRequest.rejected(application.name, error))
         yield application
 
 

@@ -16,178 +16,92 @@ write run for all applications at once, after every read.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
-    EntraError,
-    InvalidInputError,
-    OutcomeUnknownError,
-)
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import InvalidInputError, OutcomeUnknownError
 from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchPipeline, BatchRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
-from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import (
+    NO_JOB_ADVICE,
+    SyncEngine,
+    SyncOutcome,
+    SyncRequest,
+    check_saved_credentials,
+    choose_job,
+    jobs_request,
+    option_namer,
+    optional_text,
+    saved_credentials_request,
+    saved_credentials_verdict,
+    take_jobs,
+    target_item_spec,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import normalize_credentials
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
-    answer_values,
-    parse_items,
     parse_target,
     refuse_repeated_applications,
     request_id_of,
     resolve_request,
-    send_requests,
     take_target,
-    unreadable_answer,
 )
 
 CREDENTIALS_EXAMPLE = '[{key: SecretToken, value: ...}] or {SecretToken: ...}'
 # What one applications item may hold; every value is checked by _items, then by parse_request.
-APPLICATION_ITEM_SPEC = dict(
-    name=dict(type='str'),
-    service_principal_id=dict(type='str'),
-    application_id=dict(type='str'),
-    app_id=dict(type='str'),
-    display_name=dict(type='str'),
+APPLICATION_ITEM_SPEC = target_item_spec(
     credentials=dict(type='raw', required=True, no_log=True, no_log_except=('key',),
                      example='credentials: ' + CREDENTIALS_EXAMPLE),
     job_id=dict(type='str'),
     force=dict(type='bool'),
     verify=dict(type='bool'),
 )
-NO_JOB_ADVICE = ('Create its provisioning job first: in the portal (the enterprise application, Provisioning, Get '
-                 'started) or with the entra.provisioning.entra_sync_job module (state: present, which uses the '
-                 "application's default template unless template_id is given); then run this again.")
-
-
-class ApplicationRequest(object):
-    """One application to authorize, validated: which target, its credentials and its per-app switches.
-
-    A request whose options were refused carries the error in ``rejection``; it is reported as failed without any
-    request being sent for it, while the other applications go on.
-    """
-
-    def __init__(self, target_option, target_value, credentials, label=None, job_id=None, force=False,
-                 verify=True):
-        self.target_option = target_option
-        self.target_value = target_value
-        self.credentials = credentials
-        self.label = label or target_value
-        self.job_id = job_id
-        self.force = force
-        self.verify = verify
-        self.rejection = None
-
-    @classmethod
-    def rejected(cls, label, error):
-        """Return a request that stands for an application whose options failed validation."""
-        request = cls(None, None, [], label=label)
-        request.rejection = error
-        return request
-
-
-def parse_applications(items, defaults):
-    """Validate each ``applications`` item on its own and return one ApplicationRequest per item, in order.
-
-    A bad item becomes a rejected request (reported as failed, nothing sent for it) and the others go on. An item's
-    unset ``force``/``verify`` take ``defaults`` (the task's). ``items`` that is not a list raises InvalidInputError.
-    """
-    return parse_items(items, APPLICATION_ITEM_SPEC, lambda options, where: parse_request(options, where=where),
-                       defaults=dict(force=defaults['force'], verify=defaults['verify']),
-                       rejected=ApplicationRequest.rejected)
+# The answer to acquireAccessToken was lost: what the saved credentials check then means.
+_LOST_ANSWER_ADVICE = ('The answer to acquireAccessToken was lost, so it is unknown whether acquireAccessToken took '
+                       'effect: check the application in the portal before sending a single-use code again.')
 
 
 def parse_request(options, where='', names=None):
-    """Validate one application's options (a dict) and return an ApplicationRequest; no network traffic.
+    """Validate one application's options (a dict) and return a SyncRequest; no network traffic.
 
-    Errors name each option as the user wrote it: ``names`` maps an option to that text (the role passes
-    ``{'credentials': "authorize_credentials of host 'expenses'"}``); without an entry, ``where`` prefixes the
-    option name, e.g. ``applications[3].`` so the user sees which item is wrong.
+    Its settings: ``credentials`` (normalized), ``job_id``, ``force``, ``verify``. Errors name each option as the user
+    wrote it: ``names`` maps an option to that text (the role passes ``{'credentials': "authorize_credentials of host
+    'expenses'"}``); without an entry, ``where`` prefixes the option name, e.g. ``applications[3].`` so the user sees
+    which item is wrong.
     """
-    def name_of(option):
-        return (names or {}).get(option) or where + option
-
+    name_of = option_namer(where, names)
     target_option, target_value = parse_target(options, where, name_of)
-    job_id = options.get('job_id')
-    if job_id is not None and job_id.strip() == '':
-        raise InvalidInputError('%s is empty; leave it out to use the only job of the application.'
-                                % name_of('job_id'))
+    job_id = optional_text(options, 'job_id', name_of)
     if options.get('credentials') is None:
         raise InvalidInputError('%s is required: give the credentials the application\'s connector expects, e.g. %s.'
                                 % (name_of('credentials'), CREDENTIALS_EXAMPLE))
     # normalize_credentials registers every value first: that masks a value Graph echoes into an error text too,
     # for every caller of this engine (the role included).
     credentials = normalize_credentials(options.get('credentials'), name_of('credentials'))
-    return ApplicationRequest(
-        target_option, target_value,
-        credentials,
-        label=options.get('name'),
-        job_id=job_id,
-        force=bool(options.get('force')),
-        verify=options.get('verify') is not False,
-    )
+    return SyncRequest(target_option, target_value, label=options.get('name'), settings=dict(
+        credentials=credentials, job_id=job_id, force=bool(options.get('force')),
+        verify=options.get('verify') is not False))
 
 
-class ApplicationOutcome(object):
-    """What happened to one application; ``to_result()`` gives the module's result fields for it."""
+class ApplicationOutcome(SyncOutcome):
+    """What happened to one application's authorization."""
 
     def __init__(self, request):
-        self.request = request
-        self.object_type = None
-        self.object_id = None
-        self.app_id = None
-        self.display_name = None
-        self.path = None
-        self.job_id = request.job_id
-        self.template_id = None
+        super(ApplicationOutcome, self).__init__(request)
         self.authorized_before = None
         self.authorized = None
         self.acquired = False
         self.outcome_unknown = False
         self.would_acquire = False
-        self.request_id = None
-        self.failed = False
-        self.msg = None
-        self.error = None
-        self.warnings = []
 
     @property
     def changed(self):
         """True when acquireAccessToken was (or in check mode would be) called."""
         return self.acquired or self.would_acquire
 
-    def fail(self, step, error, advice=None):
-        """Mark this application failed at ``step`` with an EntraError (or a text)."""
-        self.failed = True
-        if isinstance(error, EntraError):
-            self.error = error.to_dict()
-            self.request_id = error.request_id or self.request_id
-            reason = error.message
-        else:
-            reason = error
-        self.msg = '%s failed at %s: %s%s' % (self.describe(), step, reason, ' ' + advice if advice else '')
+    def fields(self):
+        """authorized, acquired and the credential key names (never a value)."""
+        return dict(authorized=self.authorized, acquired=self.acquired,
+                    credential_keys=[pair['key'] for pair in self.request.settings.get('credentials') or []])
 
-    def describe(self):
-        """Name the application for messages: its label and, once resolved, its object."""
-        name = "Application '%s'" % self.request.label
-        if self.object_id:
-            name += ' (%s %s)' % (self.object_type, self.object_id)
-        return name
-
-    def to_result(self):
-        """Return the per-application result fields (never a credential value)."""
-        return dict(
-            name=self.request.label,
-            changed=self.changed,
-            failed=self.failed,
-            msg=self.msg or self._summary(),
-            authorized=self.authorized,
-            acquired=self.acquired,
-            target=dict(object_type=self.object_type, object_id=self.object_id, app_id=self.app_id,
-                        display_name=self.display_name, path=self.path),
-            job_id=self.job_id,
-            credential_keys=[pair['key'] for pair in self.request.credentials],
-            request_id=self.request_id,
-            error=self.error,
-        )
-
-    def _summary(self):
+    def summary(self):
+        """What was done, or would be."""
         if self.acquired:
             return '%s: provisioning authorized (acquireAccessToken sent).' % self.describe()
         if self.would_acquire:
@@ -195,19 +109,28 @@ class ApplicationOutcome(object):
         return '%s: provisioning already authorized; nothing sent.' % self.describe()
 
 
-class SyncAuthorizer(object):
-    """Runs the phases for a list of ApplicationRequests against a GraphClient."""
+class SyncAuthorizer(SyncEngine):
+    """Runs the phases for a list of SyncRequests (from parse_request) against a GraphClient."""
+
+    ITEM_SPEC = APPLICATION_ITEM_SPEC
+    INHERITED = ('force', 'verify')
+    parse = staticmethod(parse_request)
 
     def __init__(self, client, check_mode=False, max_concurrency=None, progress=None):
-        self.client = client
-        self.check_mode = check_mode
-        self.max_concurrency = max_concurrency
+        super(SyncAuthorizer, self).__init__(client, check_mode=check_mode, max_concurrency=max_concurrency)
         # progress(text) hears the reads start, then each write phase: 'phase 4 of 5, acquireAccessToken (998 ...)'.
         self.progress = progress
         # The reads, each a step of the BatchPipeline: its request, and what follows its answer.
-        self._checking = _Step(_saved_credentials_request, self._take_check)
-        self._listing = _Step(self._jobs_request, self._take_jobs)
+        self._checking = _Step(saved_credentials_request, self._take_check)
+        self._listing = _Step(jobs_request, self._take_jobs)
         self._resolving = _Step(lambda outcome: resolve_request(outcome.request), self._take_target)
+
+    @staticmethod
+    def summarize(results):
+        """acquired, unchanged and authorized counts."""
+        return dict(acquired=sum(1 for result in results if result['acquired']),
+                    unchanged=sum(1 for result in results if not result['failed'] and not result['changed']),
+                    authorized=sum(1 for result in results if result['authorized']))
 
     def run(self, requests):
         """Authorize every request; return ApplicationOutcomes in input order. Raises only for a whole-run failure
@@ -235,16 +158,15 @@ class SyncAuthorizer(object):
             phase(outcomes)
         return outcomes
 
-    def _arriving(self, requests, outcomes):
+    @staticmethod
+    def _arriving(requests, outcomes):
         """Yield the outcome of each request as it arrives, keeping them all; a refused one fails at once and is
         not yielded."""
         for request in requests:
             outcome = ApplicationOutcome(request)
             outcomes.append(outcome)
-            if request.rejection is not None:
-                outcome.fail('validating its options', request.rejection)
-                continue
-            yield outcome
+            if not outcome.failed:
+                yield outcome
 
     def _tell(self, text):
         if self.progress is not None:
@@ -256,52 +178,23 @@ class SyncAuthorizer(object):
         take_target(outcome, result, self.client)
         return None if outcome.failed else self._listing
 
-    @staticmethod
-    def _jobs_request(outcome):
-        return BatchRequest('GET', outcome.path + '/synchronization/jobs')
-
     def _take_jobs(self, outcome, result):
-        if not result.ok:
-            outcome.fail('listing synchronization jobs', result.error, synchronization_permission_advice(result.error))
+        jobs = take_jobs(outcome, result)
+        if jobs is None or choose_job(outcome, jobs, outcome.job_id, purpose='authorize') is None:
             return None
-        jobs = answer_values(result.body)
-        if jobs is None or not all(isinstance(job.get('id'), str) and job['id'] for job in jobs):
-            outcome.fail('listing synchronization jobs', unreadable_answer('a list of jobs', result))
-            return None
-        job_ids = [job['id'] for job in jobs]
-        if outcome.job_id is not None:
-            if outcome.job_id not in job_ids:
-                outcome.fail('finding job_id', 'it has no synchronization job %r; its jobs are: %s.'
-                             % (outcome.job_id, ', '.join(job_ids) or 'none'))
-                return None
-        elif not jobs:
-            # The provisioning service keeps what acquireAccessToken exchanges with a job; without one the write has
-            # nothing to authorize and Graph answers with advice about credentials.
-            outcome.fail('finding its provisioning job', 'it has no provisioning (synchronization) job, so there is '
-                         'nothing to authorize and nothing was sent.', NO_JOB_ADVICE)
-            return None
-        elif len(jobs) > 1:
-            outcome.fail('choosing a synchronization job', 'it has %d jobs (%s); set job_id to the one to check.'
-                         % (len(jobs), ', '.join(job_ids)))
-            return None
-        else:
-            outcome.job_id = job_ids[0]
-        for job in jobs:
-            if job.get('id') == outcome.job_id:
-                outcome.template_id = job.get('templateId')
         # forced: acquireAccessToken is sent whatever the saved credentials are, so they are not checked first
-        return None if outcome.request.force else self._checking
+        return None if outcome.request.settings['force'] else self._checking
 
-    def _take_check(self, outcome, result):
-        outcome.authorized_before = self._accepted(outcome, result, 'checking')
-        return None
+    @staticmethod
+    def _take_check(outcome, result):
+        outcome.authorized_before = saved_credentials_verdict(outcome, result, 'checking')
 
     def _decide(self, outcomes):
         """After the reads: which applications need acquireAccessToken (in check mode: would need it)."""
         for outcome in outcomes:
             if outcome.failed:
                 continue
-            needs_acquire = outcome.request.force or outcome.authorized_before is not True
+            needs_acquire = outcome.request.settings['force'] or outcome.authorized_before is not True
             if not needs_acquire:
                 outcome.authorized = True
             elif self.check_mode:
@@ -313,7 +206,8 @@ class SyncAuthorizer(object):
     def _acquire(self, outcomes):
         to_acquire = [outcome for outcome in outcomes if not outcome.failed and outcome.authorized is not True]
         requests = [BatchRequest('POST', outcome.path + '/synchronization/acquireAccessToken',
-                                 body={'credentials': outcome.request.credentials}) for outcome in to_acquire]
+                                 body={'credentials': outcome.request.settings['credentials']})
+                    for outcome in to_acquire]
         for outcome, result in zip(to_acquire, self._send(requests)):
             if result.ok:
                 outcome.acquired = True
@@ -329,8 +223,10 @@ class SyncAuthorizer(object):
 
     def _verify(self, outcomes):
         to_verify = [outcome for outcome in outcomes if not outcome.failed
-                     and (outcome.outcome_unknown or (outcome.acquired and outcome.request.verify))]
-        for outcome, accepted in zip(to_verify, self._saved_credentials_accepted(to_verify, 'verifying')):
+                     and (outcome.outcome_unknown or (outcome.acquired and outcome.request.settings['verify']))]
+        verdicts = check_saved_credentials(self._send, to_verify, 'verifying',
+                                           lambda outcome: _LOST_ANSWER_ADVICE if outcome.outcome_unknown else None)
+        for outcome, accepted in zip(to_verify, verdicts):
             if outcome.failed:
                 continue
             outcome.authorized = accepted
@@ -346,34 +242,6 @@ class SyncAuthorizer(object):
                 outcome.fail('verifying', 'acquireAccessToken answered 204 but validateCredentials does not accept '
                              'the saved credentials.', 'Check the credential values the application expects.')
 
-    # -- helpers --------------------------------------------------------------------------------------------------
-
-    def _saved_credentials_accepted(self, outcomes, step):
-        """Ask validateCredentials (saved credentials) for each outcome: True/False, or mark it failed (None)."""
-        results = self._send([_saved_credentials_request(outcome) for outcome in outcomes])
-        return [self._accepted(outcome, result, step) for outcome, result in zip(outcomes, results)]
-
-    @staticmethod
-    def _accepted(outcome, result, step):
-        """What a validateCredentials answer says: True/False, or None with the outcome failed at ``step``."""
-        if result.ok:
-            return True
-        if result.status == 400 and not result.outcome_unknown:
-            # 400 is how the service says "these saved credentials do not work (yet)"; its error text is not needed,
-            # so it is never built.
-            return False
-        advice = synchronization_permission_advice(result.error)
-        if outcome.outcome_unknown:
-            advice = ('The answer to acquireAccessToken was lost, so it is unknown whether acquireAccessToken took '
-                      'effect: check the application in the portal before sending a single-use code again.%s'
-                      % (' ' + advice if advice else ''))
-        outcome.fail('%s the saved credentials (validateCredentials)' % step, result.error, advice)
-        return None
-
-    def _send(self, requests):
-        """Send requests: a single one directly, several through $batch. Returns BatchResults in input order."""
-        return send_requests(self.client, requests, self.max_concurrency)
-
 
 class _Step(object):
     """One request of a BatchPipeline: ``request(outcome)`` builds it, ``take(outcome, result)`` reads its answer and
@@ -382,13 +250,6 @@ class _Step(object):
     def __init__(self, request, take):
         self.request = request
         self.take = take
-
-
-def _saved_credentials_request(outcome):
-    """validateCredentials with the saved credentials: a POST that only reads, so it is safe to send again."""
-    return BatchRequest('POST', '%s/synchronization/jobs/%s/validateCredentials'
-                        % (outcome.path, path_segment(outcome.job_id)),
-                        body={'useSavedCredentials': True}, idempotent=True)
 
 
 def _acquire_advice(error):

@@ -5,9 +5,10 @@
 """Read and drive synchronization jobs for one application or hundreds, phase by phase.
 
 Phases (each for all applications at once, one request alone, many through $batch): resolve the target, list its
-jobs, pick the job (by id, by template, or the only one), read the templates when a job must be created without a
-template id, create it, send the one action the desired state needs (judged from the job's own status, because
-``start`` on a running job can stop it), and read the job again. An application that fails drops out of the
+jobs, pick the job (by id, by template, or the only one), read the templates when a job must be created (a
+template_id must be one of them; without one, the template marked default is used), create it, send the one action
+the desired state needs (judged from the job's own status, because ``start`` on a running job can stop it), and
+read the job again. An application that fails drops out of the
 later phases; the others go on.
 """
 
@@ -18,14 +19,26 @@ from ansible_collections.entra.provisioning.plugins.module_utils._batch import B
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import InvalidInputError, OutcomeUnknownError
 from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import (
+    CREATE,
+    IGNORE,
+    SyncEngine,
+    SyncOutcome,
+    SyncRequest,
+    choose_job,
+    jobs_request,
+    option_namer,
+    optional_text,
+    take_job,
+    take_jobs,
+    target_item_spec,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
-    TargetOutcome,
-    TargetRequest,
+    answer_values,
     parse_target,
     request_id_of,
     resolve_targets,
-    send_requests,
-    target_item_spec,
+    unreadable_answer,
 )
 
 JOB_STATES = ('present', 'started', 'paused', 'restarted', 'absent')
@@ -43,22 +56,16 @@ JOB_ITEM_SPEC = target_item_spec(
 
 
 def parse_job_request(options, where='', names=None):
-    """Validate one application's job options (a dict) and return a TargetRequest; no network traffic.
+    """Validate one application's job options (a dict) and return a SyncRequest; no network traffic.
 
     Reads the target options, ``name``, ``job_id``, ``template_id``, ``state`` (default ``present``; the info
     module passes none) and ``reset_scope`` (a list of flags, only with ``state=restarted``).
     """
-    def name_of(option):
-        return (names or {}).get(option) or where + option
-
+    name_of = option_namer(where, names)
     target_option, target_value = parse_target(options, where, name_of)
-    settings = dict(job_id=None, template_id=None, state=options.get('state') or 'present', reset_scope=None)
-    for option in ('job_id', 'template_id'):
-        value = options.get(option)
-        if value is not None and str(value).strip() == '':
-            raise InvalidInputError('%s is empty; leave it out to use the only job of the application.'
-                                    % name_of(option))
-        settings[option] = value
+    settings = dict(state=options.get('state') or 'present', reset_scope=None,
+                    job_id=optional_text(options, 'job_id', name_of),
+                    template_id=optional_text(options, 'template_id', name_of))
     if settings['job_id'] and settings['template_id']:
         raise InvalidInputError('%s and %s name the job twice; give one of them.'
                                 % (name_of('job_id'), name_of('template_id')))
@@ -71,7 +78,7 @@ def parse_job_request(options, where='', names=None):
             raise InvalidInputError('%s only applies with state=restarted (it is the restart criteria), but state is '
                                     '%s.' % (name_of('reset_scope'), settings['state']))
         settings['reset_scope'] = _canonical_scope(scope, name_of('reset_scope'))
-    return TargetRequest(target_option, target_value, label=options.get('name'), settings=settings)
+    return SyncRequest(target_option, target_value, label=options.get('name'), settings=settings)
 
 
 def _canonical_scope(scope, where):
@@ -128,14 +135,28 @@ def _describe_execution(execution):
                 error=dict(code=error.get('code'), message=error.get('message')) if isinstance(error, dict) else None)
 
 
-class JobOutcome(TargetOutcome):
-    """What happened to one application's job; ``to_result()`` gives the module's result fields."""
+class JobInfoOutcome(SyncOutcome):
+    """What was read of one application's jobs: ``jobs`` (Graph's, each checked)."""
+
+    def __init__(self, request):
+        super(JobInfoOutcome, self).__init__(request)
+        self.jobs = []
+
+    def fields(self):
+        """The application's jobs, described (only job_id's when one was asked for)."""
+        return dict(jobs=[describe_job(job) for job in self.jobs])
+
+    def summary(self):
+        """How many jobs were read."""
+        return '%s: %d job(s) read.' % (self.describe(), len(self.jobs))
+
+
+class JobOutcome(JobInfoOutcome):
+    """What happened to one application's job."""
 
     def __init__(self, request):
         super(JobOutcome, self).__init__(request)
-        self.jobs = []
         self.job = None
-        self.job_id = request.settings.get('job_id')
         self.status_before = None
         self.template_to_create = request.settings.get('template_id')
         self.actions = []
@@ -146,56 +167,53 @@ class JobOutcome(TargetOutcome):
         """True when a write was (or in check mode would be) sent."""
         return bool(self.actions)
 
-    def to_result(self, check_mode=False):
-        """Return the per-application result fields."""
-        return dict(
-            name=self.request.label,
-            changed=self.changed,
-            failed=self.failed,
-            msg=self.msg or self._summary(check_mode),
-            target=self.target(),
-            state=self.request.settings.get('state'),
-            job_id=self.job_id,
-            status_before=self.status_before,
-            actions=list(self.actions),
-            job=describe_job(self.job) if self.job else None,
-            request_id=self.request_id,
-            error=self.error,
-        )
+    def fields(self):
+        """The state asked for, what was sent (or would be) and the job as it is now."""
+        return dict(state=self.request.settings.get('state'), status_before=self.status_before,
+                    actions=list(self.actions), job=describe_job(self.job) if self.job else None)
 
-    def _summary(self, check_mode):
+    def summary(self):
+        """What was sent, or would be in check mode."""
         if not self.actions:
             return '%s: the job is already %s; nothing sent.' % (self.describe(), self.request.settings['state'])
-        verb = 'would send' if check_mode else 'sent'
+        # Every write that was not sent failed the application; none is sent in check mode.
+        verb = 'sent' if self.sent else 'would send'
         return '%s: %s %s.' % (self.describe(), verb, ', '.join(self.actions))
 
 
-class SyncJobs(object):
-    """Runs the phases for a list of TargetRequests (from parse_job_request) against a GraphClient."""
+class SyncJobs(SyncEngine):
+    """Brings jobs to a state for a list of SyncRequests (from parse_job_request) against a GraphClient."""
 
-    def __init__(self, client, check_mode=False, max_concurrency=None):
-        self.client = client
-        self.check_mode = check_mode
-        self.max_concurrency = max_concurrency
+    ITEM_SPEC = JOB_ITEM_SPEC
+    INHERITED = ('state',)
+    OUTCOME = JobOutcome
+    parse = staticmethod(parse_job_request)
+
+    @staticmethod
+    def summarize(results):
+        """changed and unchanged counts."""
+        return dict(changed=sum(1 for result in results if result['changed']),
+                    unchanged=sum(1 for result in results if not result['changed'] and not result['failed']))
 
     def read(self, requests):
-        """Resolve every request and read its jobs (no write); return JobOutcomes in input order."""
-        outcomes = [JobOutcome(request) for request in requests]
+        """Resolve every request and read its jobs (no write); return outcomes in input order."""
+        outcomes = [self.OUTCOME(request) for request in requests]
         self._resolve(outcomes)
         self._list_jobs(outcomes)
         return outcomes
 
-    def ensure(self, requests):
+    def run(self, requests):
         """Bring every request's job to its ``state``; return JobOutcomes in input order. Per-application failures
         are recorded on their outcome; an exception means the whole run failed (for example no token)."""
         return self.ensure_outcomes([JobOutcome(request) for request in requests])
 
     def ensure_outcomes(self, outcomes):
-        """As ``ensure``, for JobOutcomes; one whose ``path`` is already set is not resolved again."""
+        """As ``run``, for JobOutcomes; one whose ``path`` is already set is not resolved again."""
         self._resolve(outcomes)
         self._list_jobs(outcomes)
         self._choose_jobs(outcomes)
-        self._choose_templates([outcome for outcome in outcomes if self._needs_template(outcome)])
+        self._choose_templates([outcome for outcome in outcomes if not outcome.failed and outcome.job is None
+                                and outcome.request.settings['state'] != 'absent'])
         self._create([outcome for outcome in outcomes if not outcome.failed and outcome.template_to_create
                       and outcome.job is None and outcome.request.settings['state'] != 'absent'])
         self._act(outcomes)
@@ -210,61 +228,48 @@ class SyncJobs(object):
 
     def _list_jobs(self, outcomes):
         live = [outcome for outcome in outcomes if not outcome.failed]
-        requests = [BatchRequest('GET', outcome.path + '/synchronization/jobs') for outcome in live]
-        for outcome, result in zip(live, self._send(requests)):
-            if not result.ok:
-                outcome.fail('listing synchronization jobs', result.error,
-                             synchronization_permission_advice(result.error))
-                continue
-            outcome.jobs = (result.body or {}).get('value') or []
+        for outcome, result in zip(live, self._send([jobs_request(outcome) for outcome in live])):
+            outcome.jobs = take_jobs(outcome, result) or []
 
-    def _choose_jobs(self, outcomes):
+    @staticmethod
+    def _choose_jobs(outcomes):
         for outcome in outcomes:
             if outcome.failed:
                 continue
             settings = outcome.request.settings
-            ids = [job.get('id') for job in outcome.jobs]
-            if settings['job_id']:
-                matches = [job for job in outcome.jobs if job.get('id') == settings['job_id']]
-                if not matches and settings['state'] != 'absent':
-                    outcome.fail('finding job_id', 'it has no synchronization job %r; its jobs are: %s. A job id '
-                                 'cannot be chosen at creation: use template_id to create one.'
-                                 % (settings['job_id'], ', '.join(ids) or 'none'))
-                    continue
-            elif settings['template_id']:
-                matches = [job for job in outcome.jobs if job.get('templateId') == settings['template_id']]
-            else:
-                matches = list(outcome.jobs)
-            if len(matches) > 1:
-                outcome.fail('choosing a synchronization job', 'it has %d jobs%s (%s); set job_id to the one to use.'
-                             % (len(matches), ' of template %s' % settings['template_id']
-                                if settings['template_id'] else '', ', '.join(job.get('id') for job in matches)))
-                continue
-            if matches:
-                outcome.job = matches[0]
-                outcome.job_id = outcome.job.get('id')
+            outcome.job = choose_job(outcome, outcome.jobs, settings['job_id'], settings['template_id'],
+                                     missing=IGNORE if settings['state'] == 'absent' else CREATE)
+            if outcome.job is not None:
                 outcome.status_before = (outcome.job.get('status') or {}).get('code')
 
-    def _needs_template(self, outcome):
-        return (not outcome.failed and outcome.job is None and not outcome.template_to_create
-                and outcome.request.settings['state'] != 'absent')
-
     def _choose_templates(self, outcomes):
+        """Read the templates of each application whose job is to be created: the one template_id names must be
+        there, else the one marked default is used."""
         requests = [BatchRequest('GET', outcome.path + '/synchronization/templates') for outcome in outcomes]
         for outcome, result in zip(outcomes, self._send(requests)):
             if not result.ok:
                 outcome.fail('listing synchronization templates', result.error,
                              synchronization_permission_advice(result.error))
                 continue
-            templates = (result.body or {}).get('value') or []
-            defaults = [template.get('id') for template in templates if template.get('default')]
+            templates = answer_values(result.body)
+            if templates is None or not all(isinstance(template.get('id'), str) for template in templates):
+                outcome.fail('listing synchronization templates', unreadable_answer('a list of templates', result))
+                continue
+            ids = [template['id'] for template in templates]
+            wanted = outcome.template_to_create
+            if wanted is not None:
+                if wanted not in ids:
+                    outcome.fail('finding template_id', 'it has no synchronization template %r; its templates are: '
+                                 '%s.' % (wanted, ', '.join(ids) or 'none'),
+                                 'Set template_id to one of them; nothing was created.')
+                continue
+            defaults = [template['id'] for template in templates if template.get('default')]
             if len(defaults) == 1:
                 outcome.template_to_create = defaults[0]
                 continue
             outcome.fail('choosing a template to create the job from',
                          'it has no job, and %s of its templates (%s) is marked default.'
-                         % ('none' if not defaults else 'more than one',
-                            ', '.join(template.get('id') for template in templates) or 'none'),
+                         % ('none' if not defaults else 'more than one', ', '.join(ids) or 'none'),
                          'Set template_id to the template to create the job from.')
 
     def _create(self, outcomes):
@@ -280,9 +285,10 @@ class SyncJobs(object):
                 self._fail_write(outcome, 'creating the job from template %s' % outcome.template_to_create, result)
                 continue
             outcome.sent.append('create')
-            outcome.job = result.body or {}
-            outcome.job_id = outcome.job.get('id')
             outcome.request_id = request_id_of(result) or outcome.request_id
+            outcome.job = take_job(outcome, result, 'reading the job created from template %s'
+                                   % outcome.template_to_create)
+            outcome.job_id = (outcome.job or {}).get('id')
 
     def _act(self, outcomes):
         planned = []
@@ -311,10 +317,11 @@ class SyncJobs(object):
         requests = [BatchRequest('GET', '%s/synchronization/jobs/%s' % (outcome.path, path_segment(outcome.job_id)))
                     for outcome in outcomes]
         for outcome, result in zip(outcomes, self._send(requests)):
-            if result.ok:
-                outcome.job = result.body or outcome.job
-            else:
-                outcome.fail('reading the job after %s' % ', '.join(outcome.sent), result.error)
+            step = 'reading the job after %s' % ', '.join(outcome.sent)
+            if not result.ok:
+                outcome.fail(step, result.error)
+                continue
+            outcome.job = take_job(outcome, result, step) or outcome.job
 
     # -- helpers --------------------------------------------------------------------------------------------------
 
@@ -337,8 +344,31 @@ class SyncJobs(object):
                       'entra_sync_job_info before running again.')
         outcome.fail(step, result.error, advice)
 
-    def _send(self, requests):
-        return send_requests(self.client, requests, self.max_concurrency)
+
+class SyncJobInfo(SyncJobs):
+    """Reads the jobs of a list of SyncRequests (from parse_job_request): all of them, or only ``job_id``."""
+
+    ITEM_SPEC = JOB_INFO_ITEM_SPEC
+    INHERITED = ()
+    OUTCOME = JobInfoOutcome
+
+    @staticmethod
+    def summarize(results):
+        """Counts an alert can use directly."""
+        jobs = [job for result in results for job in result['jobs']]
+        return dict(jobs=len(jobs), running=sum(1 for job in jobs if job['running']),
+                    quarantined=sum(1 for job in jobs if job['quarantined']),
+                    last_execution_failed=sum(1 for job in jobs
+                                              if (job['last_execution'] or {}).get('state') == 'Failed'))
+
+    def run(self, requests):
+        """Read every request's jobs; return JobInfoOutcomes in input order."""
+        outcomes = self.read(requests)
+        for outcome in outcomes:
+            if not outcome.failed and outcome.job_id is not None:
+                chosen = choose_job(outcome, outcome.jobs, outcome.job_id)
+                outcome.jobs = [chosen] if chosen is not None else []
+        return outcomes
 
 
 def _action_for(state, job, creating):
@@ -368,9 +398,9 @@ def start_jobs_unless_running(client, targets, check_mode=False, max_concurrency
     """
     outcomes = []
     for target in targets:
-        request = TargetRequest('service_principal_id', None, label=target.get('label') or target.get('path'),
-                                settings=dict(job_id=target.get('job_id'), template_id=None, state='started',
-                                              reset_scope=None))
+        request = SyncRequest('service_principal_id', None, label=target.get('label') or target.get('path'),
+                              settings=dict(job_id=target.get('job_id'), template_id=None, state='started',
+                                            reset_scope=None))
         outcome = JobOutcome(request)
         outcome.path = target.get('path')
         if not outcome.path or not target.get('job_id'):
@@ -379,6 +409,5 @@ def start_jobs_unless_running(client, targets, check_mode=False, max_concurrency
     SyncJobs(client, check_mode=check_mode, max_concurrency=max_concurrency).ensure_outcomes(outcomes)
     return [dict(label=outcome.request.label, job_id=outcome.job_id, status_before=outcome.status_before,
                  started='start' in outcome.actions, job=describe_job(outcome.job) if outcome.job else None,
-                 failed=outcome.failed, msg=outcome.msg or outcome.to_result(check_mode)['msg'],
-                 error=outcome.error)
+                 failed=outcome.failed, msg=outcome.msg or outcome.summary(), error=outcome.error)
             for outcome in outcomes]

@@ -21,15 +21,23 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
 from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import (
+    SyncEngine,
+    SyncOutcome,
+    SyncRequest,
+    check_saved_credentials,
+    choose_job,
+    jobs_request,
+    option_namer,
+    optional_text,
+    take_jobs,
+    target_item_spec,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import normalize_credentials
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
-    TargetOutcome,
-    TargetRequest,
     parse_target,
     request_id_of,
     resolve_targets,
-    send_requests,
-    target_item_spec,
 )
 
 UPDATE_SECRETS_CHOICES = ('always', 'on_create')
@@ -52,15 +60,13 @@ DEFAULT_SETTINGS = (
 
 
 def parse_secrets_request(options, where='', names=None):
-    """Validate one application's secrets options (a dict) and return a TargetRequest; no network traffic.
+    """Validate one application's secrets options (a dict) and return a SyncRequest; no network traffic.
 
     Reads the target options, ``name``, ``job_id``, ``credentials``, ``update_secrets`` and ``verify``. Refuses key
     sets the service is known to reject, checks SyncNotificationSettings and SyncAll, and adds them when missing.
     Every value is registered as a secret.
     """
-    def name_of(option):
-        return (names or {}).get(option) or where + option
-
+    name_of = option_namer(where, names)
     target_option, target_value = parse_target(options, where, name_of)
     credentials = normalize_credentials(options.get('credentials'), name_of('credentials'))
     for pair in credentials:
@@ -84,11 +90,8 @@ def parse_secrets_request(options, where='', names=None):
     if update not in UPDATE_SECRETS_CHOICES:
         raise InvalidInputError('%s must be one of %s, got %r.'
                                 % (name_of('update_secrets'), ', '.join(UPDATE_SECRETS_CHOICES), update))
-    job_id = options.get('job_id')
-    if job_id is not None and str(job_id).strip() == '':
-        raise InvalidInputError('%s is empty; leave it out to use the only job of the application.'
-                                % name_of('job_id'))
-    return TargetRequest(target_option, target_value, label=options.get('name'), settings=dict(
+    job_id = optional_text(options, 'job_id', name_of)
+    return SyncRequest(target_option, target_value, label=options.get('name'), settings=dict(
         job_id=job_id, credentials=credentials, defaults_added=defaults_added, update_secrets=update,
         verify=options.get('verify') is not False))
 
@@ -109,13 +112,11 @@ def _check_settings(credentials, where):
                                     'assigned users and groups).' % (where, position))
 
 
-class SecretsOutcome(TargetOutcome):
-    """What happened to one application's secrets; ``to_result()`` gives the module's result fields."""
+class SecretsOutcome(SyncOutcome):
+    """What happened to one application's secrets."""
 
     def __init__(self, request):
         super(SecretsOutcome, self).__init__(request)
-        self.job_id = request.settings.get('job_id')
-        self.template_id = None
         self.accepted_before = None
         self.validated = False
         self.would_save = False
@@ -127,19 +128,16 @@ class SecretsOutcome(TargetOutcome):
         """True when PUT secrets was (or in check mode would be) sent."""
         return self.saved or self.would_save
 
-    def to_result(self):
-        """Return the per-application result fields (key names only, never a value)."""
+    def fields(self):
+        """Key names (never a value), the settings added, and what each check found."""
         settings = self.request.settings
-        return dict(
-            name=self.request.label, changed=self.changed, failed=self.failed, msg=self.msg or self._summary(),
-            target=self.target(), job_id=self.job_id,
-            credential_keys=[pair['key'] for pair in settings.get('credentials') or []],
-            defaults_added=list(settings.get('defaults_added') or []),
-            accepted_before=self.accepted_before, validated=self.validated, saved=self.saved,
-            accepted=self.accepted, request_id=self.request_id, error=self.error,
-        )
+        return dict(credential_keys=[pair['key'] for pair in settings.get('credentials') or []],
+                    defaults_added=list(settings.get('defaults_added') or []),
+                    accepted_before=self.accepted_before, validated=self.validated, saved=self.saved,
+                    accepted=self.accepted)
 
-    def _summary(self):
+    def summary(self):
+        """What was saved, or would be."""
         added = self.request.settings.get('defaults_added')
         note = (' Added %s with safe defaults because they were not given.' % ' and '.join(added)
                 if added and self.changed else '')
@@ -151,13 +149,18 @@ class SecretsOutcome(TargetOutcome):
                 % self.describe())
 
 
-class SyncSecrets(object):
-    """Runs the phases for a list of TargetRequests (from parse_secrets_request) against a GraphClient."""
+class SyncSecrets(SyncEngine):
+    """Runs the phases for a list of SyncRequests (from parse_secrets_request) against a GraphClient."""
 
-    def __init__(self, client, check_mode=False, max_concurrency=None):
-        self.client = client
-        self.check_mode = check_mode
-        self.max_concurrency = max_concurrency
+    ITEM_SPEC = SECRETS_ITEM_SPEC
+    INHERITED = ('update_secrets', 'verify')
+    parse = staticmethod(parse_secrets_request)
+
+    @staticmethod
+    def summarize(results):
+        """saved (or would be) and unchanged counts."""
+        return dict(saved=sum(1 for result in results if result['changed']),
+                    unchanged=sum(1 for result in results if not result['changed'] and not result['failed']))
 
     def run(self, requests):
         """Save every request's secrets; return SecretsOutcomes in input order."""
@@ -191,28 +194,10 @@ class SyncSecrets(object):
 
     def _find_jobs(self, outcomes):
         live = [outcome for outcome in outcomes if not outcome.failed]
-        requests = [BatchRequest('GET', outcome.path + '/synchronization/jobs') for outcome in live]
-        for outcome, result in zip(live, self._send(requests)):
-            if not result.ok:
-                outcome.fail('listing synchronization jobs', result.error,
-                             synchronization_permission_advice(result.error))
-                continue
-            jobs = (result.body or {}).get('value') or []
-            if outcome.job_id is not None:
-                jobs = [job for job in jobs if job.get('id') == outcome.job_id] or jobs
-            ids = [job.get('id') for job in jobs]
-            if outcome.job_id is not None and outcome.job_id not in ids:
-                outcome.fail('finding job_id', 'it has no synchronization job %r; its jobs are: %s.'
-                             % (outcome.job_id, ', '.join(ids) or 'none'))
-            elif not jobs:
-                outcome.fail('finding its synchronization job', 'it has none, and credentials are tested against a '
-                             'job.', 'Create it first with entra.provisioning.entra_sync_job (state=present).')
-            elif len(jobs) > 1:
-                outcome.fail('choosing a synchronization job', 'it has %d jobs (%s); set job_id to the one whose '
-                             'credentials to test.' % (len(jobs), ', '.join(ids)))
-            else:
-                outcome.job_id = ids[0]
-                outcome.template_id = jobs[0].get('templateId')
+        for outcome, result in zip(live, self._send([jobs_request(outcome) for outcome in live])):
+            jobs = take_jobs(outcome, result)
+            if jobs is not None:
+                choose_job(outcome, jobs, outcome.job_id, purpose='test the credentials against')
 
     def _validate_given(self, outcomes):
         requests = [BatchRequest('POST', self._validate_url(outcome), idempotent=True, body={
@@ -246,26 +231,12 @@ class SyncSecrets(object):
     # -- helpers --------------------------------------------------------------------------------------------------
 
     def _saved_accepted(self, outcomes, step):
-        requests = [BatchRequest('POST', self._validate_url(outcome), idempotent=True,
-                                 body={'useSavedCredentials': True}) for outcome in outcomes]
-        answers = []
-        for outcome, result in zip(outcomes, self._send(requests)):
-            if result.ok:
-                answers.append(True)
-            elif result.status == 400:
-                answers.append(False)
-            else:
-                outcome.fail('%s the saved credentials (validateCredentials)' % step, result.error,
-                             synchronization_permission_advice(result.error))
-                answers.append(None)
-        return answers
+        """The saved-credentials verdict of each outcome (see _sync_common.saved_credentials_verdict)."""
+        return check_saved_credentials(self._send, outcomes, step)
 
     @staticmethod
     def _validate_url(outcome):
         return '%s/synchronization/jobs/%s/validateCredentials' % (outcome.path, path_segment(outcome.job_id))
-
-    def _send(self, requests):
-        return send_requests(self.client, requests, self.max_concurrency)
 
 
 def _without_answer_text(call, error):

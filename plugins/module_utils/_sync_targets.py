@@ -17,7 +17,6 @@ from urllib.parse import quote
 from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest, BatchResult
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import read_permission_advice
-from ansible_collections.entra.provisioning.plugins.module_utils._items import check_items
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import (
     alternate_key_segment,
     is_guid,
@@ -130,12 +129,14 @@ def send_requests(client, requests, max_concurrency=None):
     return client.batch(requests, max_concurrency=max_concurrency)
 
 
-def unreadable_answer(what, result):
-    """The failure text for an answer that is not ``what`` the call returns. Graph's answers are data from the
-    network: such an answer fails its application, never the run (and never with a traceback)."""
+def unreadable_answer(what, result, problem=None):
+    """The failure text for an answer that is not ``what`` the call returns (``problem`` says what is wrong with it,
+    e.g. ``value[1] has no id``). Graph's answers are data from the network: such an answer fails its application,
+    never the run (and never with a traceback)."""
     request_id = request_id_of(result)
-    return ('Graph answered with something that is not %s%s, so nothing was sent for it. Run again; if it lasts, '
-            'give Microsoft support the request id.' % (what, ' (request-id %s)' % request_id if request_id else ''))
+    return ('Graph answered with something that is not %s%s%s, so nothing more was sent for it. Run again; if it '
+            'lasts, give Microsoft support the request id.'
+            % (what, ' (request-id %s)' % request_id if request_id else '', ': %s' % problem if problem else ''))
 
 
 def answer_object(body):
@@ -200,99 +201,3 @@ def _resolve_advice(error, client):
         return ('Check the id, and that tenant_id and cloud (%s) are those of the application.'
                 % client.settings.cloud.name)
     return read_permission_advice(error)
-
-
-class TargetRequest(object):
-    """One application a lifecycle module acts on: which target, its label, and the module's own settings.
-
-    ``settings`` holds the validated per-application options of the module (job_id, state, credentials, ...).
-    A request whose options were refused carries the error in ``rejection`` and sends nothing.
-    """
-
-    def __init__(self, target_option, target_value, label=None, settings=None):
-        self.target_option = target_option
-        self.target_value = target_value
-        self.label = label or target_value
-        self.settings = dict(settings or {})
-        self.rejection = None
-
-    @classmethod
-    def rejected(cls, label, error):
-        """Return a request that stands for an application whose options failed validation."""
-        request = cls(None, None, label=label)
-        request.rejection = error
-        return request
-
-
-class TargetOutcome(object):
-    """What happened to one application: the resolved object, failure state, and the Graph request id."""
-
-    def __init__(self, request):
-        self.request = request
-        self.object_type = None
-        self.object_id = None
-        self.app_id = None
-        self.display_name = None
-        self.path = None
-        self.request_id = None
-        self.failed = False
-        self.msg = None
-        self.error = None
-        if request.rejection is not None:
-            self.fail('validating its options', request.rejection)
-
-    def fail(self, step, error, advice=None):
-        """Mark this application failed at ``step`` with an EntraError (or a text)."""
-        self.failed = True
-        if isinstance(error, EntraError):
-            self.error = error.to_dict()
-            self.request_id = error.request_id or self.request_id
-            reason = error.message
-        else:
-            reason = error
-        self.msg = '%s failed at %s: %s%s' % (self.describe(), step, reason, ' ' + advice if advice else '')
-
-    def describe(self):
-        """Name the application for messages: its label and, once resolved, its object."""
-        name = "Application '%s'" % self.request.label
-        if self.object_id:
-            name += ' (%s %s)' % (self.object_type, self.object_id)
-        return name
-
-    def target(self):
-        """Return the resolved object as a plain dict for results."""
-        return dict(object_type=self.object_type, object_id=self.object_id, app_id=self.app_id,
-                    display_name=self.display_name, path=self.path)
-
-
-def parse_items(items, spec, parse_one, defaults=None, rejected=None):
-    """Validate each ``applications`` item on its own and return one TargetRequest per item, in input order.
-
-    Each item is checked against the item ``spec`` by _items (unknown keys with a did-you-mean, types, choices,
-    duplicate names), then its unset keys take ``defaults`` (the task's values) and ``parse_one(options, where)``
-    builds the request. A bad item becomes a rejected request (``rejected(label, error)``, TargetRequest.rejected
-    by default), so the others still run. ``items`` that is not a list raises InvalidInputError.
-    """
-    rejected = rejected or TargetRequest.rejected
-    requests = []
-    for checked in check_items(items, 'applications', spec, label_fallbacks=TARGET_OPTIONS):
-        if checked.error is None:
-            options = dict(checked.values)
-            for name, value in (defaults or {}).items():
-                if options.get(name) is None:
-                    options[name] = value
-            try:
-                requests.append(parse_one(options, checked.where + '.'))
-                continue
-            except InvalidInputError as error:
-                checked.error = error
-        requests.append(rejected(checked.label, checked.error))
-    return requests
-
-
-def target_item_spec(**extra):
-    """Return the _items spec of an applications item: ``name``, the four target options, and ``extra``."""
-    spec = dict(name=dict(type='str'))
-    spec.update((option, dict(type='str')) for option in TARGET_OPTIONS)
-    spec.update(extra)
-    return spec

@@ -363,111 +363,26 @@ summary:
   sample: {total: 40, acquired: 38, unchanged: 1, authorized: 39, failed: 1}
 '''
 
-from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
-from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
-    SyncAuthorizer,
-    parse_applications,
-    parse_request,
-)
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS
-
-SINGLE_ONLY_OPTIONS = TARGET_OPTIONS + ('credentials', 'job_id')
+from ansible_collections.entra.provisioning.plugins.module_utils._module import bulk_argument_spec, run_bulk
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import SyncAuthorizer
 
 
 def argument_spec():
-    """The module's own options; the shared auth, cloud and connection options are merged in by EntraModule.
-
-    ``credentials`` and ``applications`` are raw: ansible-core would refuse the whole list for one malformed item,
-    so each item is checked in Python (parse_applications) and a bad one fails alone.
-    """
-    return dict(
-        service_principal_id=dict(type='str'),
-        application_id=dict(type='str'),
-        app_id=dict(type='str'),
-        display_name=dict(type='str'),
-        # Not no_log as a whole: that would mask the key names everywhere; the values are registered as secrets.
+    """The module's own options; the targets, applications and max_concurrency come from bulk_argument_spec, the
+    shared auth, cloud and connection options from EntraModule."""
+    return bulk_argument_spec(
+        # Raw and not no_log as a whole: each shape is checked in Python (a bad item fails alone), and no_log would
+        # mask the key names everywhere; the values are registered as secrets.
         credentials=dict(type='raw', no_log=False),
         force=dict(type='bool', default=False),
         verify=dict(type='bool', default=True),
         job_id=dict(type='str'),
-        applications=dict(type='list', elements='raw'),
-        max_concurrency=dict(type='int', default=4),
     )
-
-
-def parse_requests(params):
-    """Validate every application before anything is sent; raise InvalidInputError for a task-wide mistake."""
-    if params['applications'] is None:
-        if not any(params.get(name) not in (None, '') for name in TARGET_OPTIONS):
-            raise InvalidInputError('Name the application with one of %s, or list many in applications.'
-                                    % ', '.join(TARGET_OPTIONS))
-        return [parse_request(params)]
-    clashing = [name for name in SINGLE_ONLY_OPTIONS if params.get(name) is not None]
-    if clashing:
-        raise InvalidInputError('applications cannot be combined with %s: set those on each item instead.'
-                                % ', '.join(clashing))
-    if not params['applications']:
-        raise InvalidInputError('applications is empty: list at least one application.')
-    if params['max_concurrency'] < 1:
-        raise InvalidInputError('max_concurrency must be 1 or more, got %d.' % params['max_concurrency'])
-    return parse_applications(params['applications'], params)
-
-
-def single_result(outcome):
-    """The result of a single-target run: the outcome's fields at the top level."""
-    result = outcome.to_result()
-    for name in ('name', 'failed', 'msg'):
-        result.pop(name)
-    if result['error'] is None:
-        result.pop('error')
-    return result
-
-
-def bulk_result(outcomes):
-    """The result of an applications run: per-item results and a summary."""
-    results = [outcome.to_result() for outcome in outcomes]
-    summary = dict(
-        total=len(outcomes),
-        acquired=sum(1 for outcome in outcomes if outcome.acquired),
-        unchanged=sum(1 for outcome in outcomes if not outcome.failed and not outcome.changed),
-        authorized=sum(1 for outcome in outcomes if outcome.authorized),
-        failed=sum(1 for outcome in outcomes if outcome.failed),
-    )
-    return dict(results=results, summary=summary, changed=any(outcome.changed for outcome in outcomes))
 
 
 def main():
     """Validate, authorize phase by phase, and report per application."""
-    module = EntraModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        requests = parse_requests(module.params)
-    except EntraError as error:
-        module.fail_from_error(error)
-    client = module.graph_client(max_concurrency=module.params['max_concurrency'])
-    context = dict(cloud=client.settings.cloud.name, api_version=client.settings.api_version)
-    try:
-        outcomes = SyncAuthorizer(client, check_mode=module.check_mode,
-                                  max_concurrency=module.params['max_concurrency']).run(requests)
-    except EntraError as error:
-        module.fail_from_error(error, **context)
-    for outcome in outcomes:
-        for warning in outcome.warnings:
-            module.warn(warning)
-
-    if module.params['applications'] is None:
-        outcome = outcomes[0]
-        result = dict(single_result(outcome), **context)
-        if outcome.failed:
-            module.fail_json(msg=outcome.msg, **result)
-        module.exit_json(**result)
-
-    result = dict(bulk_result(outcomes), **context)
-    if result['summary']['failed']:
-        failed_names = [outcome.request.label for outcome in outcomes if outcome.failed]
-        module.fail_json(msg='%d of %d applications failed: %s. See results for each reason.'
-                         % (len(failed_names), len(outcomes), ', '.join(failed_names)), **result)
-    module.exit_json(**result)
+    run_bulk(argument_spec(), SyncAuthorizer)
 
 
 if __name__ == '__main__':

@@ -213,98 +213,28 @@ api_version:
   sample: v1.0
 '''
 
-from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
-from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
+from ansible_collections.entra.provisioning.plugins.module_utils._module import bulk_argument_spec, run_bulk
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import (
-    JOB_ITEM_SPEC,
     JOB_STATES,
     RESET_SCOPE_FLAGS,
     SyncJobs,
-    parse_job_request,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS, parse_items
-
-SINGLE_ONLY_OPTIONS = TARGET_OPTIONS + ('job_id', 'template_id', 'reset_scope')
 
 
 def argument_spec():
-    """The module's own options; the shared auth, cloud and connection options are merged in by EntraModule."""
-    targets = dict((name, dict(type='str')) for name in TARGET_OPTIONS)
-    job_options = dict(
+    """The module's own options; the targets, applications and max_concurrency come from bulk_argument_spec, the
+    shared auth, cloud and connection options from EntraModule."""
+    return bulk_argument_spec(
+        state=dict(type='str', choices=list(JOB_STATES), default='present'),
         job_id=dict(type='str'),
         template_id=dict(type='str'),
         reset_scope=dict(type='list', elements='str', choices=list(RESET_SCOPE_FLAGS)),
     )
-    spec = dict(
-        state=dict(type='str', choices=list(JOB_STATES), default='present'),
-        # Raw: each item is checked by _items, so one malformed item fails alone instead of the whole task.
-        applications=dict(type='list', elements='raw'),
-        max_concurrency=dict(type='int', default=4),
-        **targets
-    )
-    spec.update(job_options)
-    return spec
-
-
-def parse_requests(module):
-    """Validate every application before anything is sent; a bad item fails alone, the others go on."""
-    params = module.params
-    try:
-        if params['applications'] is None:
-            return [parse_job_request(params)]
-    except EntraError as error:
-        module.fail_from_error(error)
-    clashing = [name for name in SINGLE_ONLY_OPTIONS if params.get(name) is not None]
-    if clashing:
-        module.fail_json(msg='applications cannot be combined with %s: set those on each item instead.'
-                         % ', '.join(clashing))
-    if not params['applications']:
-        module.fail_json(msg='applications is empty: list at least one application.')
-    if params['max_concurrency'] < 1:
-        module.fail_json(msg='max_concurrency must be 1 or more, got %d.' % params['max_concurrency'])
-    try:
-        return parse_items(params['applications'], JOB_ITEM_SPEC, parse_job_request,
-                           defaults=dict(state=params['state']))
-    except EntraError as error:
-        module.fail_from_error(error)
 
 
 def main():
     """Validate, bring every job to its state phase by phase, and report per application."""
-    module = EntraModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=[TARGET_OPTIONS + ('applications',)],
-        required_one_of=[TARGET_OPTIONS + ('applications',)],
-        supports_check_mode=True,
-    )
-    requests = parse_requests(module)
-    client = module.graph_client(max_concurrency=module.params['max_concurrency'])
-    context = dict(cloud=client.settings.cloud.name, api_version=client.settings.api_version)
-    try:
-        outcomes = SyncJobs(client, check_mode=module.check_mode,
-                            max_concurrency=module.params['max_concurrency']).ensure(requests)
-    except EntraError as error:
-        module.fail_from_error(error, **context)
-    results = [outcome.to_result(module.check_mode) for outcome in outcomes]
-
-    if module.params['applications'] is None:
-        result = dict(results[0], **context)
-        for name in ('name', 'failed', 'msg'):
-            result.pop(name)
-        if outcomes[0].failed:
-            module.fail_json(msg=outcomes[0].msg, **result)
-        result.pop('error')
-        module.exit_json(**result)
-
-    summary = dict(total=len(results), changed=sum(1 for item in results if item['changed']),
-                   unchanged=sum(1 for item in results if not item['changed'] and not item['failed']),
-                   failed=sum(1 for item in results if item['failed']))
-    result = dict(context, results=results, summary=summary, changed=bool(summary['changed']))
-    failed_names = [item['name'] for item in results if item['failed']]
-    if failed_names:
-        module.fail_json(msg='%d of %d applications failed: %s. See results for each reason.'
-                         % (len(failed_names), len(results), ', '.join(failed_names)), **result)
-    module.exit_json(**result)
+    run_bulk(argument_spec(), SyncJobs)
 
 
 if __name__ == '__main__':

@@ -171,105 +171,19 @@ api_version:
   sample: v1.0
 '''
 
-from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
-from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import (
-    JOB_INFO_ITEM_SPEC,
-    SyncJobs,
-    describe_job,
-    parse_job_request,
-)
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS, parse_items
+from ansible_collections.entra.provisioning.plugins.module_utils._module import bulk_argument_spec, run_bulk
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import SyncJobInfo
 
 
 def argument_spec():
-    """The module's own options; the shared auth, cloud and connection options are merged in by EntraModule."""
-    targets = dict((name, dict(type='str')) for name in TARGET_OPTIONS)
-    return dict(
-        job_id=dict(type='str'),
-        # Raw: each item is checked by _items, so one malformed item fails alone instead of the whole task.
-        applications=dict(type='list', elements='raw'),
-        max_concurrency=dict(type='int', default=4),
-        **targets
-    )
-
-
-def parse_requests(module):
-    """Validate every application before anything is sent (a bad item fails alone, the others are read)."""
-    params = module.params
-    try:
-        if params['applications'] is None:
-            return [parse_job_request(params)]
-    except EntraError as error:
-        module.fail_from_error(error)
-    if params['job_id'] is not None:
-        module.fail_json(msg='applications cannot be combined with job_id: set job_id on each item instead.')
-    if not params['applications']:
-        module.fail_json(msg='applications is empty: list at least one application.')
-    if params['max_concurrency'] < 1:
-        module.fail_json(msg='max_concurrency must be 1 or more, got %d.' % params['max_concurrency'])
-    try:
-        return parse_items(params['applications'], JOB_INFO_ITEM_SPEC, parse_job_request)
-    except EntraError as error:
-        module.fail_from_error(error)
-
-
-def jobs_of(outcome):
-    """The described jobs of an outcome, only its job_id when one was asked for."""
-    wanted = outcome.request.settings.get('job_id')
-    return [describe_job(job) for job in outcome.jobs if not wanted or job.get('id') == wanted]
-
-
-def item_result(outcome):
-    """One application's result."""
-    wanted = outcome.request.settings.get('job_id')
-    if not outcome.failed and wanted and not any(job.get('id') == wanted for job in outcome.jobs):
-        outcome.fail('finding job_id', 'it has no synchronization job %r; its jobs are: %s.'
-                     % (wanted, ', '.join(job.get('id') for job in outcome.jobs) or 'none'))
-    jobs = jobs_of(outcome)
-    return dict(name=outcome.request.label, failed=outcome.failed, target=outcome.target(), jobs=jobs,
-                msg=outcome.msg or '%s: %d job(s) read.' % (outcome.describe(), len(jobs)),
-                request_id=outcome.request_id, error=outcome.error)
-
-
-def summary_of(results):
-    """Counts an alert can use directly."""
-    jobs = [job for result in results for job in result['jobs']]
-    return dict(total=len(results), failed=sum(1 for result in results if result['failed']), jobs=len(jobs),
-                running=sum(1 for job in jobs if job['running']),
-                quarantined=sum(1 for job in jobs if job['quarantined']),
-                last_execution_failed=sum(1 for job in jobs if (job['last_execution'] or {}).get('state') == 'Failed'))
+    """The module's own options; the targets, applications and max_concurrency come from bulk_argument_spec, the
+    shared auth, cloud and connection options from EntraModule."""
+    return bulk_argument_spec(job_id=dict(type='str'))
 
 
 def main():
     """Validate, read every application's jobs, and report per application."""
-    module = EntraModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=[TARGET_OPTIONS + ('applications',)],
-        required_one_of=[TARGET_OPTIONS + ('applications',)],
-        supports_check_mode=True,
-    )
-    requests = parse_requests(module)
-    client = module.graph_client(max_concurrency=module.params['max_concurrency'])
-    context = dict(cloud=client.settings.cloud.name, api_version=client.settings.api_version, changed=False)
-    try:
-        outcomes = SyncJobs(client, max_concurrency=module.params['max_concurrency']).read(requests)
-    except EntraError as error:
-        module.fail_from_error(error, **context)
-    results = [item_result(outcome) for outcome in outcomes]
-
-    if module.params['applications'] is None:
-        result = dict(context, target=results[0]['target'], jobs=results[0]['jobs'])
-        if results[0]['failed']:
-            module.fail_json(msg=results[0]['msg'], error=results[0]['error'], **result)
-        module.exit_json(**result)
-
-    result = dict(context, results=results, summary=summary_of(results))
-    failed_names = [item['name'] for item in results if item['failed']]
-    if failed_names:
-        module.fail_json(msg='%d of %d applications failed: %s. See results for each reason.'
-                         % (len(failed_names), len(results), ', '.join(failed_names)), **result)
-    module.exit_json(**result)
+    run_bulk(argument_spec(), SyncJobInfo)
 
 
 if __name__ == '__main__':

@@ -46,9 +46,13 @@ options:
   credentials:
     description:
       - The whole set of credentials to save; keys that are not listed are removed by the service.
+      - A list of O(credentials.key)/O(credentials.value) pairs or, as a convenience, a mapping of key to value, as
+        M(entra.provisioning.entra_sync_acquire_token) and the role take them.
       - Required with a single target.
-    type: list
-    elements: dict
+      - Checked by the module itself; a list item that is not a mapping, a field other than C(key) and C(value),
+        a missing or empty value, a key given twice and a value that is a list or a mapping are refused before
+        anything is sent, naming the position.
+    type: raw
     suboptions:
       key:
         description:
@@ -58,8 +62,10 @@ options:
         type: str
         required: true
       value:
-        description: The value. Never logged or returned.
-        type: str
+        description:
+          - The value, sent as text. A boolean is sent as V(true) or V(false), a number as its decimal digits. A list
+            or a mapping is refused; give V(SyncNotificationSettings) as a JSON string. Never logged or returned.
+        type: raw
         required: true
   update_secrets:
     description:
@@ -101,9 +107,8 @@ options:
         description: Display name of the service principal, matched as O(display_name) is (whole name, ignoring case).
         type: str
       credentials:
-        description: As O(credentials).
-        type: list
-        elements: dict
+        description: As O(credentials) (a list of C({key, value}) or a mapping).
+        type: raw
         required: true
         suboptions:
           key:
@@ -111,8 +116,8 @@ options:
             type: str
             required: true
           value:
-            description: The value. Never logged or returned.
-            type: str
+            description: The value, converted as in O(credentials.value). Never logged or returned.
+            type: raw
             required: true
       job_id:
         description: As O(job_id), for this application.
@@ -255,100 +260,34 @@ api_version:
   sample: v1.0
 '''
 
-
-from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
-from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
+from ansible_collections.entra.provisioning.plugins.module_utils._module import (
+    ArgumentSpec,
+    bulk_argument_spec,
+    run_bulk,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_secrets import (
-    SECRETS_ITEM_SPEC,
     UPDATE_SECRETS_CHOICES,
     SyncSecrets,
-    parse_secrets_request,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS, parse_items
-
-CREDENTIAL_SPEC = dict(
-    key=dict(type='str', required=True, no_log=False),
-    value=dict(type='str', required=True, no_log=True),
-)
-SINGLE_ONLY_OPTIONS = TARGET_OPTIONS + ('credentials', 'job_id')
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS
 
 
 def argument_spec():
-    """The module's own options; the shared auth, cloud and connection options are merged in by EntraModule."""
-    targets = dict((name, dict(type='str')) for name in TARGET_OPTIONS)
-    return dict(
-        credentials=dict(type='list', elements='dict', options=CREDENTIAL_SPEC, no_log=False),
+    """The module's own options; the targets, applications and max_concurrency come from bulk_argument_spec, the
+    shared auth, cloud and connection options from EntraModule."""
+    return bulk_argument_spec(
+        # Raw and not no_log as a whole, as in entra_sync_acquire_token: the list and the mapping form are both
+        # checked in Python, and the values are registered as secrets.
+        credentials=dict(type='raw', no_log=False),
         update_secrets=dict(type='str', choices=list(UPDATE_SECRETS_CHOICES), default='on_create'),
         verify=dict(type='bool', default=True),
         job_id=dict(type='str'),
-        # Raw: each item is checked by _items, so one malformed item fails alone instead of the whole task; its
-        # credential values are registered as secrets from the raw arguments (main) before any check.
-        applications=dict(type='list', elements='raw'),
-        max_concurrency=dict(type='int', default=4),
-        **targets
-    )
-
-
-def parse_requests(module):
-    """Validate every application before anything is sent; a bad item fails alone, the others go on."""
-    params = module.params
-    try:
-        if params['applications'] is None:
-            return [parse_secrets_request(params)]
-    except EntraError as error:
-        module.fail_from_error(error)
-    clashing = [name for name in SINGLE_ONLY_OPTIONS if params.get(name) is not None]
-    if clashing:
-        module.fail_json(msg='applications cannot be combined with %s: set those on each item instead.'
-                         % ', '.join(clashing))
-    if not params['applications']:
-        module.fail_json(msg='applications is empty: list at least one application.')
-    if params['max_concurrency'] < 1:
-        module.fail_json(msg='max_concurrency must be 1 or more, got %d.' % params['max_concurrency'])
-    try:
-        return parse_items(params['applications'], SECRETS_ITEM_SPEC, parse_secrets_request,
-                           defaults=dict(update_secrets=params['update_secrets'], verify=params['verify']))
-    except EntraError as error:
-        module.fail_from_error(error)
+    ).merge(ArgumentSpec(required_by=dict((name, 'credentials') for name in TARGET_OPTIONS)))
 
 
 def main():
     """Validate, test, save and verify phase by phase, and report per application."""
-    module = EntraModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=[TARGET_OPTIONS + ('applications',)],
-        required_one_of=[TARGET_OPTIONS + ('applications',)],
-        required_by={name: 'credentials' for name in TARGET_OPTIONS},
-        supports_check_mode=True,
-    )
-    requests = parse_requests(module)
-    client = module.graph_client(max_concurrency=module.params['max_concurrency'])
-    context = dict(cloud=client.settings.cloud.name, api_version=client.settings.api_version)
-    try:
-        outcomes = SyncSecrets(client, check_mode=module.check_mode,
-                               max_concurrency=module.params['max_concurrency']).run(requests)
-    except EntraError as error:
-        module.fail_from_error(error, **context)
-    results = [outcome.to_result() for outcome in outcomes]
-
-    if module.params['applications'] is None:
-        result = dict(results[0], **context)
-        for name in ('name', 'failed', 'msg'):
-            result.pop(name)
-        if outcomes[0].failed:
-            module.fail_json(msg=outcomes[0].msg, **result)
-        result.pop('error')
-        module.exit_json(**result)
-
-    summary = dict(total=len(results), saved=sum(1 for item in results if item['changed']),
-                   unchanged=sum(1 for item in results if not item['changed'] and not item['failed']),
-                   failed=sum(1 for item in results if item['failed']))
-    result = dict(context, results=results, summary=summary, changed=bool(summary['saved']))
-    failed_names = [item['name'] for item in results if item['failed']]
-    if failed_names:
-        module.fail_json(msg='%d of %d applications failed: %s. See results for each reason.'
-                         % (len(failed_names), len(results), ', '.join(failed_names)), **result)
-    module.exit_json(**result)
+    run_bulk(argument_spec(), SyncSecrets)
 
 
 if __name__ == '__main__':

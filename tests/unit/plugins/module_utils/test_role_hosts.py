@@ -105,7 +105,7 @@ def test_a_good_host_becomes_a_request_labelled_by_the_host():
     application = parse_host('expenses', host_values())
     assert not application.rejected
     assert application.request.label == 'expenses'
-    assert application.request.credentials == [{'key': 'SecretToken', 'value': 'unit-test-token'}]
+    assert application.request.settings['credentials'] == [{'key': 'SecretToken', 'value': 'unit-test-token'}]
     assert application.connection['client_secret'] == SECRET_ONE
 
 
@@ -137,7 +137,7 @@ def test_a_rejection_never_repeats_a_credential_or_secret_value():
 
 def test_switches_accept_ansible_booleans():
     application = parse_host('expenses', host_values(force='yes', verify='false'))
-    assert application.request.force is True and application.request.verify is False
+    assert application.request.settings['force'] is True and application.request.settings['verify'] is False
 
 
 # -- grouping -------------------------------------------------------------------------------------------------------

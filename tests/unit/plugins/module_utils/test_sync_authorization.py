@@ -13,10 +13,10 @@ import pytest
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import MASK, redact
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import NO_JOB_ADVICE, parse_items
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
-    NO_JOB_ADVICE,
+    APPLICATION_ITEM_SPEC,
     SyncAuthorizer,
-    parse_applications,
     parse_request,
 )
 from ansible_collections.entra.provisioning.tests.unit.plugins.modules.sync_graph_fake import (
@@ -45,7 +45,7 @@ def run_one(graph, request, check_mode=False):
 
 
 def assert_no_value_in(outcome, values):
-    text = json.dumps([outcome.to_result(), outcome.warnings])
+    text = json.dumps(outcome.to_result())
     for value in values:
         assert value not in text
 
@@ -97,14 +97,15 @@ def test_an_empty_job_id_is_refused():
 
 def test_defaults_are_no_force_verify_and_the_target_as_label():
     request = parse_request({'display_name': 'Contoso', 'credentials': [{'key': 'secrettoken', 'value': 'x' * 8}]})
-    assert (request.force, request.verify, request.label, request.job_id) == (False, True, 'Contoso', None)
-    assert request.credentials == [{'key': 'SecretToken', 'value': 'x' * 8}]
+    settings = request.settings
+    assert (settings['force'], settings['verify'], request.label, settings['job_id']) == (False, True, 'Contoso', None)
+    assert settings['credentials'] == [{'key': 'SecretToken', 'value': 'x' * 8}]
 
 
 def test_name_force_and_verify_are_taken():
     request = parse_request({'display_name': 'Contoso', 'name': 'expenses', 'force': True, 'verify': False,
                              'credentials': [{'key': 'SecretToken', 'value': 'x' * 8}]})
-    assert (request.force, request.verify, request.label) == (True, False, 'expenses')
+    assert (request.settings['force'], request.settings['verify'], request.label) == (True, False, 'expenses')
 
 
 def test_credential_values_are_masked_in_any_later_message():
@@ -584,7 +585,7 @@ def test_no_credential_value_appears_in_any_outcome(graph):
     requests = [request_for(app) for app in apps] + [
         request_for(apps[2], 'app_id', credentials=[{'key': 'SecretToken', 'value': 'a-wrong-value'}])]
     outcomes = SyncAuthorizer(graph).run(requests)
-    values = [pair['value'] for request in requests for pair in request.credentials]
+    values = [pair['value'] for request in requests for pair in request.settings['credentials']]
     for outcome in outcomes:
         assert_no_value_in(outcome, values)
 
@@ -595,13 +596,14 @@ GUID_A = '3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b'
 
 
 def test_each_applications_item_is_parsed_alone_with_the_task_defaults():
-    requests = parse_applications([
+    requests = parse_items([
         {'name': 'one', 'app_id': GUID_A, 'credentials': {'SecretToken': 'v' * 8}},
         {'name': 'two', 'app_id': 'not-a-guid', 'credentials': {'SecretToken': 'v' * 8}},
         {'name': 'three', 'app_id': GUID_A, 'credentials': {'SecretToken': 'v' * 8}, 'force': 'no'},
-    ], {'force': True, 'verify': False})
+    ], APPLICATION_ITEM_SPEC, parse_request, defaults={'force': True, 'verify': False})
     assert [request.rejection is None for request in requests] == [True, False, True]
-    assert (requests[0].force, requests[0].verify, requests[2].force) == (True, False, False)
+    settings = [request.settings for request in requests]
+    assert (settings[0]['force'], settings[0]['verify'], settings[2]['force']) == (True, False, False)
     assert requests[1].label == 'two'
     assert requests[1].rejection.message.startswith('applications[1].app_id must be a GUID')
 

@@ -38,7 +38,7 @@ def graph_with(*jobs):
 
 def run(graph, check_mode=False, **options):
     options.setdefault('service_principal_id', SP_ID)
-    return SyncJobs(graph, check_mode=check_mode).ensure([parse_job_request(options)])[0]
+    return SyncJobs(graph, check_mode=check_mode).run([parse_job_request(options)])[0]
 
 
 def test_reset_scope_needs_state_restarted():

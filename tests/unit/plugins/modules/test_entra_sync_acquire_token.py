@@ -138,7 +138,7 @@ def test_documentation_matches_the_argument_spec():
     documented = with_target_options(yaml.safe_load(entra_sync_acquire_token.DOCUMENTATION)['options'])
     shared = shared_documented_options()
     assert not set(documented) & set(shared)
-    assert _documented(documented) == _declared(entra_sync_acquire_token.argument_spec())
+    assert _documented(documented) == _declared(entra_sync_acquire_token.argument_spec().argument_spec)
 
 
 def test_examples_and_return_are_yaml_and_the_module_is_in_the_entra_group():
@@ -315,12 +315,14 @@ PAIR = [{'key': 'SecretToken', 'value': 'v' * 8}]
 
 
 @pytest.mark.parametrize('args, message', [
+    # The target constraints travel with the shared spec (bulk_argument_spec): ansible-core checks them.
     ({'service_principal_id': GUID, 'app_id': GUID, 'credentials': PAIR},
-     'target: give exactly one of service_principal_id, application_id, app_id, display_name to name the '
-     'application, got service_principal_id, app_id.'),
+     'parameters are mutually exclusive: service_principal_id|application_id|app_id|display_name|applications'),
     ({'credentials': PAIR},
-     'Name the application with one of service_principal_id, application_id, app_id, display_name, or list many '
-     'in applications.'),
+     'one of the following is required: service_principal_id, application_id, app_id, display_name, applications'),
+    ({'service_principal_id': '', 'credentials': PAIR},
+     'target: give exactly one of service_principal_id, application_id, app_id, display_name to name the '
+     'application, got none.'),
     ({'display_name': 'Contoso'}, "credentials is required: give the credentials the application's connector "
                                   "expects, e.g. [{key: SecretToken, value: ...}] or {SecretToken: ...}."),
     ({'display_name': 'C' * 257, 'credentials': PAIR},
@@ -365,7 +367,7 @@ PAIR = [{'key': 'SecretToken', 'value': 'v' * 8}]
     ({'app_id': 'Contoso', 'credentials': [{'key': 'SecretToken', 'value': 'v' * 8}]}, 'app_id must be a GUID'),
     ({'app_id': GUID, 'job_id': '', 'credentials': [{'key': 'SecretToken', 'value': 'v' * 8}]}, 'job_id is empty'),
     ({'app_id': GUID, 'applications': [{'app_id': GUID, 'credentials': [{'key': 'SecretToken', 'value': 'v' * 8}]}]},
-     'applications cannot be combined with app_id: set those on each item instead.'),
+     'parameters are mutually exclusive: service_principal_id|application_id|app_id|display_name|applications'),
     ({'credentials': [{'key': 'SecretToken', 'value': 'v' * 8}],
       'applications': [{'app_id': GUID, 'credentials': [{'key': 'SecretToken', 'value': 'v' * 8}]}]},
      'applications cannot be combined with credentials: set those on each item instead.'),

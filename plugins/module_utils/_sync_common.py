@@ -1,0 +1,342 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# FOR INTERNAL COLLECTION USE ONLY: the interfaces in this file may change in any release.
+"""The spine every sync engine (authorize, jobs, job info, secrets) stands on.
+
+One request type (``SyncRequest``), one outcome family (``SyncOutcome`` and a subclass per engine), one engine base
+(``SyncEngine``, which the bulk module runner drives), one step that reads an application's jobs and chooses one
+(``take_jobs`` then ``choose_job``), and one saved-credentials check (``saved_credentials_verdict``: accepted, not
+accepted or unknown). Every answer read here is checked for shape where it is read: a malformed one fails its
+application with a message, never the run.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
+from ansible_collections.entra.provisioning.plugins.module_utils._items import check_items, yaml_kind
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
+    TARGET_OPTIONS,
+    answer_values,
+    send_requests,
+    unreadable_answer,
+)
+
+NO_JOB_ADVICE = ('Create its provisioning job first: in the portal (the enterprise application, Provisioning, Get '
+                 'started) or with the entra.provisioning.entra_sync_job module (state: present, which uses the '
+                 "application's default template unless template_id is given); then run this again.")
+# What choose_job does when no job matches: fail the application, leave it to the caller to create one, or neither.
+FAIL, CREATE, IGNORE = 'fail', 'create', 'ignore'
+# What the saved credentials check (validateCredentials with useSavedCredentials) found.
+ACCEPTED, NOT_ACCEPTED, UNKNOWN = True, False, None
+_JOB_OBJECTS = ('schedule', 'status')
+_STATUS_OBJECTS = ('quarantine', 'lastExecution', 'lastSuccessfulExecution', 'lastSuccessfulExecutionWithExports')
+
+
+class SyncRequest(object):
+    """One application an engine acts on: which target, its label, and the engine's validated ``settings``
+    (credentials, job_id, state, ...). A request whose options were refused carries the error in ``rejection``; it
+    is reported as failed without any request being sent for it, while the other applications go on.
+    """
+
+    def __init__(self, target_option, target_value, label=None, settings=None):
+        self.target_option = target_option
+        self.target_value = target_value
+        self.label = label or target_value
+        self.settings = dict(settings or {})
+        self.rejection = None
+
+    @classmethod
+    def rejected(cls, label, error):
+        """Return a request that stands for an application whose options failed validation."""
+        request = cls(None, None, label=label)
+        request.rejection = error
+        return request
+
+
+class SyncOutcome(object):
+    """What happened to one application: the resolved object, its job, failure state and the Graph request id.
+
+    Each engine's subclass adds its own fields (``fields()``), its success message (``summary()``) and ``changed``.
+    """
+
+    def __init__(self, request):
+        self.request = request
+        self.object_type = None
+        self.object_id = None
+        self.app_id = None
+        self.display_name = None
+        self.path = None
+        self.job_id = request.settings.get('job_id')
+        self.template_id = None
+        self.request_id = None
+        self.failed = False
+        self.msg = None
+        self.error = None
+        if request.rejection is not None:
+            self.fail('validating its options', request.rejection)
+
+    @property
+    def changed(self):
+        """True when a write was (or in check mode would be) sent."""
+        return False
+
+    def fail(self, step, error, advice=None):
+        """Mark this application failed at ``step`` with an EntraError (or a text)."""
+        self.failed = True
+        if isinstance(error, EntraError):
+            self.error = error.to_dict()
+            self.request_id = error.request_id or self.request_id
+            reason = error.message
+        else:
+            reason = error
+        self.msg = '%s failed at %s: %s%s' % (self.describe(), step, reason, ' ' + advice if advice else '')
+
+    def describe(self):
+        """Name the application for messages: its label and, once resolved, its object."""
+        name = "Application '%s'" % self.request.label
+        if self.object_id:
+            name += ' (%s %s)' % (self.object_type, self.object_id)
+        return name
+
+    def target(self):
+        """Return the resolved object as a plain dict for results."""
+        return dict(object_type=self.object_type, object_id=self.object_id, app_id=self.app_id,
+                    display_name=self.display_name, path=self.path)
+
+    def to_result(self):
+        """Return the per-application result fields (never a credential value)."""
+        result = dict(name=self.request.label, changed=self.changed, failed=self.failed,
+                      msg=self.msg or self.summary(), target=self.target(), job_id=self.job_id,
+                      request_id=self.request_id, error=self.error)
+        result.update(self.fields())
+        return result
+
+    def fields(self):
+        """The engine's own result fields."""
+        return {}
+
+    def summary(self):
+        """The message of an application that did not fail."""
+        return '%s: done.' % self.describe()
+
+
+class SyncEngine(object):
+    """What every engine shares, and what the bulk module runner (``_module.run_bulk``) asks of one.
+
+    ``ITEM_SPEC`` is the _items spec of an ``applications`` item, ``INHERITED`` the task options an item takes when it
+    does not set them, ``parse(options, where)`` validates one application's options into a SyncRequest (no network),
+    ``run(requests)`` returns one outcome per request in order, and ``summarize(results)`` the counts of a bulk run
+    beyond ``total`` and ``failed``.
+    """
+
+    ITEM_SPEC = {}
+    INHERITED = ()
+
+    def __init__(self, client, check_mode=False, max_concurrency=None):
+        self.client = client
+        self.check_mode = check_mode
+        self.max_concurrency = max_concurrency
+
+    @staticmethod
+    def parse(options, where=''):
+        """Validate one application's options; raise InvalidInputError."""
+        raise NotImplementedError
+
+    def run(self, requests):
+        """Act on every request; return one outcome per request, in input order."""
+        raise NotImplementedError
+
+    @staticmethod
+    def summarize(results):
+        """The engine's counts for a bulk run's summary."""
+        return {}
+
+    def _send(self, requests):
+        """Send requests: a single one directly, several through $batch. Returns BatchResults in input order."""
+        return send_requests(self.client, requests, self.max_concurrency)
+
+
+def option_namer(where='', names=None):
+    """Return ``name_of(option)``: how an option is spelt for the user (``names[option]``, else ``where + option``,
+    e.g. ``applications[3].job_id``)."""
+    return lambda option: (names or {}).get(option) or where + option
+
+
+def optional_text(options, option, name_of):
+    """Return ``options[option]`` (None when unset); raise InvalidInputError when it is set but blank."""
+    value = options.get(option)
+    if value is not None and str(value).strip() == '':
+        raise InvalidInputError('%s is empty; leave it out to use the only job of the application.' % name_of(option))
+    return value
+
+
+def parse_items(items, spec, parse_one, defaults=None):
+    """Validate each ``applications`` item on its own and return one SyncRequest per item, in input order.
+
+    Each item is checked against the item ``spec`` by _items (unknown keys with a did-you-mean, types, choices,
+    duplicate names), then its unset keys take ``defaults`` (the task's values) and ``parse_one(options, where)``
+    builds the request. A bad item becomes a rejected request, so the others still run. ``items`` that is not a
+    list raises InvalidInputError.
+    """
+    requests = []
+    for checked in check_items(items, 'applications', spec, label_fallbacks=TARGET_OPTIONS):
+        if checked.error is None:
+            options = dict(checked.values)
+            for name, value in (defaults or {}).items():
+                if options.get(name) is None:
+                    options[name] = value
+            try:
+                requests.append(parse_one(options, checked.where + '.'))
+                continue
+            except InvalidInputError as error:
+                checked.error = error
+        requests.append(SyncRequest.rejected(checked.label, checked.error))
+    return requests
+
+
+def target_item_spec(**extra):
+    """Return the _items spec of an applications item: ``name``, the four target options, and ``extra``."""
+    spec = dict(name=dict(type='str'))
+    spec.update((option, dict(type='str')) for option in TARGET_OPTIONS)
+    spec.update(extra)
+    return spec
+
+
+# -- an application's jobs: one listing, one choice ---------------------------------------------------------------
+
+def jobs_request(outcome):
+    """The GET that lists the jobs of a resolved application."""
+    return BatchRequest('GET', outcome.path + '/synchronization/jobs')
+
+
+def take_jobs(outcome, result):
+    """Return the jobs of a listing answer (each checked with job_problem), or None with the outcome failed."""
+    if not result.ok:
+        outcome.fail('listing synchronization jobs', result.error, synchronization_permission_advice(result.error))
+        return None
+    jobs = answer_values(result.body)
+    problem = _listing_problem(result.body) if jobs is None else _first(job_problem(job, 'value[%d]' % position)
+                                                                        for position, job in enumerate(jobs))
+    if problem:
+        outcome.fail('listing synchronization jobs', unreadable_answer('a list of jobs', result, problem))
+        return None
+    return jobs
+
+
+def take_job(outcome, result, step):
+    """Return the job of an answer that is one (create, read), or None with the outcome failed at ``step``."""
+    problem = job_problem(result.body, 'the job')
+    if problem:
+        outcome.fail(step, unreadable_answer('a job', result, problem))
+        return None
+    return result.body
+
+
+def job_problem(job, where):
+    """Return what makes ``job`` unusable as a synchronizationJob (a text naming ``where``), or None."""
+    if not isinstance(job, dict):
+        return '%s is %s, not an object' % (where, yaml_kind(job))
+    if not isinstance(job.get('id'), str) or not job['id']:
+        return '%s has no id' % where
+    if job.get('templateId') is not None and not isinstance(job['templateId'], str):
+        return '%s.templateId is %s, not a string' % (where, yaml_kind(job['templateId']))
+    status = job.get('status')
+    nested = [(name, job.get(name)) for name in _JOB_OBJECTS]
+    nested += [('status.' + name, status.get(name)) for name in _STATUS_OBJECTS if isinstance(status, dict)]
+    for name, value in nested:
+        if value is not None and not isinstance(value, dict):
+            return '%s.%s is %s, not an object' % (where, name, yaml_kind(value))
+    if isinstance(status, dict) and status.get('code') is not None and not isinstance(status['code'], str):
+        return '%s.status.code is %s, not a string' % (where, yaml_kind(status['code']))
+    return None
+
+
+def choose_job(outcome, jobs, job_id=None, template_id=None, missing=FAIL, purpose='use'):
+    """Choose the job to act on from checked ``jobs``: by ``job_id``, else by ``template_id``, else the only one.
+
+    Sets ``outcome.job_id`` and ``outcome.template_id`` and returns the job; returns None when the outcome failed or
+    nothing matched. When nothing matches, ``missing`` says what follows: FAIL the application (it needs a job to
+    ``purpose``), or the caller will CREATE one (a job id cannot be chosen, so a missing job_id still fails), or
+    IGNORE (nothing to delete). Several matches always fail.
+    """
+    ids = [job['id'] for job in jobs]
+    if job_id is not None:
+        matches = [job for job in jobs if job['id'] == job_id]
+        if not matches and missing != IGNORE:
+            outcome.fail('finding job_id', 'it has no synchronization job %r; its jobs are: %s.'
+                         % (job_id, ', '.join(ids) or 'none'),
+                         'A job id cannot be chosen at creation: use template_id to create one.'
+                         if missing == CREATE else None)
+            return None
+    elif template_id is not None:
+        matches = [job for job in jobs if job.get('templateId') == template_id]
+    else:
+        matches = list(jobs)
+    if len(matches) > 1:
+        outcome.fail('choosing a synchronization job', 'it has %d jobs%s (%s); set job_id to the one to use.'
+                     % (len(matches), ' of template %s' % template_id if template_id else '',
+                        ', '.join(job['id'] for job in matches)))
+        return None
+    if not matches:
+        if missing == FAIL:
+            # Without a job there is nothing to act on, and Graph would answer a write with unrelated advice.
+            outcome.fail('finding its provisioning job', 'it has no provisioning (synchronization) job, so there is '
+                         'nothing to %s and nothing was sent.' % purpose, NO_JOB_ADVICE)
+        return None
+    outcome.job_id = matches[0]['id']
+    outcome.template_id = matches[0].get('templateId')
+    return matches[0]
+
+
+# -- the saved credentials: accepted, not accepted, or unknown ----------------------------------------------------
+
+def saved_credentials_request(outcome):
+    """validateCredentials with the saved credentials of the outcome's job: a POST that only reads, so it is safe to
+    send again."""
+    return BatchRequest('POST', '%s/synchronization/jobs/%s/validateCredentials'
+                        % (outcome.path, path_segment(outcome.job_id)),
+                        body={'useSavedCredentials': True}, idempotent=True)
+
+
+def saved_credentials_verdict(outcome, result, step, advice=None):
+    """What a saved-credentials answer says: ACCEPTED, NOT_ACCEPTED, or UNKNOWN with the outcome failed at ``step``
+    (``advice`` first in its message). The one place that decides which answer means what."""
+    if result.ok:
+        return ACCEPTED
+    if result.status == 400 and not result.outcome_unknown:
+        # 400 is how the service says "these saved credentials do not work (yet)"; its error text is not needed,
+        # so it is never built.
+        return NOT_ACCEPTED
+    permission_advice = synchronization_permission_advice(result.error)
+    outcome.fail('%s the saved credentials (validateCredentials)' % step, result.error,
+                 ' '.join(text for text in (advice, permission_advice) if text) or None)
+    return UNKNOWN
+
+
+def check_saved_credentials(send, outcomes, step, advice_of=None):
+    """Ask validateCredentials about each outcome's saved credentials (``send(requests)`` returns BatchResults);
+    return a verdict per outcome (see saved_credentials_verdict). ``advice_of(outcome)`` may lead an UNKNOWN's
+    message."""
+    results = send([saved_credentials_request(outcome) for outcome in outcomes])
+    return [saved_credentials_verdict(outcome, result, step, advice_of(outcome) if advice_of else None)
+            for outcome, result in zip(outcomes, results)]
+
+
+def _listing_problem(body):
+    if not isinstance(body, dict):
+        return 'the answer is %s, not an object' % yaml_kind(body)
+    if 'value' not in body:
+        return 'it has no value field'
+    if not isinstance(body['value'], list):
+        return 'its value is %s, not a list' % yaml_kind(body['value'])
+    return next('value[%d] is %s, not an object' % (position, yaml_kind(item))
+                for position, item in enumerate(body['value']) if not isinstance(item, dict))
+
+
+def _first(problems):
+    return next((problem for problem in problems if problem), None)
