@@ -52,6 +52,8 @@ options:
     description:
       - The synchronization template of the job (for example V(scim)); the job is created from it when missing.
       - By default the application's template marked default is used to create a job.
+      - Before a job is created, the application's templates are read; a O(template_id) that is not one of them
+        fails the application, naming the templates it has, and nothing is created.
     type: str
   reset_scope:
     description:

@@ -149,8 +149,8 @@ target:
   returned: with a single target
   type: dict
 results:
-  description: With O(applications), one entry per item in input order, with C(name), C(failed), C(msg),
-    C(target), C(jobs), C(request_id) and C(error).
+  description: With O(applications), one entry per item in input order, with C(name), C(changed), C(failed), C(msg),
+    C(target), C(job_id), C(jobs), C(request_id) and C(error).
   returned: with O(applications)
   type: list
   elements: dict

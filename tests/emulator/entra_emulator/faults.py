@@ -34,6 +34,9 @@ DEFAULT_FAULTS = {
     # [{"status": 307|308|301|302|303, "location": url, "count": N, "path_regex": str, "target": ...}]: answered
     # with that redirect before anything is processed (what a misconfigured gateway or a hostile proxy does).
     "redirects": [],
+    # [{"count": N, "path_regex": str, "methods": [...] (default GET), "body": any JSON value}]: answered 200 with
+    # that body instead of the real answer (a malformed answer from Graph or a proxy in front of it).
+    "malformed_answers": [],
     # Seconds a service principal/application created at run time answers 404.
     "eventual_consistency_seconds": 0,
 }
@@ -179,6 +182,17 @@ def normalize_faults(changes, base=None):
             redirects.append({"status": status, "location": location, "count": _count(rule, where),
                               "path_regex": _regex(rule, where), "target": _target(rule, where)})
         faults["redirects"] = redirects
+    if "malformed_answers" in changes:
+        malformed = []
+        for position, rule in enumerate(_rules(changes["malformed_answers"], "malformed_answers")):
+            where = "malformed_answers[%d]" % position
+            methods = rule.get("methods", ["GET"])
+            if not isinstance(methods, list):
+                raise FaultError("%s.methods must be a list" % where)
+            malformed.append({"count": _count(rule, where), "path_regex": _regex(rule, where),
+                              "methods": [str(item).upper() for item in methods],
+                              "body": copy.deepcopy(rule.get("body", {"value": "malformed"}))})
+        faults["malformed_answers"] = malformed
     return faults
 
 

@@ -5,6 +5,7 @@ adds transport faults, latency and logging, and $batch reuses the same dispatche
 """
 
 import base64
+import copy
 import json
 import random
 import re
@@ -840,6 +841,10 @@ def request_faults(state, call, absolute_path):
         call.operation = "concurrency_violation"
         return graph_error(call, 409, "Directory_ConcurrencyViolation",
                            "Another operation is in progress on this object. Please retry the request.")
+    malformed = take_rule(faults["malformed_answers"], absolute_path, "graph", method=call.method)
+    if malformed is not None:
+        call.operation = "malformed_answer"
+        return _ok(copy.deepcopy(malformed["body"]))
     return None
 
 

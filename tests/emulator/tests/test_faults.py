@@ -235,3 +235,16 @@ def test_latency_counts_from_the_request_arrival():
     started = time.monotonic()
     asyncio.run(server._wait_until_due(started - 0.5, 300))
     assert time.monotonic() - started < 0.05
+
+
+
+def test_malformed_answer_replaces_the_next_matching_read_only(emulator, graph):
+    app = seed_app("global", TOKEN_APP["display_name"])
+    path = "/servicePrincipals/%s" % app["service_principal_id"]
+    emulator.set_faults(malformed_answers={"count": 1, "path_regex": "/synchronization/jobs$",
+                                           "body": {"value": "not a list"}})
+    assert graph.get(path).json()["id"] == app["service_principal_id"]
+    answer = graph.get(path + "/synchronization/jobs")
+    assert answer.status_code == 200 and answer.json() == {"value": "not a list"}
+    assert isinstance(graph.get(path + "/synchronization/jobs").json()["value"], list)
+    assert emulator.faults()["malformed_answers"][0]["count"] == 0

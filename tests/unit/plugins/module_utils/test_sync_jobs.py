@@ -129,3 +129,40 @@ def test_start_jobs_unless_running_for_the_role():
     assert done[1]['failed'] and 'no resolved object or job' in done[1]['msg']
     running = start_jobs_unless_running(graph_with(job('Active')), [{'label': 'a', 'path': SP_PATH, 'job_id': 'job-1'}])
     assert not running[0]['started']
+
+
+def test_a_template_id_is_checked_against_the_templates_before_a_job_is_created():
+    graph = graph_with()
+    graph.answer('GET', r'/templates$', 200, {'value': [{'id': 'scim', 'default': True}, {'id': 'scimGroups'}]})
+    outcome = run(graph, template_id='scmi')
+    assert outcome.failed and graph.writes() == []
+    assert ("failed at finding template_id: it has no synchronization template 'scmi'; its templates are: scim, "
+            "scimGroups. Set template_id to one of them; nothing was created.") in outcome.msg
+
+
+def test_a_template_id_that_exists_creates_the_job_from_it():
+    graph = graph_with()
+    graph.answer('GET', r'/templates$', 200, {'value': [{'id': 'scim', 'default': True}, {'id': 'scimGroups'}]})
+    graph.answer('POST', r'/synchronization/jobs$', 201, job('NotRun', template='scimGroups'))
+    outcome = run(graph, template_id='scimGroups')
+    assert not outcome.failed and outcome.actions == ['create'] and outcome.job_id == 'job-1'
+    assert graph.writes()[0][2] == {'templateId': 'scimGroups'}
+
+
+@pytest.mark.parametrize('body', [None, {'value': 'x'}, {'value': [{'default': True}]}])
+def test_an_unreadable_templates_answer_fails_that_application(body):
+    graph = graph_with()
+    graph.answer('GET', r'/templates$', 200, body)
+    outcome = run(graph)
+    assert outcome.failed and 'Graph answered with something that is not a list of templates' in outcome.msg
+    assert graph.writes() == []
+
+
+def test_an_unreadable_created_job_fails_the_application_but_says_it_was_created():
+    graph = graph_with()
+    graph.answer('GET', r'/templates$', 200, {'value': [{'id': 'scim', 'default': True}]})
+    graph.answer('POST', r'/synchronization/jobs$', 201, {'templateId': 'scim'})
+    outcome = run(graph)
+    assert outcome.failed and outcome.sent == ['create'] and outcome.changed
+    assert ('failed at reading the job created from template scim: Graph answered with something that is not a job '
+            '(request-id r-1): the job has no id') in outcome.msg

@@ -159,3 +159,29 @@ def test_secrets_check_mode_sends_no_put(run):
                  credentials=[{'key': 'SecretToken', 'value': TOKEN}])
     assert result['changed'] and not result['saved'] and result['validated']
     assert run.graph.writes() == []
+
+
+def test_secrets_takes_credentials_as_a_mapping_as_the_other_modules_do(run):
+    run.graph.answer('GET', r'/synchronization/jobs$', 200, {'value': [{'id': 'job-1', 'templateId': 'scim'}]})
+    run.graph.answer('POST', r'/validateCredentials$', 204)
+    run.graph.answer('PUT', r'/secrets$', 204)
+    result = run(entra_sync_secrets, service_principal_id=SP_ID, update_secrets='always',
+                 credentials={'BaseAddress': 'https://scim.example.invalid', 'secrettoken': TOKEN})
+    assert result['saved'] and result['credential_keys'][:2] == ['BaseAddress', 'SecretToken']
+    assert TOKEN not in run.output
+
+
+@pytest.mark.parametrize('value, kind', [(['a', 'b'], 'a list'), ({'token': TOKEN}, 'a mapping')])
+def test_secrets_single_target_refuses_a_list_or_mapping_value_before_any_request(run, value, kind):
+    result = run(entra_sync_secrets, service_principal_id=SP_ID, credentials=[{'key': 'SecretToken', 'value': value}])
+    assert result['failed'] and run.graph.calls == []
+    assert result['msg'].startswith('credentials[0].value (for SecretToken) is %s, which Graph cannot take; nothing '
+                                    'was sent.' % kind)
+    assert TOKEN not in run.output
+
+
+@pytest.mark.parametrize('module', MODULES, ids=lambda module: module.__name__.rsplit('.', 1)[-1])
+def test_every_bulk_module_refuses_task_wide_mistakes_the_same_way(run, module):
+    result = run(module, applications=[])
+    assert result['failed'] and result['msg'] == 'applications is empty: list at least one application.'
+    assert result['error']['message'] == result['msg'] and run.graph.calls == []
