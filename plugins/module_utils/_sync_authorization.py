@@ -20,15 +20,11 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
 from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchPipeline, BatchRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import (
-    NO_JOB_ADVICE,
+    RequestReader,
     SyncEngine,
     SyncOutcome,
-    SyncRequest,
-    check_saved_credentials,
     choose_job,
     jobs_request,
-    option_namer,
-    optional_text,
     saved_credentials_request,
     saved_credentials_verdict,
     take_jobs,
@@ -36,7 +32,6 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_common im
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import normalize_credentials
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
-    parse_target,
     refuse_repeated_applications,
     request_id_of,
     resolve_request,
@@ -65,18 +60,16 @@ def parse_request(options, where='', names=None):
     'expenses'"}``); without an entry, ``where`` prefixes the option name, e.g. ``applications[3].`` so the user sees
     which item is wrong.
     """
-    name_of = option_namer(where, names)
-    target_option, target_value = parse_target(options, where, name_of)
-    job_id = optional_text(options, 'job_id', name_of)
+    reader = RequestReader(options, where, names)
+    job_id = reader.text('job_id')
     if options.get('credentials') is None:
         raise InvalidInputError('%s is required: give the credentials the application\'s connector expects, e.g. %s.'
-                                % (name_of('credentials'), CREDENTIALS_EXAMPLE))
+                                % (reader.name('credentials'), CREDENTIALS_EXAMPLE))
     # normalize_credentials registers every value first: that masks a value Graph echoes into an error text too,
     # for every caller of this engine (the role included).
-    credentials = normalize_credentials(options.get('credentials'), name_of('credentials'))
-    return SyncRequest(target_option, target_value, label=options.get('name'), settings=dict(
-        credentials=credentials, job_id=job_id, force=bool(options.get('force')),
-        verify=options.get('verify') is not False))
+    credentials = normalize_credentials(options.get('credentials'), reader.name('credentials'))
+    return reader.request(credentials=credentials, job_id=job_id, force=bool(options.get('force')),
+                          verify=options.get('verify') is not False)
 
 
 class ApplicationOutcome(SyncOutcome):
@@ -224,7 +217,7 @@ class SyncAuthorizer(SyncEngine):
     def _verify(self, outcomes):
         to_verify = [outcome for outcome in outcomes if not outcome.failed
                      and (outcome.outcome_unknown or (outcome.acquired and outcome.request.settings['verify']))]
-        verdicts = check_saved_credentials(self._send, to_verify, 'verifying',
+        verdicts = self._check_saved_credentials(to_verify, 'verifying',
                                            lambda outcome: _LOST_ANSWER_ADVICE if outcome.outcome_unknown else None)
         for outcome, accepted in zip(to_verify, verdicts):
             if outcome.failed:

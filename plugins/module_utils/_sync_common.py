@@ -22,6 +22,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._items import c
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
     TARGET_OPTIONS,
     answer_values,
+    parse_target,
     send_requests,
     unreadable_answer,
 )
@@ -160,19 +161,55 @@ class SyncEngine(object):
         """Send requests: a single one directly, several through $batch. Returns BatchResults in input order."""
         return send_requests(self.client, requests, self.max_concurrency)
 
+    def _read_jobs(self, outcomes):
+        """List the jobs of every outcome that has not failed; return ``(outcome, jobs)`` for each answer that is a
+        usable list (take_jobs fails the others)."""
+        live = [outcome for outcome in outcomes if not outcome.failed]
+        read = []
+        for outcome, result in zip(live, self._send([jobs_request(outcome) for outcome in live])):
+            jobs = take_jobs(outcome, result)
+            if jobs is not None:
+                read.append((outcome, jobs))
+        return read
 
-def option_namer(where='', names=None):
-    """Return ``name_of(option)``: how an option is spelt for the user (``names[option]``, else ``where + option``,
-    e.g. ``applications[3].job_id``)."""
-    return lambda option: (names or {}).get(option) or where + option
+    def _check_saved_credentials(self, outcomes, step, advice_of=None):
+        """Ask validateCredentials about each outcome's saved credentials; return a verdict per outcome (see
+        saved_credentials_verdict). ``advice_of(outcome)`` may lead an UNKNOWN's message."""
+        results = self._send([saved_credentials_request(outcome) for outcome in outcomes])
+        return [saved_credentials_verdict(outcome, result, step, advice_of(outcome) if advice_of else None)
+                for outcome, result in zip(outcomes, results)]
 
 
-def optional_text(options, option, name_of):
-    """Return ``options[option]`` (None when unset); raise InvalidInputError when it is set but blank."""
-    value = options.get(option)
-    if value is not None and str(value).strip() == '':
-        raise InvalidInputError('%s is empty; leave it out to use the only job of the application.' % name_of(option))
-    return value
+class RequestReader(object):
+    """Reads one application's options (a dict) into a SyncRequest: each option spelt as the user wrote it, the
+    target (exactly one of the target options, checked), blank texts refused.
+
+    ``names`` maps an option to the text that names it (the role passes ``{'credentials': "authorize_credentials of
+    host 'expenses'"}``); without an entry ``where`` prefixes the option, e.g. ``applications[3].job_id``.
+    Raises InvalidInputError, from the constructor on for a bad target.
+    """
+
+    def __init__(self, options, where='', names=None):
+        self.options = options
+        self.where = where
+        self.names = names or {}
+        self.target_option, self.target_value = parse_target(options, where, self.name)
+
+    def name(self, option):
+        """How ``option`` is spelt for the user."""
+        return self.names.get(option) or self.where + option
+
+    def text(self, option):
+        """Return the option's value (None when unset); raise InvalidInputError when it is set but blank."""
+        value = self.options.get(option)
+        if value is not None and str(value).strip() == '':
+            raise InvalidInputError('%s is empty; leave it out to use the only job of the application.'
+                                    % self.name(option))
+        return value
+
+    def request(self, **settings):
+        """The SyncRequest of the target, labelled with the ``name`` option, carrying ``settings``."""
+        return SyncRequest(self.target_option, self.target_value, label=self.options.get('name'), settings=settings)
 
 
 def parse_items(items, spec, parse_one, defaults=None):
@@ -316,15 +353,6 @@ def saved_credentials_verdict(outcome, result, step, advice=None):
     outcome.fail('%s the saved credentials (validateCredentials)' % step, result.error,
                  ' '.join(text for text in (advice, permission_advice) if text) or None)
     return UNKNOWN
-
-
-def check_saved_credentials(send, outcomes, step, advice_of=None):
-    """Ask validateCredentials about each outcome's saved credentials (``send(requests)`` returns BatchResults);
-    return a verdict per outcome (see saved_credentials_verdict). ``advice_of(outcome)`` may lead an UNKNOWN's
-    message."""
-    results = send([saved_credentials_request(outcome) for outcome in outcomes])
-    return [saved_credentials_verdict(outcome, result, step, advice_of(outcome) if advice_of else None)
-            for outcome, result in zip(outcomes, results)]
 
 
 def _listing_problem(body):

@@ -22,20 +22,16 @@ from ansible_collections.entra.provisioning.plugins.module_utils._ids import pat
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import (
     CREATE,
     IGNORE,
+    RequestReader,
     SyncEngine,
     SyncOutcome,
     SyncRequest,
     choose_job,
-    jobs_request,
-    option_namer,
-    optional_text,
     take_job,
-    take_jobs,
     target_item_spec,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
     answer_values,
-    parse_target,
     request_id_of,
     resolve_targets,
     unreadable_answer,
@@ -61,11 +57,10 @@ def parse_job_request(options, where='', names=None):
     Reads the target options, ``name``, ``job_id``, ``template_id``, ``state`` (default ``present``; the info
     module passes none) and ``reset_scope`` (a list of flags, only with ``state=restarted``).
     """
-    name_of = option_namer(where, names)
-    target_option, target_value = parse_target(options, where, name_of)
-    settings = dict(state=options.get('state') or 'present', reset_scope=None,
-                    job_id=optional_text(options, 'job_id', name_of),
-                    template_id=optional_text(options, 'template_id', name_of))
+    reader = RequestReader(options, where, names)
+    name_of = reader.name
+    settings = dict(state=options.get('state') or 'present', reset_scope=None, job_id=reader.text('job_id'),
+                    template_id=reader.text('template_id'))
     if settings['job_id'] and settings['template_id']:
         raise InvalidInputError('%s and %s name the job twice; give one of them.'
                                 % (name_of('job_id'), name_of('template_id')))
@@ -78,7 +73,7 @@ def parse_job_request(options, where='', names=None):
             raise InvalidInputError('%s only applies with state=restarted (it is the restart criteria), but state is '
                                     '%s.' % (name_of('reset_scope'), settings['state']))
         settings['reset_scope'] = _canonical_scope(scope, name_of('reset_scope'))
-    return SyncRequest(target_option, target_value, label=options.get('name'), settings=settings)
+    return reader.request(**settings)
 
 
 def _canonical_scope(scope, where):
@@ -227,9 +222,8 @@ class SyncJobs(SyncEngine):
         resolve_targets([outcome for outcome in outcomes if outcome.path is None], self._send, self.client)
 
     def _list_jobs(self, outcomes):
-        live = [outcome for outcome in outcomes if not outcome.failed]
-        for outcome, result in zip(live, self._send([jobs_request(outcome) for outcome in live])):
-            outcome.jobs = take_jobs(outcome, result) or []
+        for outcome, jobs in self._read_jobs(outcomes):
+            outcome.jobs = jobs
 
     @staticmethod
     def _choose_jobs(outcomes):

@@ -22,23 +22,14 @@ from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors i
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import (
+    RequestReader,
     SyncEngine,
     SyncOutcome,
-    SyncRequest,
-    check_saved_credentials,
     choose_job,
-    jobs_request,
-    option_namer,
-    optional_text,
-    take_jobs,
     target_item_spec,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import normalize_credentials
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
-    parse_target,
-    request_id_of,
-    resolve_targets,
-)
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import request_id_of, resolve_targets
 
 UPDATE_SECRETS_CHOICES = ('always', 'on_create')
 # What one applications item of entra_sync_secrets may hold (checked by _items; credential values are secrets).
@@ -66,8 +57,8 @@ def parse_secrets_request(options, where='', names=None):
     sets the service is known to reject, checks SyncNotificationSettings and SyncAll, and adds them when missing.
     Every value is registered as a secret.
     """
-    name_of = option_namer(where, names)
-    target_option, target_value = parse_target(options, where, name_of)
+    reader = RequestReader(options, where, names)
+    name_of = reader.name
     credentials = normalize_credentials(options.get('credentials'), name_of('credentials'))
     for pair in credentials:
         register_secret(pair['value'])
@@ -90,10 +81,8 @@ def parse_secrets_request(options, where='', names=None):
     if update not in UPDATE_SECRETS_CHOICES:
         raise InvalidInputError('%s must be one of %s, got %r.'
                                 % (name_of('update_secrets'), ', '.join(UPDATE_SECRETS_CHOICES), update))
-    job_id = optional_text(options, 'job_id', name_of)
-    return SyncRequest(target_option, target_value, label=options.get('name'), settings=dict(
-        job_id=job_id, credentials=credentials, defaults_added=defaults_added, update_secrets=update,
-        verify=options.get('verify') is not False))
+    return reader.request(job_id=reader.text('job_id'), credentials=credentials, defaults_added=defaults_added,
+                          update_secrets=update, verify=options.get('verify') is not False)
 
 
 def _check_settings(credentials, where):
@@ -193,11 +182,8 @@ class SyncSecrets(SyncEngine):
     # -- phases -------------------------------------------------------------------------------------------------
 
     def _find_jobs(self, outcomes):
-        live = [outcome for outcome in outcomes if not outcome.failed]
-        for outcome, result in zip(live, self._send([jobs_request(outcome) for outcome in live])):
-            jobs = take_jobs(outcome, result)
-            if jobs is not None:
-                choose_job(outcome, jobs, outcome.job_id, purpose='test the credentials against')
+        for outcome, jobs in self._read_jobs(outcomes):
+            choose_job(outcome, jobs, outcome.job_id, purpose='test the credentials against')
 
     def _validate_given(self, outcomes):
         requests = [BatchRequest('POST', self._validate_url(outcome), idempotent=True, body={
@@ -232,7 +218,7 @@ class SyncSecrets(SyncEngine):
 
     def _saved_accepted(self, outcomes, step):
         """The saved-credentials verdict of each outcome (see _sync_common.saved_credentials_verdict)."""
-        return check_saved_credentials(self._send, outcomes, step)
+        return self._check_saved_credentials(outcomes, step)
 
     @staticmethod
     def _validate_url(outcome):
