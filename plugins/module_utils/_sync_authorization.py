@@ -217,8 +217,8 @@ class SyncAuthorizer(SyncEngine):
     def _verify(self, outcomes):
         to_verify = [outcome for outcome in outcomes if not outcome.failed
                      and (outcome.outcome_unknown or (outcome.acquired and outcome.request.settings['verify']))]
-        verdicts = self._check_saved_credentials(to_verify, 'verifying',
-                                           lambda outcome: _LOST_ANSWER_ADVICE if outcome.outcome_unknown else None)
+        verdicts = self._check_saved_credentials(
+            to_verify, 'verifying', lambda outcome: _LOST_ANSWER_ADVICE if outcome.outcome_unknown else None)
         for outcome, accepted in zip(to_verify, verdicts):
             if outcome.failed:
                 continue

@@ -237,7 +237,6 @@ def test_latency_counts_from_the_request_arrival():
     assert time.monotonic() - started < 0.05
 
 
-
 def test_malformed_answer_replaces_the_next_matching_read_only(emulator, graph):
     app = seed_app("global", TOKEN_APP["display_name"])
     path = "/servicePrincipals/%s" % app["service_principal_id"]
