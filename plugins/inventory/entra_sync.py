@@ -112,15 +112,6 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 
-try:
-    # ansible-core 2.19 and later: set_variable itself removes trust, so values from Graph are never templated.
-    from ansible.inventory.helpers import remove_trust as _core_untrusts_variables  # noqa: F401  pylint: disable=unused-import
-
-    def _untrusted(value):
-        return value
-except ImportError:  # ansible-core 2.18: mark them unsafe here (half the build time on 2.19, where it is redundant)
-    from ansible.utils.unsafe_proxy import wrap_var as _untrusted
-
 from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter, OptionResolver
@@ -169,7 +160,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self.inventory.add_group(group)
                 self.inventory.add_child(group, name)
             for key, value in variables.items():
-                self.inventory.set_variable(name, key, _untrusted(value))
+                # set_variable removes trust (ansible-core 2.19, the minimum), so values from Graph are never templated.
+                self.inventory.set_variable(name, key, value)
             self._set_composite_vars(self.get_option('compose'), variables, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option('groups'), variables, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option('keyed_groups'), variables, name, strict=strict)
