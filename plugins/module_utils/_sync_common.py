@@ -185,8 +185,8 @@ class RequestReader(object):
     target (exactly one of the target options, checked), blank texts refused.
 
     ``names`` maps an option to the text that names it (the role passes ``{'credentials': "authorize_credentials of
-    host 'expenses'"}``); without an entry ``where`` prefixes the option, e.g. ``applications[3].job_id``.
-    Raises InvalidInputError, from the constructor on for a bad target.
+    host 'expenses'"}``); without an entry ``where`` prefixes the option, e.g. ``applications[3].job_id``. The
+    constructor raises InvalidInputError when the target is not exactly one valid target option.
     """
 
     def __init__(self, options, where='', names=None):
