@@ -199,6 +199,7 @@ for _core, (_package, _pythons, _blocking) in CORE_LINES.items():
 # The sessions that run once, on the machine's Python.
 if not IN_DEBIAN_ROOT:
 
+    # antsibull-nox (1.10) has no changelog session.
     @nox.session(name="changelog-lint", python=MACHINE_PYTHON)
     @install_packages(packages=[ANTSIBULL_CHANGELOG])
     def changelog_lint(session):

@@ -19,7 +19,6 @@ from cryptography.x509.oid import NameOID
 from entra_emulator import pki
 
 
-
 def strict_context(ca_path):
     """A client context that verifies as Python 3.13 does by default, on any Python."""
     context = ssl.create_default_context(cafile=ca_path)
