@@ -12,15 +12,15 @@ Plain `nox` runs every default session: the whole matrix and the once-only sessi
 sessions, one nox call each, times them, and prints the matrix and the closing line (tests/tooling/tasks.py); a
 session tagged non-blocking (the release candidate) is reported there but does not fail the run.
 
-ansible-core 2.20 and newer need a controller Python 3.12+, which these machines (Debian 12) lack. Sessions on
-Python 3.13 and 3.14 therefore run inside a Debian 13 or 14 root (tests/tooling/debian_root.py): on the machine
-such a session re-runs `nox -s <same name>` inside the root, where the session is defined for real.
+antsibull-nox.toml defines what antsibull-nox does for any collection (docs-check, ansible-lint,
+build-import-check); this file adds what it does not: the ansible-test matrix on the Pythons these machines have,
+changelog-lint, and the suites against the emulator (emulator, functional, awx, benchmark-analysis). What these
+machines force (no container engine, Python 3.11 only) is in one section below.
 """
 
 import glob
 import os
 import sys
-import tempfile
 
 import nox
 
@@ -35,17 +35,7 @@ antsibull_nox.load_antsibull_nox_toml()
 
 REPO_ROOT = os.path.dirname(os.path.abspath(__file__))
 TOOLING_DIR = os.path.join(REPO_ROOT, "tests", "tooling")
-# Inside a Debian root, the Python version it is for (tests/tooling/debian_root.py sets it); "" on the machine.
-IN_DEBIAN_ROOT = os.environ.get("ENTRA_IN_DEBIAN_ROOT", "")
-# The machine's Python, and the Pythons of the Debian roots (13 trixie: 3.13, 14 forky: 3.14).
-MACHINE_PYTHON = "3.11"
-ROOT_PYTHONS = ("3.13", "3.14")
 ALL_SUITES = ("sanity", "units", "integration")
-# Sanity tests a line cannot run here. ansible-test 2.22.0rc1 pins its pylint's dill to a GitHub archive, and these
-# machines reach only package registries.
-SANITY_SKIPS = {"2.22": ("pylint",)}
-# Inside the root, session venvs live in the root itself (cached with it), not in the clone's .nox.
-ROOT_ENVDIR = "/opt/entra-provisioning/nox-envs"
 
 # The matrix: ansible-core line -> (exact package, {controller Python: suites}, blocking). The lowest and highest
 # controller Python each line supports that these machines can get: 3.11 (the machine), 3.13 (Debian 13), 3.14
@@ -61,13 +51,60 @@ CORE_LINES = {
 # Tools of the sessions that run once (exact pins: the versions the sessions were proven with).
 TOOLS_CORE = "ansible-core==2.19.14"
 ANTSIBULL_CHANGELOG = "antsibull-changelog==0.36.0"
-GALAXY_IMPORTER = "galaxy-importer==0.4.44"
 NO_COLOR = {"NO_COLOR": "1", "ANSIBLE_NOCOLOR": "1", "PY_COLORS": "0", "ANSIBLE_FORCE_COLOR": "0"}
 
 
 def requirements(path):
     """pip arguments for a requirement file of the clone."""
     return ["-r", os.path.join(REPO_ROOT, path)]
+
+
+# The emulator and the helpers the test suites share (tests/emulator/pyproject.toml), with their exact pins.
+# Editable, so a re-run with -R tests the code as it is now; in a Debian root the clone is mounted at the same path.
+EMULATOR = ["-e", os.path.join(REPO_ROOT, "tests", "emulator")] + requirements("tests/emulator/requirements.txt")
+
+
+# -- What these machines force -------------------------------------------------------------------------------------
+# No container engine, and Debian 12's Python 3.11 only. Everything here goes away on a machine with docker/podman
+# (ansible-test --docker, galaxy-importer's own ansible-test) and the Pythons ansible-core asks for:
+# - Sessions on Python 3.13 and 3.14 run in a Debian 13 or 14 root (tests/tooling/debian_root.py): on the machine
+#   such a session re-runs `nox -s <same name>` inside the root (register below), where it is defined for real.
+# - ansible-test's pip bootstrap downloads a script from a host these machines do not reach: a local stand-in
+#   (tests/tooling/ansible_test_pip_bootstrap.py) is written before each ansible-test run.
+# - galaxy-importer's own ansible-test step needs a container engine (tests/tooling/galaxy-importer.cfg turns it
+#   off; the ansible-test sessions run sanity themselves).
+# - ansible-test 2.22.0rc1 pins its pylint's dill to a GitHub archive, and these machines reach only package
+#   registries: SANITY_SKIPS.
+# - Integration runs on the controller (`--python`, not `--docker`), the emulator beside it
+#   (tests/tooling/run_integration.py).
+
+# Inside a Debian root, the Python version it is for (tests/tooling/debian_root.py sets it); "" on the machine.
+IN_DEBIAN_ROOT = os.environ.get("ENTRA_IN_DEBIAN_ROOT", "")
+# The machine's Python, and the Pythons of the Debian roots (13 trixie: 3.13, 14 forky: 3.14).
+MACHINE_PYTHON = "3.11"
+ROOT_PYTHONS = ("3.13", "3.14")
+# Inside the root, session venvs live in the root itself (cached with it), not in the clone's .nox.
+ROOT_ENVDIR = "/opt/entra-provisioning/nox-envs"
+SANITY_SKIPS = {"2.22": ("pylint",)}
+
+
+def register(name, python, body, packages, description, tags=(), default=True):
+    """Define a session where its Python is, or on the machine as a hop into the Debian root of its Python."""
+    if python in ROOT_PYTHONS and not IN_DEBIAN_ROOT:
+        def hop(session):
+            session.run(sys.executable, os.path.join(TOOLING_DIR, "debian_root.py"), "--python", python, "run", "--",
+                        "nox", "--envdir", ROOT_ENVDIR, "--reuse-venv", "yes", "--no-color",
+                        "-f", os.path.join(REPO_ROOT, "noxfile.py"), "-s", name,
+                        *(["--"] + session.posargs if session.posargs else []), external=True)
+        hop.__doc__ = description + " (in a Debian root)"
+        nox.session(name=name, python=False, default=default, tags=list(tags))(hop)
+    elif python == (IN_DEBIAN_ROOT or MACHINE_PYTHON):
+        body.__doc__ = description
+        nox.session(name=name, python=python, default=default, tags=list(tags))(
+            install_packages(packages=packages)(body))
+
+
+# -- The ansible-test matrix ----------------------------------------------------------------------------------------
 
 
 def sanity_ignore_entries():
@@ -110,29 +147,13 @@ def run_ansible_test(session, suite, python, core):
                         env=NO_COLOR)
 
 
-def register(name, python, body, packages, description, tags=(), default=True):
-    """Define a session where its Python is, or on the machine as a hop into the Debian root of its Python."""
-    if python in ROOT_PYTHONS and not IN_DEBIAN_ROOT:
-        def hop(session):
-            session.run(sys.executable, os.path.join(TOOLING_DIR, "debian_root.py"), "--python", python, "run", "--",
-                        "nox", "--envdir", ROOT_ENVDIR, "--reuse-venv", "yes", "--no-color",
-                        "-f", os.path.join(REPO_ROOT, "noxfile.py"), "-s", name,
-                        *(["--"] + session.posargs if session.posargs else []), external=True)
-        hop.__doc__ = description + " (in a Debian root)"
-        nox.session(name=name, python=False, default=default, tags=list(tags))(hop)
-    elif python == (IN_DEBIAN_ROOT or MACHINE_PYTHON):
-        body.__doc__ = description
-        nox.session(name=name, python=python, default=default, tags=list(tags))(
-            install_packages(packages=packages)(body))
-
-
 def add_ansible_test_session(suite, core, python):
     """Register one ansible-test session of the matrix."""
     package, _pythons, blocking = CORE_LINES[core]
     packages = [package]
     if suite == "integration":
         # The modules' own dependencies (msal, requests) and the emulator's, which runs on this Python too.
-        packages += requirements("tests/emulator/requirements.txt") + requirements("tests/integration/requirements-targets.txt")
+        packages += EMULATOR + requirements("tests/integration/requirements-targets.txt")
 
     def test(session):
         run_ansible_test(session, suite, python, core)
@@ -149,7 +170,7 @@ def add_functional_session(name, python):
     # ansible-core 2.19 stops at Python 3.13; the Debian roots use the newest blocking line instead.
     line = "2.19" if python == MACHINE_PYTHON else "2.21"
     core = CORE_LINES[line][0]
-    register(name, python, functional, requirements("tests/emulator/requirements.txt") + [core],
+    register(name, python, functional, EMULATOR + [core],
              "The Graph client against the real emulator from Python (real msal, requests and HTTPS) and strict TLS "
              "verification of the emulator's CA, on Python %s" % python,
              tags=["functional", "py" + python, "ansible-core-" + line])
@@ -178,61 +199,27 @@ for _core, (_package, _pythons, _blocking) in CORE_LINES.items():
 # The sessions that run once, on the machine's Python.
 if not IN_DEBIAN_ROOT:
 
+    # antsibull-nox (1.10) has no changelog session.
     @nox.session(name="changelog-lint", python=MACHINE_PYTHON)
     @install_packages(packages=[ANTSIBULL_CHANGELOG])
     def changelog_lint(session):
         """antsibull-changelog lint: fragments and config are well formed."""
         session.run("antsibull-changelog", "lint")
 
-    @nox.session(name="build-import-check", python=MACHINE_PYTHON)
-    @install_packages(packages=[TOOLS_CORE, GALAXY_IMPORTER])
-    def build_import_check(session):
-        """Build the tarball, install it, render every module and plugin with ansible-doc, import it with
-        galaxy-importer and fail on any WARNING or ERROR it logs."""
-        # Outside the session venv: ansible-galaxy warns about collection paths inside a Python environment.
-        scratch = tempfile.mkdtemp(prefix="entra-provisioning-build-")
-        build_dir = os.path.join(scratch, "build")
-        install_dir = os.path.join(scratch, "installed")
-        session.run("ansible-galaxy", "collection", "build", "--force", "--output-path", build_dir, env=NO_COLOR)
-        tarballs = glob.glob(os.path.join(build_dir, "*.tar.gz"))
-        session.run("ansible-galaxy", "collection", "install", "--force", "-p", install_dir, *tarballs,
-                    env=NO_COLOR)
-        installed = os.path.join(install_dir, "ansible_collections", "entra", "provisioning")
-        doc_env = dict(NO_COLOR, ANSIBLE_COLLECTIONS_PATH=install_dir)
-        for plugin_type, folder in (("module", "modules"), ("lookup", "lookup"), ("filter", "filter"),
-                                    ("inventory", "inventory"), ("callback", "callback")):
-            for path in sorted(glob.glob(os.path.join(installed, "plugins", folder, "*.py"))):
-                plugin = os.path.splitext(os.path.basename(path))[0]
-                if plugin.startswith("_") or (plugin_type == "filter" and not plugin_has_docs(path)):
-                    continue
-                with session.chdir(scratch):
-                    session.run("ansible-doc", "-t", plugin_type, "entra.provisioning." + plugin, env=doc_env,
-                                silent=True)
-        with session.chdir(scratch):
-            session.run("python", os.path.join(TOOLING_DIR, "run_galaxy_importer.py"), *tarballs,
-                        env=dict(NO_COLOR, GALAXY_IMPORTER_CONFIG=os.path.join(TOOLING_DIR, "galaxy-importer.cfg")))
-
-    def plugin_has_docs(path):
-        """Filter plugin files that carry DOCUMENTATION (a file of several filters documents each in YAML)."""
-        with open(path) as plugin_file:
-            return "DOCUMENTATION" in plugin_file.read()
-
     @nox.session(name="emulator", python=MACHINE_PYTHON)
-    @install_packages(packages=requirements("tests/emulator/requirements.txt"))
+    @install_packages(packages=EMULATOR)
     def emulator(session):
         """The emulator's own pytest suite, through real HTTPS."""
         session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/emulator/tests",
-                    *session.posargs, env=dict(NO_COLOR, PYTHONPATH=os.path.join(REPO_ROOT, "tests", "emulator")))
+                    *session.posargs, env=NO_COLOR)
 
     @nox.session(name="awx", python=MACHINE_PYTHON)
-    @install_packages(packages=requirements("tests/emulator/requirements.txt") + requirements(
-        "tests/awx/requirements.txt") + [TOOLS_CORE])
+    @install_packages(packages=EMULATOR + requirements("tests/awx/requirements.txt") + [TOOLS_CORE])
     def awx(session):
         """Jobs run the AWX way (ansible-runner, credential injection, slicing) and the ansible-builder context."""
         # The jobs run ansible-playbook and ansible-runner from this session's venv (the Python running pytest).
-        env = dict(NO_COLOR, PYTHONPATH=os.path.join(REPO_ROOT, "tests", "emulator"))
         session.run("python", "-m", "pytest", "-q", "-rP", "-p", "no:cacheprovider", "tests/awx", *session.posargs,
-                    env=env)
+                    env=NO_COLOR)
 
     @nox.session(name="benchmark-analysis", python=MACHINE_PYTHON)
     @install_packages(packages=requirements("tests/benchmark/requirements.txt") + ["pytest==9.2.0", "PyYAML==6.0.3"])

@@ -46,6 +46,7 @@ import ansible_runner
 import jsonschema
 import yaml
 from ansible_runner.utils import args2cmdline
+from entra_test_helpers import secret_scan
 from jinja2 import StrictUndefined, sandbox
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 
@@ -729,39 +730,15 @@ def run_job(template, base_dir, ee, job_id, survey_answers=None, slice_number=1,
 
 
 def secret_occurrences(directory, secrets):
-    """Every (relative file, secret label) where a secret value appears in any file below ``directory``.
-
-    Each file is searched as text and, when it is JSON, through every string it decodes to, so a secret that a
-    writer escaped is found too. Multi-line secrets should be given line by line (see ``secret_lines``).
-    """
-    found = []
-    for root, _directories, files in os.walk(directory):
-        for file_name in files:
-            path = os.path.join(root, file_name)
-            with open(path, "rb") as data_file:
-                text = data_file.read().decode("utf-8", "replace")
-            texts = [text]
-            try:
-                texts.extend(_strings_in(json.loads(text)))
-            except ValueError:
-                pass
-            for label, value in secrets.items():
-                if value and any(value in candidate for candidate in texts):
-                    found.append((os.path.relpath(path, directory), label))
-    return sorted(set(found))
-
-
-def _strings_in(node):
-    """Every string (keys and values) of decoded JSON."""
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield key
-            yield from _strings_in(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _strings_in(item)
+    """Every (relative file, secret label) where a secret of ``secrets`` ({label: value}) appears in any file below
+    ``directory``, raw or in any encoding a writer may give it (entra_test_helpers.secret_scan: JSON escapes and the
+    rest). Multi-line secrets should be given line by line too (see ``secret_lines``)."""
+    short = secret_scan.too_short(secrets.items())
+    if short:
+        raise ValueError("secrets too short to search for: %s" % ", ".join(short))
+    needles = secret_scan.build_needles(sorted(secrets.items()))
+    return sorted({(path, label) for path, _line, label, _encoding in secret_scan.scan_tree(directory, needles)
+                   if label in secrets})
 
 
 def secret_lines(label, multi_line_secret, minimum_length=16):

@@ -9,13 +9,11 @@ import sys
 
 import pytest
 import yaml
+from entra_emulator import EmulatorProcess
 
 import awx_emulation
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# The gate puts the emulator on PYTHONPATH; a plain `pytest tests/awx` finds it too.
-if os.path.join(COLLECTION_ROOT, "tests", "emulator") not in sys.path:
-    sys.path.append(os.path.join(COLLECTION_ROOT, "tests", "emulator"))
 EXAMPLES_DIR = os.path.join(COLLECTION_ROOT, "docs", "examples")
 EXAMPLE_SEED = os.path.join(COLLECTION_ROOT, "tests", "emulator", "seeds", "example.yml")
 CREDENTIAL_TYPE_FILE = os.path.join(COLLECTION_ROOT, "extensions", "awx", "credential_type_entra.yml")
@@ -73,7 +71,6 @@ def execution_environment(tmp_path_factory, collection_tarball):
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
     """The local Entra and Graph emulator with the example seed, shared by every test; tests reset it first."""
-    from entra_emulator import EmulatorProcess  # pylint: disable=import-outside-toplevel
     with EmulatorProcess(seed=EXAMPLE_SEED, state_dir=str(tmp_path_factory.mktemp("emulator"))) as running:
         yield running
 

@@ -11,6 +11,8 @@ import os
 
 import pytest
 import yaml
+from entra_emulator.seed import load_seed
+from entra_test_helpers.inventory import plain
 
 import awx_emulation
 from conftest import EXAMPLE_SEED, TENANT_IDS, next_job_id
@@ -32,17 +34,6 @@ CHECK_PLAYBOOK = """
           - entra_sync_display_name is string
           - entra_sync_jobs[0].status.code == 'NotRun'
 """
-
-
-def plain(value):
-    """``ansible-inventory --export`` output with its ``{"__ansible_unsafe": x}`` markers replaced by ``x``."""
-    if isinstance(value, dict):
-        if list(value) == ["__ansible_unsafe"]:
-            return value["__ansible_unsafe"]
-        return dict((key, plain(item)) for key, item in value.items())
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 @pytest.fixture()
@@ -68,7 +59,6 @@ def entra_credential(credential_type, emulator, client_secret=CONTOSO_AUTOMATION
 
 def test_an_update_with_the_entra_credential_imports_the_tenants_provisioned_applications(
         entra_sync_project, emulator, credential_type, awx_root, execution_environment):
-    from entra_emulator.seed import load_seed  # pylint: disable=import-outside-toplevel
     emulator.reset()
     exported, update_dir = awx_emulation.run_inventory_update(
         entra_sync_project, SOURCE_PATH, awx_root, execution_environment, next_job_id(),

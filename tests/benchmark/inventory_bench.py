@@ -22,12 +22,13 @@ import sys
 import tempfile
 import time
 
-BENCHMARK_DIR = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, BENCHMARK_DIR)
-sys.path.insert(0, os.path.join(os.path.dirname(BENCHMARK_DIR), "emulator"))
+from entra_emulator import EmulatorProcess
+from entra_test_helpers.inventory import plain
 
-import workload  # noqa: E402  pylint: disable=wrong-import-position
-from entra_emulator import EmulatorProcess  # noqa: E402  pylint: disable=wrong-import-position
+# This folder's modules: Python puts a script's own folder first on sys.path.
+import workload
+
+BENCHMARK_DIR = os.path.dirname(os.path.abspath(__file__))
 
 RESULTS_PATH = os.path.join(BENCHMARK_DIR, "results", "inventory.md")
 PAGE_SIZE = 999
@@ -96,17 +97,6 @@ def run_inventory(path, collections_path):
     if completed.returncode != 0:
         raise SystemExit("ansible-inventory failed:\n" + completed.stderr[-2000:])
     return seconds, json.loads(completed.stdout).get("_meta", {}).get("hostvars", {})
-
-
-def plain(value):
-    """ansible-inventory's JSON with its ``{"__ansible_unsafe": x}`` markers replaced by ``x``."""
-    if isinstance(value, dict):
-        if list(value) == ["__ansible_unsafe"]:
-            return value["__ansible_unsafe"]
-        return dict((key, plain(item)) for key, item in value.items())
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 def static_copy_seconds(directory, host_vars, collections_path, repeats):

@@ -19,14 +19,14 @@ import sys
 import tempfile
 import time
 
-BENCHMARK_DIR = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, BENCHMARK_DIR)
-sys.path.insert(0, os.path.join(os.path.dirname(BENCHMARK_DIR), "emulator"))
+from entra_emulator import EmulatorProcess, load_seed
 
-import probes  # noqa: E402  pylint: disable=wrong-import-position
-import scenarios  # noqa: E402  pylint: disable=wrong-import-position
-import workload  # noqa: E402  pylint: disable=wrong-import-position
-from entra_emulator import EmulatorProcess, load_seed  # noqa: E402  pylint: disable=wrong-import-position
+# This folder's modules: Python puts a script's own folder first on sys.path.
+import probes
+import scenarios
+import workload
+
+BENCHMARK_DIR = os.path.dirname(os.path.abspath(__file__))
 
 MODULE_IMPORT_NAME = "ansible_collections.entra.provisioning.plugins.modules.entra_sync_acquire_token"
 

@@ -10,7 +10,7 @@ Graph requests are counted by the emulator itself (counters.graph_requests: dire
 items). Besides the wall-clock rate it reports the rate per CPU-second the emulator process used (Linux
 /proc), which stays meaningful when other processes share the machine. Prints one JSON summary. Usage:
 
-    PYTHONPATH=tests/emulator python tests/emulator/bench_throughput.py [--seconds 5] [--workers 16]
+    .venv/tools/bin/python tests/emulator/bench_throughput.py [--seconds 5] [--workers 16]
 """
 
 import argparse
@@ -23,10 +23,7 @@ import tempfile
 import time
 
 import aiohttp
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from entra_emulator import EmulatorProcess, load_seed  # noqa: E402
+from entra_emulator import EmulatorProcess, load_seed
 
 TENANT_ID = "0b5e7c1d-2f3a-4b6c-8d9e-0f1a2b3c4d5e"
 CLIENT_ID = "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"

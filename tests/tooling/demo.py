@@ -13,6 +13,8 @@ import subprocess
 import sys
 import tempfile
 
+from entra_emulator import EmulatorProcess
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEED_PATH = os.path.join(REPO_ROOT, "tests", "emulator", "seeds", "example.yml")
 INVENTORY_PATH = os.path.join(REPO_ROOT, "docs", "examples", "inventory")
@@ -70,8 +72,6 @@ def describe(recap):
 
 def main():
     """Start the emulator, run the playbook twice, stop the emulator, and say plainly what happened."""
-    sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "emulator"))
-    from entra_emulator import EmulatorProcess  # pylint: disable=import-outside-toplevel
 
     # Removed on the way out, however the runs end: each demo used to leave one behind in the system temp folder.
     with tempfile.TemporaryDirectory(prefix="entra-demo-") as scratch_dir:

@@ -27,7 +27,8 @@ LOG_DIR = os.path.join(REPO_ROOT, "tests", "output", "sessions")
 # A session that takes longer than this is stopped and counted as failed, so a hang cannot eat CI's 90 minutes.
 SESSION_TIMEOUT = int(os.environ.get("ENTRA_SESSION_TIMEOUT", "1500"))
 
-# Each venv: its requirement files (missing optional ones are skipped, so the order of landing does not matter).
+# Each venv: its requirement files (missing optional ones are skipped, so the order of landing does not matter),
+# and the local projects it installs in editable mode.
 VENVS = {
     # nox and antsibull-nox: they run every test session, each in a venv of its own (.nox/, or in the Debian root).
     "nox": [os.path.join(TOOLING_DIR, "requirements-nox.txt")],
@@ -40,6 +41,9 @@ VENVS = {
         os.path.join(REPO_ROOT, "tests", "unit", "requirements.txt"),
     ],
 }
+# The emulator and the helpers the test suites share (tests/emulator/pyproject.toml), editable: the tools venv runs
+# the code of the clone as it is, and `python -m entra_emulator` works from any folder.
+EDITABLE = {"tools": [EMULATOR_DIR]}
 
 # What make test runs: every default session of noxfile.py (what plain `nox` runs), as `nox -l --json` lists
 # them; the once-only sessions first, then the ansible-test matrix. Their tags say the ansible-core line, the
@@ -90,6 +94,11 @@ def requirement_files(venv_name):
     return [path for path in VENVS[venv_name] if os.path.exists(path)]
 
 
+def editable_projects(venv_name):
+    """Return the local projects installed editable into a venv (the folders that hold a pyproject.toml)."""
+    return [path for path in EDITABLE.get(venv_name, ()) if os.path.exists(os.path.join(path, "pyproject.toml"))]
+
+
 def requirements_digest(paths):
     """Hash the requirement files, so a venv is rebuilt only when what it should hold changed."""
     digest = hashlib.sha256()
@@ -103,8 +112,10 @@ def ensure_venv(venv_name):
     """Create or refresh one virtual environment from its pinned requirement files."""
     venv_dir = os.path.join(VENV_ROOT, venv_name)
     paths = requirement_files(venv_name)
+    projects = editable_projects(venv_name)
     stamp_path = os.path.join(venv_dir, ".requirements.sha256")
-    wanted = requirements_digest(paths)
+    # An editable project's code is read where it is; only its pyproject.toml calls for installing it again.
+    wanted = requirements_digest(paths + [os.path.join(project, "pyproject.toml") for project in projects])
     if os.path.exists(stamp_path):
         with open(stamp_path) as stamp:
             if stamp.read().strip() == wanted:
@@ -115,6 +126,8 @@ def ensure_venv(venv_name):
     command = [venv_bin(venv_name, "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     for path in paths:
         command += ["-r", path]
+    for project in projects:
+        command += ["-e", project]
     subprocess.check_call(command)
     with open(stamp_path, "w") as stamp:
         stamp.write(wanted + "\n")

@@ -2,15 +2,10 @@
 
 import copy
 import functools
-import os
-import sys
 
 import pytest
 import requests
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from entra_emulator import EmulatorProcess, load_seed  # noqa: E402
+from entra_emulator import EmulatorProcess, load_seed
 
 TENANTS = {
     "global": "11111111-1111-4111-8111-111111111111",

@@ -112,9 +112,8 @@ def _free_port_base():
 
 
 def _cli(*arguments, timeout=90):
-    environment = dict(os.environ, PYTHONPATH=EMULATOR_DIR)
     return subprocess.run([sys.executable, "-m", "entra_emulator", *arguments], capture_output=True, text=True,
-                          timeout=timeout, env=environment, check=False)
+                          timeout=timeout, check=False)
 
 
 def test_cli_start_stop_with_port_base_and_startup_faults(tmp_path):

@@ -6,7 +6,6 @@ shown refused, so the check can fail.
 """
 
 import datetime
-import os
 import socket
 import ssl
 import sys
@@ -17,11 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "emulator"))
-
-from entra_emulator import pki  # noqa: E402  pylint: disable=wrong-import-position
+from entra_emulator import pki
 
 
 def strict_context(ca_path):

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 
+from entra_test_helpers.checks import Checks
+
 import edge_scenarios
 import job_scenarios
 
@@ -33,19 +35,6 @@ WRONG_CREDENTIALS = ("three-app-0001", "three-app-0002")
 PlaybookRun = collections.namedtuple("PlaybookRun", "code stdout recap outcomes seconds")
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=\d+"
                         r"\s+failed=(?P<failed>\d+)")
-
-
-class Checks:
-    """Collects failed expectations so one run reports all of them, then fails."""
-
-    def __init__(self):
-        self.failures = []
-
-    def expect(self, condition, description):
-        """Record ``description`` as failed when ``condition`` is false."""
-        print("%s %s" % ("ok  " if condition else "FAIL", description), flush=True)
-        if not condition:
-            self.failures.append(description)
 
 
 def build_inventory(seed, emulator_info):
@@ -126,7 +115,6 @@ def main(config_path, output_dir, passthrough):
     """Run every scenario; exit non-zero when any expectation failed."""
     with open(config_path) as config_file:
         config = json.load(config_file)
-    sys.path.insert(0, config["emulator_pythonpath"])
     from entra_emulator import ControlClient  # pylint: disable=import-outside-toplevel
     from entra_emulator.seed import load_seed  # pylint: disable=import-outside-toplevel
 

@@ -20,9 +20,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import argparse
-import base64
-import binascii
-import html
 import json
 import os
 import re
@@ -31,130 +28,11 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import quote, quote_plus
 
 import yaml
+from entra_test_helpers.secret_scan import build_needles, collect_secrets, emulator_secrets, masked, scan_tree, self_test
 
-JWT = re.compile(r'eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*')
-SECRET_KEY = re.compile(r'(^value$|^codes$|secret|password|_code$|_value$|_token$|^canary_)', re.IGNORECASE)
-PREFIX_LENGTH = 12
-SHORTEST_FORM = 8
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-# -- what to look for -----------------------------------------------------------------------------------------
-
-def collect_secrets(data, path, found):
-    """Add (path, value) for every string under a key that names a secret, at any depth."""
-    if isinstance(data, dict):
-        for key, value in data.items():
-            child = '%s.%s' % (path, key) if path else str(key)
-            if SECRET_KEY.search(str(key)):
-                _add_strings(value, child, found)
-            else:
-                collect_secrets(value, child, found)
-    elif isinstance(data, list):
-        for position, item in enumerate(data):
-            collect_secrets(item, '%s[%d]' % (path, position), found)
-
-
-def _add_strings(value, path, found):
-    if isinstance(value, str):
-        found.append((path, value))
-    elif isinstance(value, list):
-        for position, item in enumerate(value):
-            _add_strings(item, '%s[%d]' % (path, position), found)
-
-
-def emulator_secrets(config):
-    """The certificate passwords and the managed identity header the emulator handed out."""
-    emulator = config['emulator']
-    found = [('emulator.certificates.%s.pfx_password' % client_id, certificate['pfx_password'])
-             for client_id, certificate in emulator['certificates'].items()]
-    found.append(('emulator.managed_identity.header', emulator['managed_identity']['header']))
-    return found
-
-
-def encodings(value):
-    """Return {encoding name: form} for the forms ``value`` may take in output."""
-    raw = value.encode('utf-8')
-    forms = {
-        'raw': value,
-        'percent': quote(value, safe=''),
-        'percent, lower case': re.sub(r'%[0-9A-F]{2}', lambda match: match.group(0).lower(), quote(value, safe='')),
-        'form encoding': quote_plus(value, safe=''),
-        'JSON': json.dumps(value)[1:-1],
-        'JSON with non-ASCII kept': json.dumps(value, ensure_ascii=False)[1:-1],
-        'double JSON': json.dumps(json.dumps(value))[1:-1],
-        'repr': repr(value)[1:-1],
-        'XML': html.escape(value, quote=True),
-        'base64': base64.b64encode(raw).decode('ascii').rstrip('='),
-        'URL-safe base64': base64.urlsafe_b64encode(raw).decode('ascii').rstrip('='),
-        'hex': binascii.hexlify(raw).decode('ascii'),
-        'HEX': binascii.hexlify(raw).decode('ascii').upper(),
-    }
-    for line_number, line in enumerate(value.splitlines()):
-        # a multi-line value printed as it is shows up one line at a time
-        forms['line %d' % (line_number + 1)] = line
-    if len(value) > PREFIX_LENGTH + 3:
-        forms['prefix'] = value[:PREFIX_LENGTH]
-    return {name: form for name, form in forms.items() if len(form) >= SHORTEST_FORM}
-
-
-def build_needles(secrets):
-    """Return [(form, secret label, encoding)] without duplicates, longest first."""
-    needles = {}
-    for label, value in secrets:
-        for name, form in encodings(value).items():
-            needles.setdefault(form, (label, name))
-    return sorted(((form, label, name) for form, (label, name) in needles.items()), key=lambda item: -len(item[0]))
-
-
-def find_leaks(text, needles):
-    """Return [(line number, secret label, encoding)] for every form of a secret, and every JWT, in ``text``."""
-    leaks = []
-    for number, line in enumerate(text.splitlines(), 1):
-        for form, label, name in needles:
-            if form in line:
-                leaks.append((number, label, name))
-        if JWT.search(line):
-            leaks.append((number, 'an access token', 'JWT'))
-    return leaks
-
-
-def scan_tree(root, needles, only=None):
-    """Return [(relative path, line, label, encoding)] over every file below ``root`` (or the one named)."""
-    leaks = []
-    for directory, _subdirectories, files in os.walk(root):
-        for name in files:
-            path = os.path.join(directory, name)
-            relative = os.path.relpath(path, root)
-            if only is not None and relative != only:
-                continue
-            with open(path, 'rb') as handle:
-                text = handle.read().decode('utf-8', 'replace')
-            leaks.extend((relative, number, label, encoding) for number, label, encoding in find_leaks(text, needles))
-    return leaks
-
-
-def self_test(needles, secrets, work_dir):
-    """Plant every encoding of the most awkward secret (and a JWT) in a file and check the scan names each one."""
-    label, value = next((label, value) for label, value in secrets if label == 'canary_awkward_value')
-    planted_dir = os.path.join(work_dir, 'planted')
-    os.makedirs(planted_dir, exist_ok=True)
-    problems = []
-    # one file per encoding: a form may hold a newline (XML keeps it), so line numbers would not say which
-    for number, (name, form) in enumerate(sorted(encodings(value).items())):
-        path = os.path.join(planted_dir, '%02d.txt' % number)
-        with open(path, 'w') as planted:
-            planted.write('some output before %s and after\n' % form)
-        if not any(leak[2] == label for leak in scan_tree(planted_dir, needles, only=os.path.basename(path))):
-            problems.append('the scan missed the %s form of %s' % (name, label))
-    with open(os.path.join(planted_dir, 'jwt.txt'), 'w') as planted:
-        planted.write('Bearer eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwcyJ9.c2lnbmF0dXJl\n')
-    if not any(leak[3] == 'JWT' for leak in scan_tree(planted_dir, needles, only='jwt.txt')):
-        problems.append('the scan missed a planted JWT')
-    return problems
 
 
 # -- listeners that must (or must not) be reached --------------------------------------------------------------
@@ -308,7 +186,7 @@ def main():
     secrets += emulator_secrets(config)
     needles = build_needles(secrets)
 
-    problems = self_test(needles, secrets, os.path.join(work_dir, 'self-test'))
+    problems = self_test(needles, 'canary_awkward_value', dict(secrets)['canary_awkward_value'])
 
     collector, plain, proxy = RecordingServer(), RecordingServer(), CountingListener()
     extra_vars = ['-e', '@' + os.path.abspath(arguments.emulator_config)]
@@ -340,7 +218,7 @@ def main():
         outputs[name] = stdout
         if status != wanted_status:
             problems.append('the %s run exited %d, not %d; its last lines, secrets masked:\n%s'
-                            % (name, status, wanted_status, masked_tail(stdout, needles)))
+                            % (name, status, wanted_status, masked('\n'.join(stdout.splitlines()[-80:]), needles)))
         # -vvvv really applied, the play ran to its end, and (but for the role, whose action runs on the
         # controller) a module really executed
         markers = ['Loading callback plugin default', 'PLAY RECAP']
@@ -388,17 +266,6 @@ def main():
         print('\n'.join(problems))
         return 1
     return 0
-
-
-def masked_tail(text, needles, count=80):
-    """The last ``count`` lines of ``text`` with every secret form and JWT replaced, safe to print."""
-    lines = text.splitlines()[-count:]
-    cleaned = []
-    for line in lines:
-        for form, _label, _name in needles:
-            line = line.replace(form, '********')
-        cleaned.append(JWT.sub('********', line))
-    return '\n'.join(cleaned)
 
 
 if __name__ == '__main__':

@@ -14,6 +14,9 @@ import re
 import subprocess
 import sys
 
+from entra_test_helpers.checks import Checks
+from entra_test_helpers.inventory import plain
+
 TENANT_ID = "15000000-0000-4000-8000-000000000015"
 READER = ("15000000-0000-4000-8000-0000000000c1", "emulator-secret-inventory-reader")
 AUTOMATION = ("15000000-0000-4000-8000-0000000000c2", "emulator-secret-inventory-automation")
@@ -24,19 +27,6 @@ RECAP_LINE = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", re.MULTILINE)
 VAULT_PASSWORD = "canary-vault-password-inventory"
 STATUS_GROUPS = {"Active": "entra_sync_active", "Paused": "entra_sync_paused", "Quarantine": "entra_sync_quarantine",
                  "NotRun": "entra_sync_not_run", "NotConfigured": "entra_sync_not_configured"}
-
-
-class Checks:
-    """Collects failed expectations so one run reports all of them, then fails."""
-
-    def __init__(self):
-        self.failures = []
-
-    def expect(self, condition, description):
-        """Record ``description`` as failed when ``condition`` is false."""
-        print("%s %s" % ("ok  " if condition else "FAIL", description), flush=True)
-        if not condition:
-            self.failures.append(description)
 
 
 class Scenario:
@@ -83,17 +73,6 @@ class Scenario:
             return code, plain(self.raw), stderr
         except ValueError:
             return code, None, stderr
-
-
-def plain(value):
-    """ansible-inventory's JSON with its ``{"__ansible_unsafe": x}`` markers replaced by ``x``."""
-    if isinstance(value, dict):
-        if list(value) == ["__ansible_unsafe"]:
-            return value["__ansible_unsafe"]
-        return dict((key, plain(item)) for key, item in value.items())
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 def operations(entries, name):
@@ -354,7 +333,6 @@ def main(config_path, output_dir):
     """Run every scenario; exit non-zero when any expectation failed."""
     with open(config_path) as config_file:
         config = json.load(config_file)
-    sys.path.insert(0, config["emulator_pythonpath"])
     from entra_emulator import ControlClient  # pylint: disable=import-outside-toplevel
     from entra_emulator.seed import load_seed  # pylint: disable=import-outside-toplevel
 

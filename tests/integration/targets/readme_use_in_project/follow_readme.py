@@ -8,7 +8,7 @@ for what this machine cannot do, and nothing else is changed:
 - GitHub: the clone (and requirements.yml's git source) come from a git repository made of this checkout, through
   git's ``url.<local>.insteadOf`` in the scratch HOME, so the README's URL is typed as written.
 - ``make setup``: it builds the tools environment from the package registry, which the runner's own gate does; here
-  it links the tools environment this test already runs in (the one with the emulator's packages).
+  it links the tools environment this test already runs in (the one with the emulator installed).
 
 Step 1 (a new venv and pip install) runs for real. At the end the PLAY RECAP must show every example application
 authorized and ``ansible-doc -l`` must have listed the module.
@@ -73,13 +73,13 @@ def script(text, tools_venv):
 
 
 def tools_venv():
-    """The environment with the emulator's packages: this interpreter's, else a python on PATH that has them."""
+    """The environment with the emulator installed: this interpreter's, else a python on PATH that has it."""
     candidates = [sys.executable] + [os.path.join(entry, "python") for entry in os.environ["PATH"].split(os.pathsep)]
     for candidate in candidates:
-        if os.path.exists(candidate) and subprocess.call([candidate, "-c", "import aiohttp, jwt, yaml"],
+        if os.path.exists(candidate) and subprocess.call([candidate, "-c", "import entra_emulator"],
                                                          stderr=subprocess.DEVNULL) == 0:
             return subprocess.check_output([candidate, "-c", "import sys; print(sys.prefix)"], text=True).strip()
-    raise SystemExit("no python with the emulator's packages on PATH: run with the tools venv")
+    raise SystemExit("no python with the emulator installed on PATH: run with the tools venv")
 
 
 def git(*arguments, cwd=None, env=None):
@@ -111,11 +111,10 @@ def newcomer_environment(scratch):
 
 
 def checkout_under_test(config_path):
-    """The collection checkout ansible-test runs from: the one whose emulator tests/tooling/run_integration.py
-    started (ansible-test copies only tests/ next to this script)."""
+    """The collection checkout ansible-test runs from, as tests/tooling/run_integration.py wrote it (ansible-test
+    copies only tests/ next to this script)."""
     with open(config_path, encoding="utf-8") as config_file:
-        emulator_pythonpath = json.load(config_file)["emulator_pythonpath"]
-    return os.path.dirname(os.path.dirname(emulator_pythonpath))
+        return json.load(config_file)["collection_root"]
 
 
 def main(config_path):
@@ -154,8 +153,7 @@ def main(config_path):
         state_dir = os.path.join(environment["TMPDIR"], "entra-emulator")
         if os.path.exists(os.path.join(state_dir, "emulator.json")):
             subprocess.call([os.path.join(tools_venv(), "bin", "python"), "-m", "entra_emulator", "stop",
-                             "--state-dir", state_dir], env=dict(environment, PYTHONPATH=os.path.join(
-                                 checkout, "tests", "emulator")))
+                             "--state-dir", state_dir], env=environment)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
