@@ -18,7 +18,7 @@ from .constants import SYNCHRONIZATION_SECRET_KEYS
 from .faults import retry_after_header, take_rule
 from .state import redact, seeded_job, utc_timestamp
 # The schema, parseExpression and provisionOnDemand live in schema.py (it uses this module's helpers).
-from . import schema as sync_schema  # noqa: E402  pylint: disable=wrong-import-position,cyclic-import
+from . import schema as sync_schema
 
 ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 SECRET_PAIR_TYPES = frozenset({"microsoft.graph.synchronizationSecretKeyStringValuePair",
