@@ -528,7 +528,19 @@ def route_template(call, application, template_id, rest):
     return _route_schema(call, application, lambda: default_schema(template_id, template_id), rest[1:], writer=None)
 
 
+def _no_http_resource(call, application, schema_id, collection):
+    # Seen in real use (msgraph-sdk-python #820, msgraph-sdk-powershell #1134, msgraph-metadata #676): the SDKs
+    # send PATCH for a schema update, and the synchronization service answers 404 UnknownError with its own message.
+    uri = "https://syncfabric.windowsazure.com/api/servicePrincipals('%s')/synchronization/%s('%s')/schema" \
+          "?api-version=2.0" % (application.record["service_principal_id"], collection, schema_id)
+    return _graph.graph_error(call, 404, "UnknownError", json.dumps(
+        {"Message": "No HTTP resource was found that matches the request URI '%s'." % uri}))
+
+
 def _route_schema(call, application, read, rest, writer):
+    if not rest and call.method == "PATCH":
+        call.operation = "schema.patch"
+        return _no_http_resource(call, application, read()["id"], "jobs" if writer else "templates")
     if not rest:
         if call.method == "GET":
             call.operation = "schema.get"

@@ -107,6 +107,12 @@ def test_template_schema_is_readable_and_not_writable_there(graph, app):
     assert_graph_error(graph.get(path.replace("/scim/", "/noSuchTemplate/")), 404, "Request_ResourceNotFound")
 
 
+def test_patch_of_a_schema_gets_the_services_404(graph, app, job_path):
+    error = assert_graph_error(graph.request("PATCH", job_path + "/schema", json={}), 404, "UnknownError")
+    assert "No HTTP resource was found that matches the request URI" in error["message"]
+    assert "/synchronization/jobs('%s')/schema" % app["jobs"][0]["id"] in error["message"]
+
+
 def test_schema_of_unknown_job_is_not_found(graph, app):
     path = "/servicePrincipals/%s/synchronization/jobs/scim.nope/schema" % app["service_principal_id"]
     assert_graph_error(graph.get(path), 404, "Request_ResourceNotFound")
