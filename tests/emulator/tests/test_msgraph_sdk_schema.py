@@ -6,6 +6,7 @@ a PATCH, which the real service refuses (seen in real use), so a schema is writt
 """
 
 import asyncio
+import ssl
 
 import httpx
 import pytest
@@ -27,8 +28,9 @@ from msgraph_core import GraphClientFactory
 from conftest import TOKEN_APP, seed_app, token_for
 from test_schema import people  # noqa: F401  pylint: disable=unused-import  (the module-scoped fixture)
 
-# msgraph-sdk 1.65's request builders warn about their own deprecated configuration classes on every call.
-pytestmark = pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning")
+# msgraph-sdk 1.65 and kiota warn about their own deprecated configuration classes on every call.
+pytestmark = [pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),
+              pytest.mark.filterwarnings("ignore:GetQueryParameters is deprecated:DeprecationWarning")]
 
 
 class _EmulatorToken(AccessTokenProvider):
@@ -62,7 +64,7 @@ def run(loop):
 def sdk_job(emulator, http):
     """The request builder of the Scim Directory app's first job, in a GraphServiceClient on the emulator."""
     token = token_for(emulator, http)
-    client = httpx.AsyncClient(verify=emulator.info["ca_path"], trust_env=False)
+    client = httpx.AsyncClient(verify=ssl.create_default_context(cafile=emulator.info["ca_path"]), trust_env=False)
     adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(_EmulatorToken(token)),
                                   client=GraphClientFactory.create_with_default_middleware(client=client))
     adapter.base_url = emulator.info["clouds"]["global"]["graph_endpoint"] + "/v1.0"
