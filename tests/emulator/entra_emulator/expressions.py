@@ -14,6 +14,7 @@ Values are lists of strings (evaluationResult is a String collection); None stan
 """
 
 import base64
+import calendar
 import datetime
 import random
 import re
@@ -578,7 +579,8 @@ class Evaluator:
         if unit in ("years", "months"):
             months = moment.month - 1 + amount * (12 if unit == "years" else 1)
             year, month = moment.year + months // 12, months % 12 + 1
-            return moment.replace(year=year, month=month)
+            # .NET's AddMonths keeps the day where it can and takes the month's last day otherwise.
+            return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
         return moment + datetime.timedelta(**{unit: amount})
 
     def _fn_DateAdd(self, arguments, _count):
@@ -787,5 +789,16 @@ class Evaluator:
 
 
 def evaluate(source, attributes, now=None):
-    """Evaluate an attributeMappingSource against {attribute: value}; a list of strings or None (null)."""
-    return Evaluator(attributes, now).evaluate(source)
+    """Evaluate an attributeMappingSource against {attribute: value}; a list of strings or None (null).
+
+    Raises EvaluationError, also for what the functions' own work refuses (a bad regular expression, a date out of
+    range), so a caller answers it instead of failing.
+    """
+    try:
+        return Evaluator(attributes, now).evaluate(source)
+    except (re.error, OverflowError) as problem:
+        raise EvaluationError(str(problem)) from None
+    except ValueError as problem:
+        if isinstance(problem, EvaluationError):
+            raise
+        raise EvaluationError(str(problem)) from None

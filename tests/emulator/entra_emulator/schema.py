@@ -351,6 +351,13 @@ def _normalize_scope(raw, source_attributes, where):
                     raise SchemaError("%s.targetOperand.values must be strings." % spot)
                 if _OPERATORS[operator][0] == "Binary" and not values:
                     raise SchemaError("%s: the operator %s needs at least one value." % (spot, operator))
+                if "REGEX" in operator:
+                    for value in values:
+                        try:
+                            re.compile(value)
+                        except re.error as problem:
+                            raise SchemaError("%s.targetOperand.values: '%s' is not a regular expression (%s)."
+                                              % (spot, value, problem)) from None
                 clauses.append({"operatorName": operator, "sourceOperandName": operand,
                                 "targetOperand": {"values": list(values)}})
             groups.append({"clauses": clauses, "name": group.get("name")})
@@ -544,7 +551,7 @@ def _route_schema(call, application, read, rest, writer):
     if not rest:
         if call.method == "GET":
             call.operation = "schema.get"
-            return get_schema(call, application, read())
+            return get_schema(call, application, read(), "jobs" if writer else "templates")
         if call.method == "PUT" and writer is not None:
             call.operation = "schema.put"
             return put_schema(call, application, read(), writer)
@@ -568,13 +575,13 @@ def _route_schema(call, application, read, rest, writer):
     return _graph._segment_not_found(call, rest[-1])
 
 
-def get_schema(call, application, schema):
+def get_schema(call, application, schema, collection):
     """GET ...schema: the synchronizationSchema with its directories."""
     denied = _allowed(call, application, read_only=True)
     if denied:
         return denied
-    body = {"@odata.context": "%s/%s/$metadata#servicePrincipals('%s')/synchronization/jobs('%s')/schema/$entity"
-            % (call.base_url, call.version, application.record["service_principal_id"], schema["id"])}
+    body = {"@odata.context": "%s/%s/$metadata#servicePrincipals('%s')/synchronization/%s('%s')/schema/$entity"
+            % (call.base_url, call.version, application.record["service_principal_id"], collection, schema["id"])}
     body.update(copy.deepcopy(schema))
     return _graph._ok(body)
 
@@ -697,7 +704,25 @@ def _read_on_demand(call, schema):
         raise SchemaError("parameters[0].subjects[0].objectId is required.")
     if not isinstance(subject.get("objectTypeName"), str):
         raise SchemaError("parameters[0].subjects[0].objectTypeName is required (User or Group).")
+    _linked_members(subject)
     return rule, subject, None
+
+
+def _linked_members(subject):
+    """The object ids in a subject's links.members (lower case); raises SchemaError on a wrong shape."""
+    links = subject.get("links")
+    if links is None:
+        return []
+    _check_properties(links, ("manager", "members", "owners"), "synchronizationLinkedObjects",
+                      "parameters[0].subjects[0].links")
+    members = []
+    for position, member in enumerate(_list(links.get("members"), "links.members")):
+        _check_properties(member, ("links", "objectId", "objectTypeName"), "synchronizationJobSubject",
+                          "links.members[%d]" % position)
+        if not isinstance(member.get("objectId"), str):
+            raise SchemaError("links.members[%d].objectId is required." % position)
+        members.append(member["objectId"].lower())
+    return members
 
 
 def _rate_limited(call, job):
@@ -739,10 +764,11 @@ def provision_on_demand(call, application, job_id, job):
                                   " objects of type '%s'." % (rule["id"], type_name))
     provisioned = job.setdefault("provisioned", {})
     directory = call.tenant.directory
-    for member in ((subject.get("links") or {}).get("members") or []) if isinstance(subject.get("links"), dict) else []:
-        member_mapping = next((item for item in rule["objectMappings"] if item["sourceObjectName"] == "User"), None)
-        source = directory["users"].get(str(member.get("objectId", "")).lower()) if isinstance(member, dict) else None
-        if member_mapping and source is not None:
+    # Documented: a group's links.members are provisioned with it (the members first, so the group can name them).
+    member_mapping = next((item for item in rule["objectMappings"] if item["sourceObjectName"] == "User"), None)
+    for member_id in _linked_members(subject):
+        source = directory["users"].get(member_id)
+        if member_mapping is not None and source is not None:
             _provision(rule, member_mapping, source, provisioned)
     pool = directory["groups"] if object_mapping["sourceObjectName"] == "Group" else directory["users"]
     source = pool.get(subject["objectId"].lower())

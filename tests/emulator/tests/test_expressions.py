@@ -126,9 +126,19 @@ def test_invalid_expressions_are_refused_with_a_reason(expression, reason):
     assert reason in str(caught.value)
 
 
-def test_an_unreadable_number_is_an_evaluation_error():
+@pytest.mark.parametrize("expression", [
+    "Left([a], [b])",
+    'Replace([a], , "(unclosed", , "x", , )',
+    "DateFromNum(999999999999999999999)",
+    'CDate("yesterday")',
+])
+def test_what_a_function_cannot_work_with_is_an_evaluation_error(expression):
     with pytest.raises(expressions.EvaluationError):
-        expressions.evaluate(expressions.parse("Left([a], [b])"), {"a": "text", "b": "many"})
+        expressions.evaluate(expressions.parse(expression), {"a": "text", "b": "many"})
+
+
+def test_adding_months_keeps_the_day_where_the_month_has_it():
+    assert expressions.evaluate(expressions.parse('DateAdd("m", 1, "2021-01-31")'), {}) == ["2/28/2021 12:00:00 AM"]
 
 
 def test_seeded_directory_resolves_members_and_refuses_strangers():

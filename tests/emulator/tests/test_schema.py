@@ -103,6 +103,7 @@ def test_template_schema_is_readable_and_not_writable_there(graph, app):
     answer = graph.get(path)
     assert answer.status_code == 200
     assert answer.json()["id"] == "scim"
+    assert answer.json()["@odata.context"].endswith("/synchronization/templates('scim')/schema/$entity")
     assert_graph_error(graph.request("PUT", path, json={}), 405, "Request_BadRequest")
     assert_graph_error(graph.get(path.replace("/scim/", "/noSuchTemplate/")), 404, "Request_ResourceNotFound")
 
@@ -183,6 +184,9 @@ def test_put_of_a_structure_without_expressions_writes_them(graph, job_path):
      "'departement' is not an attribute of the source object"),
     (lambda users: [item.update(matchingPriority=0) for item in users["attributeMappings"]],
      "has no matching attribute"),
+    (lambda users: users.update(scope={"groups": [{"name": "x", "clauses": [
+        {"sourceOperandName": "mail", "operatorName": "REGEX_MATCH", "targetOperand": {"values": ["(unclosed"]}}]}]}),
+     "'(unclosed' is not a regular expression"),
 ])
 def test_put_refuses_what_the_schema_does_not_know_and_changes_nothing(graph, job_path, change, message):
     schema = _schema(graph, job_path)
@@ -373,6 +377,9 @@ def test_unknown_object_fails_its_import_step(graph, job_path):
     ([{"ruleId": "RULE", "subjects": [{"objectId": "x", "objectTypeName": "Device"}]}],
      "has no object mapping for objects of type 'Device'"),
     ([], "must hold one"),
+    ([{"ruleId": "RULE", "subjects": [{"objectId": "x", "objectTypeName": "Group",
+                                       "links": {"members": [{"objectTypeName": "User"}]}}]}],
+     "links.members[0].objectId is required"),
 ])
 def test_provision_on_demand_refuses_bad_parameters(graph, job_path, parameters, message):
     rule_id = _schema(graph, job_path)["synchronizationRules"][0]["id"]
