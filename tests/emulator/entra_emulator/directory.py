@@ -87,8 +87,8 @@ def expand_directory(raw, tenant, where):
         object_id = _guid(entry.get("id", _seed.derived_id(tenant_id, "user", principal_name.lower())), place + ".id")
         attributes = {"objectId": object_id, "IsSoftDeleted": "False", "accountEnabled": "True",
                       "displayName": " ".join(part for part in (entry.get("givenName"), entry.get("surname"))
-                                              if part) or principal_name.split("@")[0],
-                      "mailNickname": principal_name.split("@")[0]}
+                                              if part) or principal_name.split("@", maxsplit=1)[0],
+                      "mailNickname": principal_name.split("@", maxsplit=1)[0]}
         for name, value in entry.items():
             if name == "id":
                 continue

@@ -543,8 +543,8 @@ class Evaluator:
         return self._arg(arguments, 0)
 
     def _fn_BitAnd(self, arguments, _count):
-        return [str(_integer(self._arg(arguments, 0), "BitAnd value1") & _integer(self._arg(arguments, 1),
-                                                                                "BitAnd value2"))]
+        first = _integer(self._arg(arguments, 0), "BitAnd value1")
+        return [str(first & _integer(self._arg(arguments, 1), "BitAnd value2"))]
 
     def _fn_CBool(self, arguments, _count):
         return _bool_text(_boolean(self._arg(arguments, 0)))
@@ -699,9 +699,9 @@ class Evaluator:
         characters = []
         for pool, minimum in pools:
             pool = "".join(character for character in pool if character not in avoid)
-            characters.extend(chooser.choice(pool) for _ in range(minimum))
+            characters.extend(chooser.choice(pool) for _position in range(minimum))
         everything = "".join(character for character in string.ascii_letters + string.digits if character not in avoid)
-        characters.extend(chooser.choice(everything) for _ in range(max(length - len(characters), 0)))
+        characters.extend(chooser.choice(everything) for _position in range(max(length - len(characters), 0)))
         chooser.shuffle(characters)
         return ["".join(characters)]
 

@@ -316,8 +316,8 @@ def _object_attributes(directories, directory_name, object_name, what):
             for definition in directory["objects"]:
                 if definition["name"] == object_name:
                     return {attribute["name"] for attribute in definition["attributes"]}
-            raise SchemaError("The %s object '%s' does not exist in the directory '%s'." % (what, object_name,
-                                                                                             directory_name))
+            raise SchemaError("The %s object '%s' does not exist in the directory '%s'."
+                              % (what, object_name, directory_name))
     raise SchemaError("The %s directory '%s' is not one of the schema's directories." % (what, directory_name))
 
 
@@ -831,8 +831,8 @@ def _provision(rule, object_mapping, source, provisioned, subject=None):
                       key=lambda mapping: mapping["matchingPriority"])
     matching_name = matching[0]["targetAttributeName"] if matching else "id"
     if previous is not None:
-        steps.append(_step("EntryImport", "Matching", "Success", "Retrieved '%s' from %s" % (identifier, target_system),
-                            _flat(previous["values"])))
+        steps.append(_step("EntryImport", "Matching", "Success",
+                           "Retrieved '%s' from %s" % (identifier, target_system), _flat(previous["values"])))
     else:
         steps.append(_step("EntryImport", "Matching", "Success", "No %s whose %s matches '%s' was found in %s; it"
                            " would be created." % (type_name, matching_name, identifier, target_system)))

@@ -147,7 +147,7 @@ def test_seeded_directory_resolves_members_and_refuses_strangers():
                                              "proxyAddresses": ["SMTP:ann@fabrikam.example"]}],
                                   "groups": [{"displayName": "Crew", "members": ["ann@fabrikam.example"]}]},
                                  tenant, "directory")
-    (user_id, user), = directory["users"].items()
+    [(user_id, user)] = list(directory["users"].items())
     assert user["accountEnabled"] == "False" and user["IsSoftDeleted"] == "False"
     assert user["proxyAddresses"] == ["SMTP:ann@fabrikam.example"]
     assert list(directory["groups"].values())[0]["members"] == [user_id]

@@ -26,7 +26,8 @@ from msgraph.generated.service_principals.item.synchronization.jobs.item.schema.
 from msgraph_core import GraphClientFactory
 
 from conftest import TOKEN_APP, seed_app, token_for
-from test_schema import people  # noqa: F401  pylint: disable=unused-import  (the module-scoped fixture)
+# The module-scoped fixture of the directory's people, shared with test_schema.py.
+from test_schema import people  # noqa: F401  pylint: disable=unused-import
 
 # msgraph-sdk 1.65 and kiota warn about their own deprecated configuration classes on every call.
 pytestmark = [pytest.mark.filterwarnings("ignore:This class is deprecated:DeprecationWarning"),

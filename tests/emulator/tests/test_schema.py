@@ -28,7 +28,7 @@ def job_path(app):
 def people():
     """The global tenant's default directory, by userPrincipalName and group displayName."""
     directory = load_seed(SEED)["tenants"][0]["directory"]
-    found = {user["userPrincipalName"].split("@")[0]: user for user in directory["users"].values()}
+    found = {user["userPrincipalName"].split("@", maxsplit=1)[0]: user for user in directory["users"].values()}
     found.update({group["displayName"]: group for group in directory["groups"].values()})
     return found
 
@@ -390,7 +390,7 @@ def test_provision_on_demand_refuses_bad_parameters(graph, job_path, parameters,
 
 def test_provision_on_demand_is_rate_limited_as_documented(graph, job_path, people):
     rule_id = _schema(graph, job_path)["synchronizationRules"][0]["id"]
-    for _ in range(5):
+    for _attempt in range(5):
         assert _on_demand(graph, job_path, rule_id, people["adele.vance"]["objectId"]).status_code == 200
     answer = _on_demand(graph, job_path, rule_id, people["adele.vance"]["objectId"])
     assert_graph_error(answer, 429, "TooManyRequests")
