@@ -229,8 +229,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                      % (key, yaml_kind(config[key])) for key in sorted(SECRET_OPTIONS)
                      if isinstance(config.get(key), (Mapping, list, tuple, set))]
         if problems:
-            raise AnsibleParserError('entra_sync inventory %s: %s.' % (path, '; '.join(problem.rstrip('.')
-                                                                                     for problem in problems)))
+            problems = '; '.join(problem.rstrip('.') for problem in problems)
+            raise AnsibleParserError('entra_sync inventory %s: %s.' % (path, problems))
         self.set_options(direct=config, var_options=self._vars)
         return True
 

@@ -107,10 +107,9 @@ def applications_text(seed, live_applications=None, tenant_id=None):
         lines.append("tenant_id %s  %s  cloud %s  %d applications"
                      % (tenant["id"], tenant["display_name"], tenant["cloud"], len(applications)))
         for client in tenant["clients"]:
-            signs_in = ", ".join(kind for kind, present in (("secret", client["secrets"]),
-                                                             ("certificate", client.get("certificates")),
-                                                             ("federated", client.get("federated_credentials")))
-                                 if present) or "no credential"
+            kinds = (("secret", client["secrets"]), ("certificate", client.get("certificates")),
+                     ("federated", client.get("federated_credentials")))
+            signs_in = ", ".join(kind for kind, present in kinds if present) or "no credential"
             lines.append("  client_id %s  %s  [%s]  signs in with: %s"
                          % (client["client_id"], client["display_name"], ", ".join(client["permissions"]), signs_in))
         for application in applications:

@@ -64,13 +64,14 @@ def test_the_list_names_every_tenant_client_and_application_with_ids_and_jobs():
     seed = load_seed(EXAMPLE_SEED)
     text = cli.applications_text(seed)
     for tenant in seed["tenants"]:
-        assert "tenant_id %s  %s  cloud %s  %d applications" % (tenant["id"], tenant["display_name"], tenant["cloud"],
-                                                             len(tenant["applications"])) in text
+        heading = "tenant_id %s  %s  cloud %s  %d applications" % (
+            tenant["id"], tenant["display_name"], tenant["cloud"], len(tenant["applications"]))
+        assert heading in text
         for client in tenant["clients"]:
             assert "client_id %s  %s" % (client["client_id"], client["display_name"]) in text
         for application in tenant["applications"]:
-            heading = '  application "%s" (%s)' % (application["display_name"],
-                                                 "authorized" if application["authorized"] else "not authorized")
+            state = "authorized" if application["authorized"] else "not authorized"
+            heading = '  application "%s" (%s)' % (application["display_name"], state)
             block = text.split(heading + "\n", 1)[1].split("\n  application", 1)[0]
             assert block.startswith("    service_principal_id %s  app_id %s\n"
                                     % (application["service_principal_id"], application["app_id"]))

@@ -259,8 +259,7 @@ def test_strings_jinja_could_act_on_stay_untrusted(text):
 def test_a_display_name_holding_a_template_is_never_templated(tmp_path, monkeypatch):
     FakeReads(monkeypatch, [graph_application('Payroll {{ 7 * 6 }}', 1)])
     inventory, _plugin = parse(inventory_file(tmp_path))
-    (host,) = inventory.hosts.values()
-    variables = host.get_vars()
+    variables = inventory.get_host('payroll-7-6').get_vars()
     templar = Templar(loader=DataLoader(), variables=variables)
     assert templar.template(trust_as_template('{{ entra_sync_display_name }}')) == 'Payroll {{ 7 * 6 }}'
     assert templar.template(trust_as_template('{{ authorize_service_principal_id }}')) == 'sp-1'
@@ -349,8 +348,7 @@ def test_a_filter_that_matched_nothing_warns_with_what_was_seen(tmp_path, monkey
     ('', 'is empty'), ('plugin: other.collection.thing\n', 'Incorrect plugin name'),
     ('[1, 2]\n', 'the file must hold a mapping of options'),
 ])
-def test_a_file_that_is_not_an_entra_sync_configuration_says_so(tmp_path, monkeypatch, text,
-                                                                                   message):
+def test_a_file_that_is_not_an_entra_sync_configuration_says_so(tmp_path, monkeypatch, text, message):
     reads = FakeReads(monkeypatch)
     path = tmp_path / 'odd.entra_sync.yml'
     path.write_text(text)

@@ -362,8 +362,7 @@ def test_a_jobs_answer_of_the_wrong_shape_leaves_out_that_application_only(http,
     ({'id': 'sp-2', 'displayName': 'Tagged', 'tags': 'hr'}, 'Tagged',
      'the listing gave its tags as a string, not a list of text'),
 ])
-def test_a_listed_service_principal_of_the_wrong_shape_is_left_out_without_reading_its_jobs(http, listed, name,
-                                                                                                reason):
+def test_a_listed_service_principal_of_the_wrong_shape_is_left_out_without_its_jobs_read(http, listed, name, reason):
     tenant = FakeTenant(http, [service_principal(1), listed], {'sp-1': [job('job-1', 'scim', 'Active')]})
     outcome = read_applications(make_client(), InventoryFilters())
     assert [app['id'] for app in outcome.applications] == ['sp-1']
