@@ -35,7 +35,7 @@ description:
     (C(!vault)) or marked C(!unsafe); they are never templated, and they never reach host variables, the cache or
     error messages. A secret option given as a list or a mapping is refused without showing its value.
   - A O(graph_endpoint) or O(authority_host) that is not the cloud's own, and O(validate_certs=false), get the
-    warnings the modules give.
+    warnings the modules give; O(api_version=beta) gets their deprecation notice.
   - Values from Graph that Jinja could act on (a display name holding V({) or V(}), or starting a template header)
     are never templated, and C(ansible-inventory --list --export) marks them with C(__ansible_unsafe). Every other
     value, ids included, is written as plain text, which is what AWX's inventory import needs.
@@ -125,6 +125,7 @@ import os
 import re
 from collections.abc import Mapping
 
+from ansible import constants
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.template import trust_as_template
@@ -133,6 +134,7 @@ from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import ConnectionOptions
+from ansible_collections.entra.provisioning.plugins.module_utils._deprecations import beta_deprecation
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
 from ansible_collections.entra.provisioning.plugins.module_utils._items import _unknown_key_problem, yaml_kind
 from ansible_collections.entra.provisioning.plugins.module_utils._options import (
@@ -235,12 +237,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return True
 
     def _documented_options(self):
-        from ansible import constants  # pylint: disable=import-outside-toplevel
         return sorted(constants.config.get_configuration_definitions('inventory', self._load_name or self.NAME))
 
     def _checked_options(self):
         """Check every option that needs no network (filters, host_name_prefix, cache, connection settings),
-        show the connection warnings the modules show, and return the filters."""
+        show the connection warnings and the deprecation notice the modules show, and return the filters."""
         filters = InventoryFilters.from_option(self.get_option('filters'))
         check_host_name_prefix(self.get_option('host_name_prefix'))
         self._check_cache_options()
@@ -251,6 +252,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if settings.verify is False:
             display.warning('entra_sync inventory: validate_certs is false: TLS certificates of Graph and the sign-in '
                             'service are not checked, so the token could be handed to an impostor.')
+        notice = beta_deprecation(settings.api_version)
+        if notice:
+            display.deprecated(notice['msg'], date=notice['date'], collection_name=notice['collection_name'])
         return filters
 
     def _check_cache_options(self):

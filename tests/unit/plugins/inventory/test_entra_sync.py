@@ -355,3 +355,14 @@ def test_a_file_that_is_not_an_entra_sync_configuration_says_so(tmp_path, monkey
     with pytest.raises(AnsibleParserError, match=message):
         parse(str(path))
     assert reads.calls == []
+
+
+def test_api_version_beta_gets_the_modules_deprecation_notice(tmp_path, monkeypatch):
+    FakeReads(monkeypatch, [graph_application('App', 1)])
+    notices = []
+    monkeypatch.setattr(entra_sync.display, 'deprecated', lambda msg, **kwargs: notices.append((msg, kwargs)))
+    parse(inventory_file(tmp_path, api_version='beta'))
+    ((message, details),) = notices
+    assert message.startswith('api_version beta:') and details['collection_name'] == 'entra.provisioning'
+    parse(inventory_file(tmp_path, name='v1.entra_sync.yml', api_version='v1.0'))
+    assert len(notices) == 1
