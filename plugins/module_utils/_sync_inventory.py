@@ -25,7 +25,9 @@ from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors i
     synchronization_read_permission_advice,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import odata_literal, path_segment
+from ansible_collections.entra.provisioning.plugins.module_utils._items import _unknown_key_problem, yaml_kind
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import describe_job
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import answer_values, request_id_of
 
 # Graph's largest page for directory objects: 2,000 service principals take 3 pages instead of 20.
 PAGE_SIZE = 999
@@ -70,10 +72,9 @@ class InventoryFilters(object):
         if not isinstance(value, dict):
             raise InvalidInputError('filters must be a mapping with the keys %s, got %s.'
                                     % (', '.join(FILTER_KEYS), type(value).__name__))
-        unknown = sorted(str(key) for key in value if key not in FILTER_KEYS)
+        unknown = [key for key in value if key not in FILTER_KEYS]
         if unknown:
-            raise InvalidInputError('filters has unknown key %s; the keys are %s.'
-                                    % (', '.join(unknown), ', '.join(FILTER_KEYS)))
+            raise InvalidInputError('filters: %s' % '; '.join(_unknown_key_problem(key, FILTER_KEYS) for key in unknown))
         lists = dict((key, _text_list(value.get(key), 'filters.' + key)) for key in FILTER_KEYS)
         return cls(lists['display_name_prefix'], lists['template_id'], lists['tag'])
 
@@ -95,13 +96,15 @@ class InventoryFilters(object):
 
 
 class ReadOutcome(object):
-    """What ``read_applications`` found: ``applications`` (each a service principal with its ``jobs``) and
-    ``skipped`` (display name, reason) for service principals whose jobs could not be read."""
+    """What ``read_applications`` found: ``applications`` (each a service principal with its ``jobs``),
+    ``skipped`` (display name, reason) for service principals whose jobs could not be read, how many were
+    ``listed``, and the ``templates_seen`` by the jobs read (before the template filter)."""
 
-    def __init__(self, applications, skipped, listed):
+    def __init__(self, applications, skipped, listed, templates_seen=()):
         self.applications = applications
         self.skipped = skipped
         self.listed = listed
+        self.templates_seen = frozenset(templates_seen)
 
 
 def listing_params(filters):
@@ -117,31 +120,39 @@ def read_applications(client, filters):
     """List the service principals and read their jobs through $batch; return a ReadOutcome.
 
     Jobs are kept as ``describe_job`` gives them (the shape entra_sync_job_info returns), so what is cached
-    holds only those fields and the listing's selected ones. Raises
-    EntraError when the listing fails, or when no job could be read at all (then the reason is the identity's).
+    holds only those fields and the listing's selected ones. Graph's answers are checked for shape where they are
+    read: a listed service principal, a jobs answer or a job of the wrong shape leaves that one service principal
+    out (in ``skipped``, with the reason), never the inventory. Raises EntraError when the listing fails, or when no
+    job could be read at all (then the reason is the identity's).
     """
-    try:
-        listed = [item for page in client.iter_pages('servicePrincipals', params=listing_params(filters))
-                  for item in page.get('value') or []]
-    except EntraError as exc:
-        raise _with_advice(exc.with_context('Listing the service principals of the tenant'),
-                           read_permission_advice(exc))
-    candidates = [service_principal for service_principal in listed if service_principal.get('id')]
+    listed = _listed_service_principals(client, filters)
+    candidates, skipped = [], []
+    for position, service_principal in enumerate(listed):
+        problem = _service_principal_problem(service_principal)
+        if problem:
+            skipped.append((_listed_name(service_principal, position), problem))
+        else:
+            candidates.append(service_principal)
     results = client.batch([BatchRequest('GET', '/servicePrincipals/%s/synchronization/jobs'
                                          % path_segment(service_principal['id']))
                             for service_principal in candidates]) if candidates else []
-    applications, skipped, failures = [], [], []
+    applications, failures, templates_seen = [], [], set()
     for service_principal, result in zip(candidates, results):
         if result.status == 404:
             # Deleted since the listing, or (inferred, no source says) a principal Graph keeps no synchronization
             # for: either way it has no job, and it must not turn every run into a warning that is never cached.
             continue
+        name = service_principal.get('displayName') or service_principal['id']
         if not result.ok:
             failures.append(result.error)
-            skipped.append((service_principal.get('displayName') or service_principal['id'],
-                            _job_read_failure(result.error)))
+            skipped.append((name, _job_read_failure(result.error)))
             continue
-        jobs = [describe_job(job) for job in (result.body or {}).get('value') or [] if filters.keeps_job(job)]
+        jobs, problem = _jobs_of(result)
+        if problem:
+            skipped.append((name, problem))
+            continue
+        templates_seen.update(job.get('templateId') for job in jobs if job.get('templateId'))
+        jobs = [describe_job(job) for job in jobs if filters.keeps_job(job)]
         if jobs:
             application = dict((field, service_principal.get(field)) for field in SELECTED_FIELDS)
             application['jobs'] = jobs
@@ -153,7 +164,29 @@ def read_applications(client, filters):
                          'one of them; the first: %s' % (len(candidates), _job_read_failure(first)),
                          status=first.status, code=first.code, request_id=first.request_id,
                          client_request_id=first.client_request_id)
-    return ReadOutcome(applications, skipped, len(listed))
+    return ReadOutcome(applications, skipped, len(listed), templates_seen)
+
+
+def filter_warnings(filters, outcome):
+    """Return the warnings for filters that matched nothing in ``outcome`` (a ReadOutcome), each naming the filter
+    and what was there instead, so an empty inventory is never a silent one."""
+    warnings = []
+    if not outcome.listed and (filters.display_name_prefixes or filters.tags):
+        given = ['%s %s' % (key, ', '.join(values)) for key, values in (
+            ('filters.display_name_prefix', filters.display_name_prefixes), ('filters.tag', filters.tags)) if values]
+        warnings.append('%s matched no service principal of the tenant, so the inventory is empty. Check the '
+                        'spelling (a tag is compared exactly, a display name prefix ignoring case).'
+                        % ' and '.join(given))
+    unmatched = [template_id for template_id in filters.template_ids if template_id not in outcome.templates_seen]
+    if unmatched and outcome.listed:
+        seen = sorted(outcome.templates_seen, key=str.lower)
+        hints = ['%s (did you mean %s?)' % (template_id, close) for template_id in unmatched
+                 for close in seen if close.lower() == template_id.lower()]
+        warnings.append('filters.template_id %s matched no job of the %d service principals listed; %s. Template '
+                        'ids are compared exactly.'
+                        % ('; '.join(hints) or ', '.join(unmatched), outcome.listed,
+                           'their jobs use the templates %s' % ', '.join(seen) if seen else 'none of them has a job'))
+    return warnings
 
 
 def skipped_warning(skipped):
@@ -173,8 +206,7 @@ def host_names(applications, prefix=''):
     into one ``-``. Applications sharing a name all get ``-`` and the first 8 hex digits of their app id
     appended (the whole app id if even those collide), so which of them Graph listed first never matters.
     """
-    if not _HOST_PREFIX_RE.match(prefix or ''):
-        raise InvalidInputError('host_name_prefix may hold only letters, digits, - and _, got %r.' % (prefix,))
+    check_host_name_prefix(prefix)
     base = dict((application['id'], (prefix or '') + _safe_name(application)) for application in applications)
     names = dict(base)
     for suffix in (lambda application: _hex(application)[:8], _hex):
@@ -183,6 +215,13 @@ def host_names(applications, prefix=''):
             if names[application['id']] in colliding:
                 names[application['id']] = base[application['id']] + '-' + suffix(application)
     return names
+
+
+def check_host_name_prefix(prefix):
+    """Raise InvalidInputError unless ``prefix`` (the host_name_prefix option) is letters, digits, - and _ only."""
+    if not isinstance(prefix, str) or not _HOST_PREFIX_RE.match(prefix):
+        raise InvalidInputError('host_name_prefix may hold only letters, digits, - and _ (it starts every host '
+                                'name), got %r.' % (prefix,))
 
 
 def primary_job(jobs):
@@ -244,6 +283,101 @@ def _text_list(value, what):
     if not isinstance(values, (list, tuple)) or not all(isinstance(item, str) and item.strip() for item in values):
         raise InvalidInputError('%s must be a string or a list of non-empty strings, got %r.' % (what, value))
     return [item.strip() for item in values]
+
+
+def _listed_service_principals(client, filters):
+    """Every service principal the listing gives, each page checked for the shape of a collection answer."""
+    what = 'Listing the service principals of the tenant'
+    pages = client.iter_pages('servicePrincipals', params=listing_params(filters))
+    listed = []
+    while True:
+        try:
+            page = next(pages, None)
+        except EntraError as exc:
+            raise _with_advice(exc.with_context(what), read_permission_advice(exc))
+        if page is None:
+            return listed
+        values = page.get('value') if isinstance(page, dict) else None
+        if not isinstance(values, list):
+            # Checked before the pages go on: the next link is read from this page.
+            raise EntraError('%s: Graph answered with %s where a page of service principals (an object with a '
+                             '"value" list) belongs. Run again; if it lasts, give Microsoft support the request id '
+                             'of the listing (-vvv shows it).' % (what, _kind(page, values)))
+        listed.extend(values)
+
+
+def _service_principal_problem(service_principal):
+    """Why a listed service principal cannot be read (its shape is not the one Graph documents), or None."""
+    if not isinstance(service_principal, dict):
+        return 'the listing gave it as %s, not an object' % yaml_kind(service_principal)
+    if not isinstance(service_principal.get('id'), str) or not service_principal['id'].strip():
+        return 'the listing gave it without an id'
+    for field in ('appId', 'displayName', 'applicationTemplateId'):
+        if service_principal.get(field) is not None and not isinstance(service_principal[field], str):
+            return 'the listing gave its %s as %s, not text' % (field, yaml_kind(service_principal[field]))
+    tags = service_principal.get('tags')
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)):
+        return 'the listing gave its tags as %s, not a list of text' % yaml_kind(tags)
+    return None
+
+
+def _listed_name(service_principal, position):
+    if isinstance(service_principal, dict):
+        for field in ('displayName', 'id'):
+            if isinstance(service_principal.get(field), str) and service_principal[field].strip():
+                return service_principal[field]
+    return 'item %d of the listing' % (position + 1)
+
+
+def _jobs_of(result):
+    """Return (the jobs of a jobs answer, None), or (None, why the answer cannot be used)."""
+    request_id = request_id_of(result)
+    retry = ('Run again; if it lasts, give Microsoft support the request id %s.' % request_id if request_id
+             else 'Run again; if it lasts, report it.')
+    jobs = answer_values(result.body)
+    if jobs is None:
+        return None, ('its jobs answer is %s, not a list of synchronization jobs. %s'
+                      % (_kind(result.body, result.body.get('value') if isinstance(result.body, dict) else None),
+                         retry))
+    for position, job in enumerate(jobs):
+        problem = _job_problem(job)
+        if problem:
+            return None, 'job %d of its jobs answer %s. %s' % (position + 1, problem, retry)
+    return jobs, None
+
+
+# The fields of a synchronizationJob that are read, each an object when present.
+_JOB_OBJECTS = (('schedule',), ('status',), ('status', 'quarantine'), ('status', 'lastExecution'),
+                ('status', 'lastSuccessfulExecution'), ('status', 'lastSuccessfulExecutionWithExports'))
+
+
+def _job_problem(job):
+    """Why one job of a jobs answer cannot be read, or None."""
+    if job.get('id') is not None and not isinstance(job['id'], str):
+        return 'has an id that is %s, not text' % yaml_kind(job['id'])
+    if not (job.get('id') or '').strip():
+        return 'has no id'
+    if job.get('templateId') is not None and not isinstance(job['templateId'], str):
+        return '(%s) has a templateId that is %s, not text' % (job['id'], yaml_kind(job['templateId']))
+    for path in _JOB_OBJECTS:
+        value = job
+        for field in path:
+            value = value.get(field) if isinstance(value, dict) else None
+        if value is not None and not isinstance(value, dict):
+            return '(%s) has a %s that is %s, not an object' % (job['id'], '.'.join(path), yaml_kind(value))
+    code = (job.get('status') or {}).get('code')
+    if code is not None and not isinstance(code, str):
+        return '(%s) has a status.code that is %s, not text' % (job['id'], yaml_kind(code))
+    return None
+
+
+def _kind(body, values):
+    if isinstance(body, dict):
+        return 'an object without a "value" list' if values is None else 'an object whose "value" is %s' % (
+            yaml_kind(values) if not isinstance(values, list) else 'a list holding something else than objects')
+    if isinstance(body, str):
+        return 'text (not JSON)'
+    return yaml_kind(body)
 
 
 def _job_read_failure(error):

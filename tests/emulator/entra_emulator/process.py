@@ -4,6 +4,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from .constants import CLOUDS
 from .seed import SeedError, load_seed
 
 INFO_FILE = "emulator.json"
@@ -192,6 +194,23 @@ def wait_until_ready(state_dir, pid, exited, timeout):
     raise EmulatorError("the emulator did not answer within %s s:\n%s" % (timeout, _log_tail(state_dir)))
 
 
+def check_ports_free(port_base):
+    """With fixed ports (``port_base``), refuse to start when one of them is taken, naming it and its cloud: the
+    child would otherwise fail to bind and start-up would end with its log instead of this sentence."""
+    if not port_base:
+        return
+    for offset, cloud in enumerate(CLOUDS):
+        port = port_base + offset
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as error:
+                raise EmulatorError("port %d (the %s cloud's, port base %d + %d) is not free on 127.0.0.1: %s; "
+                                    "choose another --port-base, or stop what holds it"
+                                    % (port, cloud, port_base, offset, error.strerror or error)) from None
+
+
 def _prepare_state_dir(state_dir, seed):
     state_dir = os.path.abspath(state_dir)
     os.makedirs(state_dir, exist_ok=True)
@@ -217,6 +236,7 @@ def _prepare_state_dir(state_dir, seed):
 def start_detached(seed, state_dir, timeout=60.0, **options):
     """Start `serve` as a detached background process and return its info once it answers."""
     state_dir, seed_path = _prepare_state_dir(state_dir, seed)
+    check_ports_free(options.get("port_base"))
     with open(os.path.join(state_dir, LOG_FILE), "ab") as log_file:
         process = subprocess.Popen(_serve_command(seed_path, state_dir, options), stdin=subprocess.DEVNULL,
                                    stdout=log_file, stderr=subprocess.STDOUT, env=_environment(),
@@ -274,6 +294,7 @@ class EmulatorProcess(ControlClient):
     def start(self):
         """Spawn the server and wait until it answers; returns self."""
         state_dir, seed_path = _prepare_state_dir(self.state_dir, self.seed)
+        check_ports_free(self.options["port_base"])
         self._log_file = open(os.path.join(state_dir, LOG_FILE), "ab")
         self.process = subprocess.Popen(_serve_command(seed_path, state_dir, self.options), stdin=subprocess.DEVNULL,
                                         stdout=self._log_file, stderr=subprocess.STDOUT, env=_environment())

@@ -2,17 +2,24 @@
 
 Usage (from runme.sh): python run_inventory.py INTEGRATION_CONFIG OUTPUT_DIR
 
-The tenant is tests/integration/emulator-seed.yml's 15000000-...-015: ten applications with jobs in every state
-(two of them named "Inventory Twin", one with an active and a quarantined job), one without a job, and a thousand
-single sign-on applications without provisioning, so the listing takes two pages of 999.
+The tenant is tests/integration/emulator-seed.yml's 15000000-...-015: eleven applications with jobs in every state
+(two of them named "Inventory Twin", one with an active and a quarantined job, one whose display name holds a Jinja
+template), one without a job, and a thousand single sign-on applications without provisioning, so the listing takes
+two pages of 999. Answers of the wrong shape come from a small HTTPS proxy of this script's own (TamperingGraph),
+between the plugin and the emulator's Graph.
 """
 
+import http.server
 import json
 import math
 import os
 import re
+import ssl
 import subprocess
 import sys
+import threading
+import urllib.error
+import urllib.request
 
 from entra_test_helpers.checks import Checks
 from entra_test_helpers.inventory import plain
@@ -25,6 +32,9 @@ NO_OBJECT_READ = ("15000000-0000-4000-8000-0000000000c4", "emulator-secret-inven
 SECRETS = [READER[1], AUTOMATION[1], NO_SYNC_READ[1], NO_OBJECT_READ[1]]
 RECAP_LINE = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", re.MULTILINE)
 VAULT_PASSWORD = "canary-vault-password-inventory"
+BRACES_HOST = "inventory-braces-7-6"
+BRACES_NAME = "Inventory Braces {{ 7 * 6 }}"
+NOT_SHOWN = "canary-not-shown-in-a-parse-failure"
 STATUS_GROUPS = {"Active": "entra_sync_active", "Paused": "entra_sync_paused", "Quarantine": "entra_sync_quarantine",
                  "NotRun": "entra_sync_not_run", "NotConfigured": "entra_sync_not_configured"}
 
@@ -39,17 +49,18 @@ class Scenario:
         self.ca_path = emulator_info["ca_path"]
         self.transcripts = []
 
-    def inventory_file(self, name, client=READER, with_secret=True, extra_lines=()):
-        """Write ``<name>.entra_sync.yml`` for the inventory tenant; return its path."""
+    def inventory_file(self, name, client=READER, with_secret=True, extra_lines=(), file_name=None,
+                       graph_endpoint=None, ca_path=None):
+        """Write ``<name>.entra_sync.yml`` (or ``file_name``) for the inventory tenant; return its path."""
         lines = ["plugin: entra.provisioning.entra_sync",
                  "tenant_id: " + TENANT_ID,
                  "client_id: " + client[0],
-                 "graph_endpoint: " + self.cloud["graph_endpoint"],
+                 "graph_endpoint: " + (graph_endpoint or self.cloud["graph_endpoint"]),
                  "authority_host: " + self.cloud["authority_host"],
-                 "ca_path: " + self.ca_path]
+                 "ca_path: " + (ca_path or self.ca_path)]
         if with_secret:
             lines.append("client_secret: " + client[1])
-        path = os.path.join(self.output_dir, name + ".entra_sync.yml")
+        path = os.path.join(self.output_dir, file_name or name + ".entra_sync.yml")
         with open(path, "w") as inventory:
             inventory.write("\n".join(lines + list(extra_lines)) + "\n")
         return path
@@ -75,6 +86,11 @@ class Scenario:
             return code, None, stderr
 
 
+def flat(text):
+    """Text with every run of white space as one space: warnings are wrapped to the terminal's width."""
+    return " ".join(text.split())
+
+
 def operations(entries, name):
     """The log entries of one Graph operation (in or out of $batch)."""
     return [entry for entry in entries if entry.get("operation") == name]
@@ -86,12 +102,10 @@ def expected_hosts(seed):
     with_jobs = [application for application in tenant["applications"] if application["jobs"]]
     hosts = {}
     for application in with_jobs:
+        name = re.sub("[^a-z0-9]+", "-", application["display_name"].lower()).strip("-")
         if application["display_name"] == "Inventory Twin":
-            hosts["inventory-twin-" + application["app_id"].replace("-", "")[:8]] = application
-        elif application["display_name"] == "O'Brien & Co. (HR)":
-            hosts["o-brien-co-hr"] = application
-        else:
-            hosts[application["display_name"].lower().replace(" ", "-")] = application
+            name += "-" + application["app_id"].replace("-", "")[:8]
+        hosts[name] = application
     return hosts, len(tenant["applications"])
 
 
@@ -125,9 +139,16 @@ def check_listing(checks, scenario, emulator, hosts, listed_count):
                       and variables.get("entra_sync_job_ids") == sorted(job["id"] for job in application["jobs"])
                       and variables.get("authorize_tenant_id") == TENANT_ID,
                       "%s carries its service principal id, app id, display name, job ids and tenant" % name)
-    raw_name = scenario.raw["_meta"]["hostvars"]["o-brien-co-hr"]["entra_sync_display_name"] if inventory else None
-    checks.expect(raw_name == {"__ansible_unsafe": "O'Brien & Co. (HR)"},
-                  "values from Graph are marked unsafe, so a display name is never templated (%r)" % (raw_name,))
+    raw_vars = scenario.raw["_meta"]["hostvars"] if inventory else {}
+    checks.expect(raw_vars.get("o-brien-co-hr", {}).get("entra_sync_display_name") == "O'Brien & Co. (HR)"
+                  and all(isinstance(variables.get(name), str) for variables in raw_vars.values()
+                          for name in ("authorize_service_principal_id", "authorize_job_id", "entra_sync_app_id")),
+                  "ids and names without { or } are written as plain strings, never {\"__ansible_unsafe\": ...}")
+    checks.expect(raw_vars.get(BRACES_HOST, {}).get("entra_sync_display_name") == {"__ansible_unsafe": BRACES_NAME},
+                  "a display name holding {{ }} stays marked unsafe (%r)"
+                  % (raw_vars.get(BRACES_HOST, {}).get("entra_sync_display_name"),))
+    checks.expect("is not the Graph of the global cloud" in flat(stderr),
+                  "the emulator's graph_endpoint gets the modules' warning: not the cloud's Graph")
     two_jobs = host_vars.get("inventory-two-jobs", {})
     quarantined_job = next(job for job in hosts["inventory-two-jobs"]["jobs"] if job["code"] == "Quarantine")
     checks.expect(two_jobs.get("authorize_job_id") == quarantined_job["id"]
@@ -288,13 +309,190 @@ def check_errors(checks, scenario):
         ("no-object-read", scenario.inventory_file("no-object-read", client=NO_OBJECT_READ), "Application.Read.All"),
         ("wrong-cloud", scenario.inventory_file("wrong-cloud", extra_lines=["cloud: usgov"]), "set cloud to"),
         ("bad-filter", scenario.inventory_file("bad-filter", extra_lines=["filters: {name: x}"]),
-         "filters has unknown key name"),
+         "filters: 'name' is not an option"),
     ]
     for name, path, advice in cases:
         code, _inventory, stderr = scenario.inventory(path)
         checks.expect(code != 0 and advice in stderr and "Traceback" not in stderr
                       and not any(secret in stderr for secret in SECRETS),
                       "%s: fails naming %r, no traceback, no secret: %s" % (name, advice, stderr.strip()[:400]))
+
+
+def check_export(checks, scenario, hosts):
+    """--list --export (what AWX imports) writes ids plainly and keeps the braces name marked; a play over the
+    inventory shows that name as written, never templated."""
+    path = scenario.inventory_file("export")
+    code, _inventory, stderr = scenario.inventory(path, extra=["--export"])
+    exported = (scenario.raw or {}).get("_meta", {}).get("hostvars", {}) if code == 0 else {}
+    marked = sorted("%s.%s" % (host, name) for host, variables in exported.items()
+                    for name, value in variables.items() if "__ansible_unsafe" in json.dumps(value))
+    checks.expect(code == 0 and sorted(exported) == sorted(hosts) and marked == [BRACES_HOST + ".entra_sync_display_name"],
+                  "--list --export: only the display name holding braces is marked unsafe (got %s) %s"
+                  % (marked, stderr[-300:]))
+    checks.expect(exported.get(BRACES_HOST, {}).get("authorize_service_principal_id")
+                  == hosts.get(BRACES_HOST, {}).get("service_principal_id"),
+                  "--list --export: the braces application's ids are plain strings")
+    code, stdout, stderr = scenario.run(["ansible-playbook", "-i", path, "show_name.yml", "--limit", BRACES_HOST])
+    checks.expect(code == 0 and '"entra_sync_display_name": "%s"' % BRACES_NAME in stdout and "Braces 42" not in stdout,
+                  "a play prints the braces display name as written, never templated %s" % (stdout + stderr)[-400:])
+
+
+def check_configuration(checks, scenario, emulator):
+    """Every option is checked before any request: unknown names, bounds, cache settings, the file name, the host
+    name prefix and secrets of the wrong shape, each refused naming the option and never showing a secret."""
+    cache_file = os.path.join(scenario.output_dir, "cache-is-a-file")
+    with open(cache_file, "w") as cache:
+        cache.write("not a directory\n")
+    cases = [
+        ("misspelled", scenario.inventory_file("misspelled", extra_lines=["filter:", "  template_id: scim"]),
+         "'filter' is not an option. Did you mean filters?"),
+        ("cache-timeout", scenario.inventory_file("cache-timeout", extra_lines=[
+            "cache: true", "cache_plugin: ansible.builtin.jsonfile", "cache_connection: " + scenario.output_dir,
+            "cache_timeout: -100"]), "cache_timeout must be 0 (never expires) or a number of seconds, got -100"),
+        ("cache-file", scenario.inventory_file("cache-file", extra_lines=[
+            "cache: true", "cache_plugin: ansible.builtin.jsonfile", "cache_connection: " + cache_file]),
+         "cache_connection %s is a file" % cache_file),
+        ("file-name", scenario.inventory_file("file-name", file_name="contoso.yml"),
+         "the file name must end with entra_sync.yml or entra_sync.yaml"),
+        ("prefix", scenario.inventory_file("prefix", extra_lines=["host_name_prefix: contoso.apps"]),
+         "host_name_prefix may hold only letters, digits, - and _"),
+        ("secret-list", scenario.inventory_file("secret-list", with_secret=False, extra_lines=[
+            "client_secret: [%s, %s]" % (READER[1], NOT_SHOWN)]), "client_secret must be text"),
+        ("secret-mapping", scenario.inventory_file("secret-mapping", with_secret=False, extra_lines=[
+            "client_secret: {value: %s}" % NOT_SHOWN]), "client_secret must be text"),
+    ]
+    for name, path, message in cases:
+        emulator.clear_log()
+        code, _inventory, stderr = scenario.inventory(path)
+        checks.expect(code != 0 and message in flat(stderr) and emulator.log() == [] and "Traceback" not in stderr
+                      and NOT_SHOWN not in stderr and READER[1] not in stderr,
+                      "%s: refused before any request, naming %r, no secret shown: %s"
+                      % (name, message, flat(stderr)[:400]))
+
+
+def check_notices(checks, scenario, emulator):
+    """A filter that matched nothing says what there was; validate_certs: false warns as the modules do."""
+    code, inventory, stderr = scenario.inventory(scenario.inventory_file(
+        "no-template", extra_lines=["filters:", "  template_id: scimx"]))
+    checks.expect(code == 0 and not inventory.get("_meta", {}).get("hostvars")
+                  and "filters.template_id scimx matched no job" in flat(stderr)
+                  and "their jobs use the templates scim, scimGroups, serviceNow" in flat(stderr),
+                  "a template_id that matched nothing warns with the templates seen: %s" % flat(stderr)[-400:])
+    emulator.clear_log()
+    code, inventory, stderr = scenario.inventory(scenario.inventory_file(
+        "no-prefix", extra_lines=["filters:", "  display_name_prefix: Nobody"]))
+    checks.expect(code == 0 and "filters.display_name_prefix Nobody matched no service principal" in flat(stderr)
+                  and not operations(emulator.log(), "$batch"),
+                  "a display_name_prefix that matched nothing says so, and no job is read")
+    code, _inventory, stderr = scenario.inventory(scenario.inventory_file(
+        "unchecked", extra_lines=["validate_certs: false"]))
+    checks.expect(code == 0 and "validate_certs is false: TLS certificates of Graph and the sign-in service are not "
+                  "checked" in flat(stderr), "validate_certs: false warns as the modules do")
+
+
+class TamperingGraph:
+    """An HTTPS proxy on loopback in front of the emulator's Graph that answers chosen service principals' jobs
+    listings (inside $batch) with a body of the wrong shape: the malformed answers a test of the inventory needs
+    and the emulator does not give."""
+
+    def __init__(self, upstream, upstream_ca, state_dir, bodies):
+        self.upstream = upstream
+        self.bodies = bodies  # {service principal id: body}
+        self.upstream_context = ssl.create_default_context(cafile=upstream_ca)
+        from entra_emulator.pki import write_server_material  # pylint: disable=import-outside-toplevel
+        os.makedirs(state_dir, exist_ok=True)
+        own_ca, certificate, key = write_server_material(state_dir)
+        self.ca_bundle = os.path.join(state_dir, "bundle.pem")
+        with open(self.ca_bundle, "w") as bundle:
+            for path in (own_ca, upstream_ca):
+                with open(path) as pem:
+                    bundle.write(pem.read())
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(certificate, key)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = "https://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self):
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            """Forwards every request; rewrites the chosen items of a $batch answer."""
+
+            def log_message(self, *_args):  # pylint: disable=arguments-differ
+                pass
+
+            def _forward(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
+                headers = dict((name, value) for name, value in self.headers.items()
+                               if name.lower() not in ("host", "content-length", "accept-encoding", "connection"))
+                request = urllib.request.Request(proxy.upstream + self.path, data=body, method=self.command,
+                                                 headers=headers)
+                try:
+                    with urllib.request.urlopen(request, context=proxy.upstream_context, timeout=60) as answer:
+                        status, answer_headers, payload = answer.status, answer.headers, answer.read()
+                except urllib.error.HTTPError as error:
+                    status, answer_headers, payload = error.code, error.headers, error.read()
+                if self.path.endswith("/$batch") and status == 200:
+                    payload = proxy.tampered(json.loads(body), json.loads(payload))
+                # next links must lead back here (the client follows links to its own Graph endpoint only)
+                payload = payload.replace(proxy.upstream.encode("utf-8"), proxy.url.encode("utf-8"))
+                self.send_response(status)
+                for name, value in answer_headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = _forward
+
+        return Handler
+
+    def tampered(self, envelope, answer):
+        """The $batch answer with the chosen service principals' jobs listings replaced; returns JSON bytes."""
+        urls = dict((item["id"], item["url"]) for item in envelope["requests"])
+        for item in answer.get("responses", []):
+            service_principal_id = urls.get(item.get("id"), "").split("/")[2:3]
+            if service_principal_id and service_principal_id[0] in self.bodies and item.get("status") == 200:
+                item["body"] = self.bodies[service_principal_id[0]]
+                if isinstance(item["body"], str):
+                    item["headers"] = {"Content-Type": "text/html"}
+        return json.dumps(answer).encode("utf-8")
+
+
+def check_malformed_answers(checks, scenario, hosts):
+    """A malformed jobs answer, a malformed job, a non-JSON body and a job without its id each leave out their one
+    application, with a warning naming it and why; the inventory holds every other application."""
+    broken = {"inventory-active": ({"value": "not a list"}, 'an object whose "value" is a string'),
+              "inventory-paused": ({"value": [{"id": "paused-job", "status": "Paused"}]},
+                                   "has a status that is a string, not an object"),
+              "inventory-never-run": ("<html>Service Unavailable</html>", "text (not JSON)"),
+              "inventory-not-configured": ({"value": [{"templateId": "scim"}]}, "job 1 of its jobs answer has no id")}
+    proxy = TamperingGraph(scenario.cloud["graph_endpoint"], scenario.ca_path,
+                           os.path.join(scenario.output_dir, "tampering-graph"),
+                           dict((hosts[name]["service_principal_id"], body) for name, (body, _why) in broken.items()))
+    try:
+        code, inventory, stderr = scenario.inventory(scenario.inventory_file(
+            "malformed", graph_endpoint=proxy.url, ca_path=proxy.ca_bundle))
+    finally:
+        proxy.close()
+    host_vars = (inventory or {}).get("_meta", {}).get("hostvars", {})
+    checks.expect(code == 0 and sorted(host_vars) == sorted(set(hosts) - set(broken)),
+                  "malformed answers: every other application is in the inventory (exit %d, %d hosts) %s"
+                  % (code, len(host_vars), flat(stderr)[-300:]))
+    warning = flat(stderr)
+    checks.expect("4 service principal(s) left out of the inventory" in warning and "Traceback" not in stderr,
+                  "malformed answers: one warning counts the 4 applications left out")
+    for name, (_body, why) in broken.items():
+        checks.expect("%s (" % hosts[name]["display_name"] in warning and why in warning,
+                      "malformed answers: the warning names %s and why (%s)" % (hosts[name]["display_name"], why))
 
 
 def check_role(checks, scenario, emulator, hosts):
@@ -348,6 +546,10 @@ def main(config_path, output_dir):
     check_secret_sources(checks, scenario, hosts)
     check_host_vars_beside(checks, scenario)
     check_errors(checks, scenario)
+    check_export(checks, scenario, hosts)
+    check_configuration(checks, scenario, emulator)
+    check_notices(checks, scenario, emulator)
+    check_malformed_answers(checks, scenario, hosts)
     check_role(checks, scenario, emulator, hosts)
     transcripts = "\n".join(scenario.transcripts)
     checks.expect(not any(secret in transcripts for secret in SECRETS), "no client secret appears in any output")

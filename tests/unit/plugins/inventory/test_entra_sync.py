@@ -7,10 +7,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 import pytest
 
 from ansible.errors import AnsibleParserError
+from ansible.template import Templar, is_trusted_as_template, trust_as_template
 from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 from ansible import constants
@@ -46,6 +48,7 @@ class FakeReads(object):
         self.applications = list(applications)
         self.skipped = list(skipped)
         self.error = error
+        self.templates_seen = []
 
         class Client(object):
             def close(self):
@@ -59,7 +62,7 @@ class FakeReads(object):
             self.calls.append(filters)
             if self.error:
                 raise self.error
-            return ReadOutcome(self.applications, self.skipped, len(self.applications))
+            return ReadOutcome(self.applications, self.skipped, len(self.applications) + 1, self.templates_seen)
 
         monkeypatch.setattr(entra_sync, 'build_graph_client', build)
         monkeypatch.setattr(entra_sync, 'read_applications', read)
@@ -104,13 +107,27 @@ def parse(path, cache=True):
     return inventory, plugin
 
 
-@pytest.mark.parametrize('name, accepted', [
-    ('contoso.entra_sync.yml', True), ('entra_sync.yaml', True), ('hosts.yml', False), ('entra_sync.json', False),
+@pytest.mark.parametrize('name, text, accepted', [
+    ('contoso.entra_sync.yml', 'plugin: entra.provisioning.entra_sync\n', True),
+    ('entra_sync.yaml', 'plugin: entra.provisioning.entra_sync\n', True),
+    ('entra_sync.json', 'plugin: entra.provisioning.entra_sync\n', False),
+    # another YAML file is taken only when it names this plugin, so that parse can say how to name it
+    ('hosts.yml', 'plugin: "entra.provisioning.entra_sync"  # the tenant\n', True),
+    ('hosts.yml', 'all:\n  hosts:\n    entra_sync: {}\n', False),
+    ('aws.yml', 'plugin: amazon.aws.aws_ec2\n', False),
 ])
-def test_only_entra_sync_files_are_accepted(tmp_path, name, accepted):
+def test_entra_sync_files_are_accepted(tmp_path, name, text, accepted):
     path = tmp_path / name
-    path.write_text('plugin: entra.provisioning.entra_sync\n')
+    path.write_text(text)
     assert entra_sync.InventoryModule().verify_file(str(path)) is accepted
+
+
+def test_a_file_named_otherwise_is_told_what_its_name_must_end_in(tmp_path, monkeypatch):
+    reads = FakeReads(monkeypatch, [graph_application('App', 1)])
+    with pytest.raises(AnsibleParserError, match=r'hosts\.yml: the file name must end with entra_sync\.yml or '
+                                                 r'entra_sync\.yaml \(for example contoso\.entra_sync\.yml\)'):
+        parse(inventory_file(tmp_path, name='hosts.yml'))
+    assert reads.calls == []
 
 
 def test_hosts_groups_and_variables_reach_the_inventory(tmp_path, monkeypatch):
@@ -212,7 +229,7 @@ def test_a_graph_failure_is_a_parser_error_naming_the_file_without_the_secret(tm
 
 def test_bad_filters_fail_before_any_read(tmp_path, monkeypatch):
     reads = FakeReads(monkeypatch, [graph_application('App', 1)])
-    with pytest.raises(AnsibleParserError, match='filters has unknown key name'):
+    with pytest.raises(AnsibleParserError, match="filters: 'name' is not an option"):
         parse(inventory_file(tmp_path, filters={'name': 'x'}))
     assert reads.calls == []
 
@@ -221,3 +238,131 @@ def test_secret_options_reach_the_client_as_plain_text(tmp_path, monkeypatch):
     reads = FakeReads(monkeypatch, [graph_application('App', 1)])
     parse(inventory_file(tmp_path))
     assert reads.options[0]['client_secret'] == SECRET and reads.options[0]['client_secret'].__class__ is str  # no vault or unsafe wrapper
+
+
+# ---- what --export writes and what is never templated ---------------------------------------------------------
+
+def test_strings_without_template_characters_are_trusted_so_export_writes_them_plainly():
+    value = entra_sync.inventory_value({'id': 'sp-1', 'jobs': [{'id': 'job-1', 'status': {'code': 'Active'}}],
+                                        'count': 3, 'flag': True, 'nothing': None})
+    assert is_trusted_as_template(value['id']) and is_trusted_as_template(value['jobs'][0]['status']['code'])
+    assert value['count'] == 3 and value['flag'] is True and value['nothing'] is None
+
+
+@pytest.mark.parametrize('text', ['Payroll {{ lookup("pipe", "id") }}', 'a } b', '{% raw %}',
+                                  "#jinja2:variable_start_string:'[['\n[[ 7 * 6 ]]"])
+def test_strings_jinja_could_act_on_stay_untrusted(text):
+    value = entra_sync.inventory_value({'names': [text]})
+    assert value['names'] == [text] and not is_trusted_as_template(value['names'][0])
+
+
+def test_a_display_name_holding_a_template_is_never_templated(tmp_path, monkeypatch):
+    FakeReads(monkeypatch, [graph_application('Payroll {{ 7 * 6 }}', 1)])
+    inventory, _plugin = parse(inventory_file(tmp_path))
+    variables = inventory.get_host('payroll-7-6').get_vars()
+    templar = Templar(loader=DataLoader(), variables=variables)
+    assert templar.template(trust_as_template('{{ entra_sync_display_name }}')) == 'Payroll {{ 7 * 6 }}'
+    assert templar.template(trust_as_template('{{ authorize_service_principal_id }}')) == 'sp-1'
+    assert is_trusted_as_template(variables['authorize_service_principal_id'])
+    assert not is_trusted_as_template(variables['entra_sync_display_name'])
+
+
+# ---- the whole configuration is checked before any request ---------------------------------------------------
+
+@pytest.mark.parametrize('options, message', [
+    ({'filter': {'tag': 'x'}}, "'filter' is not an option. Did you mean filters?"),
+    ({'client_secert': 'x'}, "'client_secert' is not an option. Did you mean client_secret?"),
+    ({'host_name_prefix': 'contoso.'}, 'host_name_prefix may hold only letters, digits, - and _'),
+    ({'cache': True, 'cache_timeout': -100}, 'cache_timeout must be 0 (never expires) or a number of seconds, '
+                                             'got -100.'),
+    ({'cache': True, 'cache_plugin': 'ansible.builtin.jsonfile'},
+     'cache_plugin ansible.builtin.jsonfile keeps the cache in files: set cache_connection to a directory'),
+    ({'max_concurrency': 0}, 'max_concurrency must be 1 or more, got 0.'),
+    ({'timeout': 0}, 'timeout must be a positive number of seconds, got 0.'),
+])
+def test_a_bad_option_fails_before_any_read_naming_it(tmp_path, monkeypatch, options, message):
+    reads = FakeReads(monkeypatch, [graph_application('App', 1)])
+    with pytest.raises(AnsibleParserError) as caught:
+        parse(inventory_file(tmp_path, **options))
+    assert message in str(caught.value) and reads.calls == [] and reads.options == []
+
+
+def test_a_cache_connection_that_is_a_file_is_refused(tmp_path, monkeypatch):
+    reads = FakeReads(monkeypatch, [graph_application('App', 1)])
+    cache_file = tmp_path / 'cache'
+    cache_file.write_text('not a directory')
+    with pytest.raises(AnsibleParserError, match='cache_connection %s is a file; .* name a directory'
+                                                 % re.escape(str(cache_file))):
+        parse(inventory_file(tmp_path, cache=True, cache_plugin='jsonfile', cache_connection=str(cache_file)))
+    assert reads.calls == []
+
+
+@pytest.mark.parametrize('value', [[SECRET, 'second'], {'value': SECRET}])
+@pytest.mark.parametrize('option', ['client_secret', 'client_certificate_password', 'access_token'])
+def test_a_secret_given_as_a_list_or_mapping_is_refused_without_showing_it(tmp_path, monkeypatch, option, value):
+    FakeReads(monkeypatch, [graph_application('App', 1)])
+    with pytest.raises(AnsibleParserError) as caught:
+        parse(inventory_file(tmp_path, **{option: value}))
+    message = str(caught.value)
+    assert '%s must be text (the secret itself, or !vault), got a ' % option in message
+    assert SECRET not in message and 'second' not in message
+
+
+def test_unknown_options_and_a_bad_secret_are_reported_together(tmp_path, monkeypatch):
+    FakeReads(monkeypatch)
+    with pytest.raises(AnsibleParserError) as caught:
+        parse(inventory_file(tmp_path, filter={}, client_secret=[SECRET]))
+    assert "Did you mean filters?; client_secret must be text" in str(caught.value)
+
+
+def test_a_foreign_endpoint_and_unchecked_certificates_warn_as_the_modules_do(tmp_path, monkeypatch):
+    FakeReads(monkeypatch, [graph_application('App', 1)])
+    warnings = []
+    monkeypatch.setattr(entra_sync.display, 'warning', warnings.append)
+    parse(inventory_file(tmp_path, graph_endpoint='https://graph.example.test', validate_certs=False))
+    assert any('graph_endpoint https://graph.example.test is not the Graph of the global cloud' in warning
+               for warning in warnings)
+    assert any('validate_certs is false' in warning for warning in warnings)
+
+
+def test_the_microsoft_endpoints_give_no_warning(tmp_path, monkeypatch):
+    FakeReads(monkeypatch, [graph_application('App', 1)])
+    warnings = []
+    monkeypatch.setattr(entra_sync.display, 'warning', warnings.append)
+    parse(inventory_file(tmp_path, graph_endpoint='https://graph.microsoft.com'))
+    assert warnings == []
+
+
+def test_a_filter_that_matched_nothing_warns_with_what_was_seen(tmp_path, monkeypatch):
+    reads = FakeReads(monkeypatch, [])
+    reads.templates_seen = ['scim']
+    warnings = []
+    monkeypatch.setattr(entra_sync.display, 'warning', warnings.append)
+    inventory, _plugin = parse(inventory_file(tmp_path, filters={'template_id': 'scimx'}))
+    assert not inventory.hosts
+    (warning,) = warnings
+    assert 'filters.template_id scimx matched no job' in warning and 'templates scim' in warning
+
+
+@pytest.mark.parametrize('text, message', [
+    ('', 'is empty'), ('plugin: other.collection.thing\n', 'Incorrect plugin name'),
+    ('[1, 2]\n', 'the file must hold a mapping of options'),
+])
+def test_a_file_that_is_not_an_entra_sync_configuration_says_so(tmp_path, monkeypatch, text, message):
+    reads = FakeReads(monkeypatch)
+    path = tmp_path / 'odd.entra_sync.yml'
+    path.write_text(text)
+    with pytest.raises(AnsibleParserError, match=message):
+        parse(str(path))
+    assert reads.calls == []
+
+
+def test_api_version_beta_gets_the_modules_deprecation_notice(tmp_path, monkeypatch):
+    FakeReads(monkeypatch, [graph_application('App', 1)])
+    notices = []
+    monkeypatch.setattr(entra_sync.display, 'deprecated', lambda msg, **kwargs: notices.append((msg, kwargs)))
+    parse(inventory_file(tmp_path, api_version='beta'))
+    ((message, details),) = notices
+    assert message.startswith('api_version beta:') and details['collection_name'] == 'entra.provisioning'
+    parse(inventory_file(tmp_path, name='v1.entra_sync.yml', api_version='v1.0'))
+    assert len(notices) == 1

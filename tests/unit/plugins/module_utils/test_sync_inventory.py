@@ -16,7 +16,10 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import describe_job
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_inventory import (
     InventoryFilters,
+    ReadOutcome,
     build_hosts,
+    check_host_name_prefix,
+    filter_warnings,
     host_names,
     listing_params,
     primary_job,
@@ -85,6 +88,12 @@ def test_host_name_prefix_goes_first():
 def test_host_name_prefix_with_other_characters_is_refused_naming_the_option():
     with pytest.raises(InvalidInputError, match='host_name_prefix'):
         host_names([], prefix='bad prefix{{')
+
+
+@pytest.mark.parametrize('prefix', ['bad prefix', 'x.y', None, 3])
+def test_host_name_prefix_is_checked_on_its_own(prefix):
+    with pytest.raises(InvalidInputError, match='host_name_prefix may hold only letters, digits, - and _'):
+        check_host_name_prefix(prefix)
 
 
 # ---- groups and variables -----------------------------------------------------------------------------------
@@ -169,7 +178,9 @@ def test_a_single_string_is_a_list_of_one():
 
 @pytest.mark.parametrize('value, message', [
     ('prefix', 'filters must be a mapping'),
-    ({'display_name': 'x'}, 'filters has unknown key display_name; the keys are display_name_prefix'),
+    ({'display_name': 'x'}, "filters: 'display_name' is not an option. Did you mean display_name_prefix?"),
+    ({'templates': 'x'}, "filters: 'templates' is not an option. Did you mean template_id?"),
+    ({'colour': 'x'}, "filters: 'colour' is not an option. Valid options: display_name_prefix, template_id, tag."),
     ({'tag': ['']}, 'filters.tag must be a string or a list of non-empty strings'),
     ({'template_id': [1]}, 'filters.template_id must be'),
 ])
@@ -200,11 +211,12 @@ def test_template_filter_keeps_only_those_jobs():
 class FakeTenant(object):
     """Answers the service principal listing (pages of ``page_size``) and $batch job reads."""
 
-    def __init__(self, http, service_principals, jobs, page_size=2, job_status=None):
+    def __init__(self, http, service_principals, jobs, page_size=2, job_status=None, job_bodies=None):
         self.service_principals = service_principals
         self.jobs = jobs
         self.page_size = page_size
         self.job_status = job_status or {}
+        self.job_bodies = job_bodies or {}
         self.list_queries = []
         self.envelopes = []
         http.add_callback(responses.GET, LIST_URL, callback=self._list)
@@ -228,7 +240,9 @@ class FakeTenant(object):
             status = self.job_status.get(service_principal_id, 200)
             body = {'value': self.jobs.get(service_principal_id, [])} if status == 200 else {
                 'error': {'code': 'Authorization_RequestDenied', 'message': 'Insufficient privileges.'}}
-            answers.append({'id': item['id'], 'status': status, 'headers': {}, 'body': body})
+            body = self.job_bodies.get(service_principal_id, body)
+            answers.append({'id': item['id'], 'status': status, 'headers': {'request-id': 'req-' + service_principal_id},
+                            'body': body})
         return 200, {}, json.dumps({'responses': answers})
 
 
@@ -305,3 +319,102 @@ def test_skipped_warning_names_five_then_counts_the_rest():
     warning = skipped_warning([('App %d' % number, 'HTTP 500') for number in range(8)])
     assert 'App 4 (HTTP 500)' in warning and 'App 5' not in warning and warning.endswith('and 3 more.')
     assert skipped_warning([]) is None
+
+
+# ---- answers of the wrong shape fail their application, never the inventory -----------------------------------
+
+@pytest.mark.parametrize('body, reason', [
+    ({'value': 'not a list'}, 'its jobs answer is an object whose "value" is a string, not a list of synchronization '
+                              'jobs. Run again; if it lasts, give Microsoft support the request id req-sp-2.'),
+    ({'jobs': []}, 'its jobs answer is an object without a "value" list, not a list of synchronization jobs.'),
+    ('<html>Service Unavailable</html>', 'its jobs answer is text (not JSON), not a list of synchronization jobs.'),
+    ([{'id': 'job-2'}], 'its jobs answer is a list, not a list of synchronization jobs.'),
+    ({'value': ['job-2']}, 'its jobs answer is an object whose "value" is a list holding something else than '
+                           'objects, not a list of synchronization jobs.'),
+    ({'value': [{'templateId': 'scim'}]}, 'job 1 of its jobs answer has no id.'),
+    ({'value': [{'id': 7}]}, 'job 1 of its jobs answer has an id that is a number, not text.'),
+    ({'value': [{'id': 'job-2', 'status': 'Active'}]},
+     'job 1 of its jobs answer (job-2) has a status that is a string, not an object.'),
+    ({'value': [{'id': 'job-2', 'status': {'quarantine': ['x']}}]},
+     'job 1 of its jobs answer (job-2) has a status.quarantine that is a list, not an object.'),
+    ({'value': [{'id': 'job-2', 'status': {'code': 3}}]},
+     'job 1 of its jobs answer (job-2) has a status.code that is a number, not text.'),
+    ({'value': [{'id': 'job-2', 'schedule': 'PT40M'}]},
+     'job 1 of its jobs answer (job-2) has a schedule that is a string, not an object.'),
+    ({'value': [{'id': 'job-2', 'templateId': ['scim']}]},
+     'job 1 of its jobs answer (job-2) has a templateId that is a list, not text.'),
+])
+def test_a_jobs_answer_of_the_wrong_shape_leaves_out_that_application_only(http, body, reason):
+    FakeTenant(http, [service_principal(1), service_principal(2), service_principal(3)],
+               {'sp-1': [job('job-1', 'scim', 'Active')], 'sp-3': [job('job-3', 'scim', 'Paused')]},
+               job_bodies={'sp-2': body})
+    outcome = read_applications(make_client(), InventoryFilters())
+    assert [app['id'] for app in outcome.applications] == ['sp-1', 'sp-3']
+    ((name, why),) = outcome.skipped
+    assert name == 'App 2' and why.startswith(reason)
+    assert 'App 2 (%s' % reason in skipped_warning(outcome.skipped)
+
+
+@pytest.mark.parametrize('listed, name, reason', [
+    ('sp-x', 'item 2 of the listing', 'the listing gave it as a string, not an object'),
+    ({'displayName': 'No Id'}, 'No Id', 'the listing gave it without an id'),
+    ({'id': 'sp-2', 'displayName': 5}, 'sp-2', 'the listing gave its displayName as a number, not text'),
+    ({'id': 'sp-2', 'displayName': 'Tagged', 'tags': 'hr'}, 'Tagged',
+     'the listing gave its tags as a string, not a list of text'),
+])
+def test_a_listed_service_principal_of_the_wrong_shape_is_left_out_without_its_jobs_read(http, listed, name, reason):
+    tenant = FakeTenant(http, [service_principal(1), listed], {'sp-1': [job('job-1', 'scim', 'Active')]})
+    outcome = read_applications(make_client(), InventoryFilters())
+    assert [app['id'] for app in outcome.applications] == ['sp-1']
+    assert outcome.skipped == [(name, reason)]
+    assert [item['url'] for envelope in tenant.envelopes for item in envelope['requests']] == [
+        '/servicePrincipals/sp-1/synchronization/jobs']
+
+
+@pytest.mark.parametrize('page', [['sp-1'], {'items': []}, {'value': 'none'}])
+def test_a_listing_page_of_the_wrong_shape_fails_the_inventory_with_a_message(http, page):
+    http.add(responses.GET, LIST_URL, json=page)
+    with pytest.raises(EntraError, match='Listing the service principals of the tenant: Graph answered with .* where '
+                                         'a page of service principals'):
+        read_applications(make_client(), InventoryFilters())
+
+
+def test_malformed_answers_are_not_mistaken_for_a_missing_permission(http):
+    FakeTenant(http, [service_principal(1), service_principal(2)], {},
+               job_bodies={'sp-1': 'not json', 'sp-2': {'value': [{}]}})
+    outcome = read_applications(make_client(), InventoryFilters())
+    assert outcome.applications == [] and [name for name, _reason in outcome.skipped] == ['App 1', 'App 2']
+
+
+# ---- filters that matched nothing ---------------------------------------------------------------------------
+
+def test_the_templates_seen_are_recorded_before_the_template_filter(http):
+    FakeTenant(http, [service_principal(1), service_principal(2)],
+               {'sp-1': [job('job-1', 'scim', 'Active')], 'sp-2': [job('job-2', 'scimGroups', 'Active')]})
+    outcome = read_applications(make_client(), InventoryFilters(template_ids=['nothing']))
+    assert outcome.applications == [] and outcome.templates_seen == frozenset(['scim', 'scimGroups'])
+
+
+def test_a_template_filter_that_matched_nothing_names_the_templates_seen():
+    (warning,) = filter_warnings(InventoryFilters(template_ids=['scimx', 'SCIM', 'scimGroups']),
+                                 ReadOutcome([], [], 27, ['scim', 'scimGroups']))
+    assert warning.startswith('filters.template_id SCIM (did you mean scim?) matched no job of the 27 service '
+                              'principals listed; their jobs use the templates scim, scimGroups.')
+    (warning,) = filter_warnings(InventoryFilters(template_ids=['scimx']), ReadOutcome([], [], 27, ['scim']))
+    assert warning.startswith('filters.template_id scimx matched no job')
+
+
+def test_a_template_filter_on_a_tenant_without_jobs_says_so():
+    (warning,) = filter_warnings(InventoryFilters(template_ids=['scim']), ReadOutcome([], [], 3, []))
+    assert 'none of them has a job' in warning
+
+
+def test_listing_filters_that_matched_nothing_say_which():
+    (warning,) = filter_warnings(InventoryFilters(display_name_prefixes=['HR'], tags=['x']), ReadOutcome([], [], 0))
+    assert warning.startswith('filters.display_name_prefix HR and filters.tag x matched no service principal')
+
+
+def test_filters_that_matched_say_nothing():
+    assert filter_warnings(InventoryFilters(template_ids=['scim'], tags=['x']),
+                           ReadOutcome([{'id': 'sp-1'}], [], 1, ['scim'])) == []
+    assert filter_warnings(InventoryFilters(), ReadOutcome([], [], 0)) == []
