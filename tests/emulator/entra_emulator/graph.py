@@ -573,29 +573,29 @@ _TARGET_ANSWERS = {401: "HTTP/401 Unauthorized", 403: "HTTP/403 Forbidden", 500:
 
 
 def _read_validate_body(call):
-    """The validateCredentials body: returns (body, use_saved, given, None) or (None, None, None, error)."""
+    """The validateCredentials body: returns (use_saved, given, None) or (None, None, error)."""
     body, error = _read_body(call, "microsoft.graph.validateCredentials", required=True)
     if error:
-        return None, None, None, error
+        return None, None, error
     for name in body:
         if name not in _VALIDATE_PARAMETERS:
-            return None, None, None, _unknown_property(call, name, "microsoft.graph.validateCredentials")
+            return None, None, _unknown_property(call, name, "microsoft.graph.validateCredentials")
     use_saved = body.get("useSavedCredentials", False)
     if use_saved is None:
         use_saved = False
     if not isinstance(use_saved, bool):
-        return None, None, None, graph_error(call, 400, "BadRequest", "'useSavedCredentials' must be a boolean.")
+        return None, None, graph_error(call, 400, "BadRequest", "'useSavedCredentials' must be a boolean.")
     given = {}
     if not use_saved or body.get("credentials") is not None:
         given, error = _read_secret_pairs(call, body, "credentials")
         if error:
-            return None, None, None, error
-    return body, use_saved, given, None
+            return None, None, error
+    return use_saved, given, None
 
 
-def _rejected_by_target(application):
+def _rejected_by_target(application, answer=401):
     return ("No valid saved credentials for application '%s': the target rejected them (it answered %s)."
-            % (application.record["display_name"], _TARGET_ANSWERS[401]))
+            % (application.record["display_name"], _TARGET_ANSWERS[answer]))
 
 
 def _target_outage(call, application):
@@ -611,8 +611,7 @@ def _target_outage(call, application):
         return None
     answer = rule["answer"]
     if answer in (401, 403):
-        message = ("No valid saved credentials for application '%s': the target rejected them (it answered %s)."
-                   % (record["display_name"], _TARGET_ANSWERS[answer]))
+        message = _rejected_by_target(application, answer)
     elif answer == "timeout":
         message = ("Could not validate the credentials of application '%s': the target did not answer (the"
                    " connection timed out)." % record["display_name"])
@@ -643,7 +642,7 @@ def _validate(call, application, use_saved, given):
 def validate_credentials(call, application, job_id):
     """POST .../synchronization/jobs/{jobId}/validateCredentials."""
     call.operation = "validateCredentials"
-    _body, use_saved, given, error = _read_validate_body(call)
+    use_saved, given, error = _read_validate_body(call)
     if error:
         return error
     if job_id not in application.jobs:
@@ -669,7 +668,7 @@ def validate_credentials_without_job(call, application):
         return graph_error(call, 400, "RequestMissingRequiredParameter", "The parameter 'templateId' is required.")
     if body.get("useSavedCredentials") is not True and body.get("credentials") is None:
         return graph_error(call, 400, "RequestMissingRequiredParameter", "The parameter 'credentials' is required.")
-    _body, use_saved, given, error = _read_validate_body(call)
+    use_saved, given, error = _read_validate_body(call)
     if error:
         return error
     if not _may_act(call, application):
