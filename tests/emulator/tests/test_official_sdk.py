@@ -2,8 +2,8 @@
 
 A real client that no one here wrote sends the calls the collection makes (and those of issue 23) and parses the
 emulator's answers with its own models: job shape, quarantine and run errors, restart, secrets read and write,
-validateCredentials on a job and on the jobs collection, and the errors (401 UnknownError, CredentialValidationUnavailable,
-NotInAllowList) as ODataError. It signs in with a static access token from the emulator's token endpoint, through
+validateCredentials on a job and on the jobs collection, and the errors (401 UnknownError,
+CredentialValidationUnavailable, NotInAllowList) as ODataError. It signs in with a static access token from the emulator's token endpoint, through
 an azure-core credential, and trusts only the emulator's CA.
 """
 
@@ -25,6 +25,9 @@ from kiota_abstractions.request_information import RequestInformation  # noqa: E
 from kiota_authentication_azure.azure_identity_authentication_provider import (  # noqa: E402
     AzureIdentityAuthenticationProvider)
 from msgraph_core import GraphClientFactory  # noqa: E402
+
+# The generated request builders warn about their own deprecated configuration classes at every call.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:msgraph")
 
 
 class StaticTokenCredential:
