@@ -117,6 +117,12 @@ def _tenant(cloud, extra_clients=(), applications=(), generate=None, identities=
     return tenant
 
 
+USGOV_CLIENTS = [
+    {"client_id": UNKNOWN_ERROR_CLIENT, "secrets": [UNKNOWN_ERROR_SECRET], "permissions": ["Application.Read.All"],
+     "synchronization_denial": 401},
+    {"client_id": READ_ONLY_CLIENT, "secrets": [READ_ONLY_SECRET],
+     "permissions": ["Synchronization.Read.All", "Application.Read.All"], "synchronization_denial": 401},
+]
 SEED = {
     "tenants": [
         _tenant(
@@ -140,13 +146,7 @@ SEED = {
             ],
         ),
         _tenant("usgov", applications=[TOKEN_APP, FRESH_APP, QUARANTINED_APP, CLIENT_CREDENTIALS_APP, PORTAL_APP],
-                extra_clients=[
-                    {"client_id": UNKNOWN_ERROR_CLIENT, "secrets": [UNKNOWN_ERROR_SECRET],
-                     "permissions": ["Application.Read.All"], "synchronization_denial": 401},
-                    {"client_id": READ_ONLY_CLIENT, "secrets": [READ_ONLY_SECRET],
-                     "permissions": ["Synchronization.Read.All", "Application.Read.All"],
-                     "synchronization_denial": 401},
-                ]),
+                extra_clients=USGOV_CLIENTS),
         _tenant("usgov_dod", applications=[dict(OAUTH_APP, owners=[])]),
         _tenant("china", applications=[TOKEN_APP]),
     ],
