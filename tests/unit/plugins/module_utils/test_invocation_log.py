@@ -21,6 +21,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._invocation_log
     invocation_log_args,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule, SECRET_CONTAINERS
+from ansible_collections.entra.provisioning.plugins.module_utils import _redact
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import MASK
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import APPLICATION_ITEM_SPEC
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import JOB_INFO_ITEM_SPEC, JOB_ITEM_SPEC
@@ -126,10 +127,16 @@ def test_a_secret_typed_on_a_bulk_item_is_masked_in_the_result_too(capsys, monke
     _start(SHAPES['AppKey and a code typed on a bulk item'][1], RAW_OPTIONS, monkeypatch,
            then=lambda module: module.exit_json(changed=False, invocation={'module_args': module.params}))
     result = json.loads(capsys.readouterr().out)
-    result.pop('_ansible_new_secrets', None)
+    # ansible-core 2.22+ masks what it is handed here at output, and returns invocation only when asked
+    handed_to_core = result.pop('_ansible_new_secrets', [])
     printed = json.dumps(result)
     assert DIRECT_APP_KEY not in printed and DIRECT_CODE not in printed
-    assert APP_NAME in printed
+    if _redact._core_register_secret is not None:
+        # handed on once per process: an earlier test of this process may have been the first to register them
+        from ansible.module_utils.secrets import mask_secrets  # pylint: disable=import-outside-toplevel
+        assert all(mask_secrets(value) != value for value in (DIRECT_APP_KEY, DIRECT_CODE)), handed_to_core
+    if 'invocation' in result:
+        assert APP_NAME in printed
 
 
 def test_log_args_mask_by_position():
