@@ -350,8 +350,8 @@ def five_thousand_secrets_with_one_prefix():
 
 @pytest.mark.parametrize('size', [128 * 1024, 256 * 1024])
 @pytest.mark.parametrize('case', sorted(ADVERSARIAL))
-def test_masking_adversarial_text_costs_a_bounded_multiple_of_a_plain_pass(case, size,
-                                                                            five_thousand_secrets_with_one_prefix):
+def test_masking_adversarial_text_costs_a_bounded_multiple_of_a_plain_pass(
+        case, size, five_thousand_secrets_with_one_prefix):
     text = ADVERSARIAL[case](size)
     plain = _cpu_seconds(lambda: _plain_pass(text), 5)
     masking = _cpu_seconds(lambda: redact(text), 2)
