@@ -22,11 +22,16 @@ from ansible_collections.entra.provisioning.plugins.module_utils._auth_common im
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import validate_guid
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
+from ansible_collections.entra.provisioning.plugins.module_utils._session import direct_session
 
 
 # Where msal asks when no App Service, Arc, Cloud Shell or Service Fabric variable names another endpoint.
 IMDS_ADDRESS = '169.254.169.254'
 IMDS_PATH = '/metadata/identity/oauth2/token'
+# What msal sends as the proof of being on the resource (App Service, Service Fabric; Cloud Shell's MSI_SECRET):
+# an error or a server's echo of a request must never show it.
+SECRET_VARIABLES = ('IDENTITY_HEADER', 'MSI_SECRET')
 
 
 class ManagedIdentityAuth(AuthMethodBase):
@@ -49,6 +54,7 @@ class ManagedIdentityAuth(AuthMethodBase):
         require_msal()
         if self._options.get('client_id') is not None:
             self.validated_client_id()
+        register_environment_secrets()
 
     def describe_identity(self):
         """Name the identity (system-assigned, or user-assigned with its client id and where that came from)."""
@@ -69,7 +75,9 @@ class ManagedIdentityAuth(AuthMethodBase):
             else:
                 identity = msal.SystemAssignedManagedIdentity()
             self._token_cache = msal.TokenCache()
-            self._client = msal.ManagedIdentityClient(identity, http_client=self._session,
+            # msal reads the endpoint and its header from the environment when it asks, so register them again
+            register_environment_secrets()
+            self._client = msal.ManagedIdentityClient(identity, http_client=direct_session(self._session),
                                                       token_cache=self._token_cache)
         return self._client
 
@@ -106,6 +114,14 @@ class ManagedIdentityAuth(AuthMethodBase):
             msal = _auth_common.msal
             for entry in list(self._token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                 self._token_cache.remove_at(entry)
+
+
+def register_environment_secrets(environ=None):
+    """Register the managed identity headers msal will send (IDENTITY_HEADER, MSI_SECRET) as secrets of the run."""
+    environ = os.environ if environ is None else environ
+    for name in SECRET_VARIABLES:
+        if environ.get(name):
+            register_secret(environ[name])
 
 
 def _endpoint_tried(exc=None, environ=None):

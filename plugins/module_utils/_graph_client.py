@@ -7,6 +7,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import hashlib
 import json
 import socket
 import ssl
@@ -44,6 +45,13 @@ except ImportError:
     pass
 
 INVALID_TOKEN = 'InvalidAuthenticationToken'
+# Bounds of one listing (iter_pages). Entra's directory quota is 50,000 objects per tenant, 300,000 once a domain is
+# verified, more only on a support request; service principals are a part of that. A million items is several times
+# the largest tenant, and what a run can hold in memory (about 1 KB per selected service principal). Graph's
+# default page of directory objects is 100 items, so a listing of a million items takes at most 10,000 pages; more
+# pages than that (empty ones included) mean a service or gateway that never ends.
+MAX_LISTING_ITEMS = 1000000
+MAX_LISTING_PAGES = 10000
 # Characters left readable in query strings: OData needs $, quotes and parentheses, and Graph reads them as is.
 _QUERY_SAFE = "$'(),:/"
 
@@ -108,15 +116,38 @@ class GraphClient(object):
         return self.request('GET', path, params=params).json
 
     def iter_pages(self, path, params=None):
-        """Yield each page (a dict) of a list, following ``@odata.nextLink`` on the Graph host only."""
+        """Yield each page (a dict) of a list, following ``@odata.nextLink`` on the Graph host only.
+
+        A next link seen before, more than MAX_LISTING_ITEMS items or more than MAX_LISTING_PAGES pages raise
+        EntraError: a service or gateway that loops or never ends would otherwise keep the run (and its memory)
+        growing forever. Only a digest of each link is kept, never the pages already yielded.
+        """
         response = self.request('GET', path, params=params)
+        seen_links = set()
+        pages = items = 0
         while True:
             page = response.json or {}
+            pages += 1
+            values = page.get('value')
+            items += len(values) if isinstance(values, list) else 0
+            if items > MAX_LISTING_ITEMS or pages > MAX_LISTING_PAGES:
+                raise EntraError(
+                    'Listing %s: Graph kept sending pages past %d items or %d pages (%d items in %d pages so far), '
+                    'more than any tenant holds; stopped so the run does not grow without end. Narrow the listing '
+                    '(a filter) or check what sits between this machine and Graph (a proxy or gateway that '
+                    'rewrites answers).' % (_listing_name(path), MAX_LISTING_ITEMS, MAX_LISTING_PAGES, items, pages))
             yield page
             next_link = page.get('@odata.nextLink')
             if not next_link:
                 return
             self._refuse_foreign_link(next_link)
+            digest = hashlib.sha256(str(next_link).encode('utf-8', 'surrogatepass')).digest()
+            if digest in seen_links:
+                raise EntraError(
+                    'Listing %s: page %d gave as @odata.nextLink the link of an earlier page, so following it would '
+                    'loop forever; stopped. This is a fault of Graph or of a proxy or gateway between this machine '
+                    'and Graph: run again later, and report it if it persists.' % (_listing_name(path), pages))
+            seen_links.add(digest)
             response = self._send('GET', next_link, idempotent=True)
 
     def iter_items(self, path, params=None):
@@ -253,6 +284,11 @@ class GraphClient(object):
                     'or use an auth_method that can refresh.' % self.settings.cloud.graph_root)
         return ('Graph refused the token of %s: check that cloud (%s) is the cloud of the tenant.'
                 % (self.authenticator.describe_identity(), self.settings.cloud.name))
+
+
+def _listing_name(path):
+    """The listing's path without its query, which may be long and says nothing to the reader."""
+    return str(path).split('?', 1)[0]
 
 
 def _failure_phase(exc):

@@ -22,6 +22,10 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     MissingDependencyError,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
+from ansible_collections.entra.provisioning.plugins.module_utils._invocation_log import (
+    PLAIN_ITEM_KEYS,
+    invocation_log_args,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import parse_items
@@ -99,6 +103,17 @@ class EntraModule(AnsibleModule):
         for value in secret_values(self.params, self.argument_spec):
             self.secrets.add(value)
         self._remember_runtime_secrets()
+
+    def _log_invocation(self):
+        """Log ``Invoked with`` like AnsibleModule, each value masked where it sits before it becomes text.
+
+        ansible-core masks the line after ``str()`` has escaped the values in lists and dicts, so a secret holding a
+        backslash, newline or quote, or one nobody registered, reached syslog and journald in clear.
+        """
+        self._remember_runtime_secrets()
+        log_args = invocation_log_args(self.params, self.argument_spec, self.secrets.mask, SECRET_CONTAINERS)
+        msg = 'Invoked with %s' % ' '.join('%s=%s' % pair for pair in log_args.items()) if log_args else 'Invoked'
+        self.log(msg, log_args=log_args)
 
     def _remember_runtime_secrets(self):
         # Values read from the environment or files never went through the argument spec's no_log.
@@ -215,7 +230,7 @@ def secret_values(params, spec):
 
     That is: everything under an option the spec does not know (it may be a misspelt secret option), under a
     no_log option, under any ``credentials`` (except the ``key`` of a pair: the name of the credential), and
-    under an item key that is not in the spec or whose name looks like a secret's.
+    under an item key of a raw list that is not one of PLAIN_ITEM_KEYS or whose name looks like a secret's.
     """
     known = _names_with_aliases(spec)
     for name, value in (params or {}).items():
@@ -252,7 +267,8 @@ def _values_in_unchecked(value):
     """A value whose structure the spec does not describe (elements='raw', a plain list or dict)."""
     if isinstance(value, dict):
         for key, child in value.items():
-            if key in SECRET_CONTAINERS or looks_like_a_secret_name(key):
+            # an applications item: any key but the ones that name or steer an application may hold a secret
+            if key in SECRET_CONTAINERS or key not in PLAIN_ITEM_KEYS or looks_like_a_secret_name(key):
                 yield from _credential_strings(child)
             else:
                 yield from _values_in_unchecked(child)

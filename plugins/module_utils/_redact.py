@@ -15,8 +15,10 @@ __metaclass__ = type
 
 import base64
 import binascii
+import bisect
 import contextlib
 import contextvars
+import html
 import json
 import re
 import threading
@@ -41,9 +43,12 @@ MIN_REGISTERED_LENGTH = 4
 # of a secret, and whatever continues the secret after them, are masked.
 PREFIX_LENGTH = 12
 
-# Every registered form is indexed by its first characters, so masking costs one lookup per character of the
-# text whatever the number of secrets (a bulk run registers thousands).
+# Every registered form is indexed by its first characters, and a form of PREFIX_LENGTH or more by its first
+# PREFIX_LENGTH characters in sorted order, so masking costs a bounded number of lookups per character of the text
+# whatever the number of secrets (a bulk run registers thousands, often sharing a prefix such as a connector's).
 _ANCHOR = MIN_REGISTERED_LENGTH
+# How much text is first compared with the forms that share its first PREFIX_LENGTH characters.
+_FIRST_WINDOW = 64
 
 _SECRET_FIELD_NAMES = (
     'access_token', 'refresh_token', 'id_token', 'client_secret', 'client_assertion', 'assertion',
@@ -51,6 +56,54 @@ _SECRET_FIELD_NAMES = (
 )
 _SECRET_HEADER_NAMES = frozenset(('authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-identity-header'))
 _FIELDS = '|'.join(_SECRET_FIELD_NAMES)
+
+
+# A run of the characters a JWT is made of: base64url segments and the dots between them. Each run is read once and
+# searched for tokens with plain string operations; a regular expression that looks for the three segments from every
+# "eyJ" backtracks over the whole run each time, which is quadratic ("eyJ-" repeated: 27 s for 256 KB).
+_TOKEN_RUN = re.compile(r'[A-Za-z0-9_\-.]+')
+_WORD_CHARACTER = re.compile(r'\w')
+
+
+def _mask_jwts(run):
+    """Mask in one run of token characters every ``eyJ<segment>.<segment>.<segment>`` that starts a word.
+
+    A token starts at an ``eyJ`` at the start of the run or after a ``-`` (the only character of a run that ends a
+    word), needs at least one more character in its segment, a non-empty second segment and a third one (possibly
+    empty), and runs to the end of the third segment.
+    """
+    if 'eyJ' not in run or run.count('.') < 2:
+        return run
+    segments = run.split('.')
+    starts = []
+    position = 0
+    for segment in segments:
+        starts.append(position)
+        position += len(segment) + 1
+    pieces = []
+    done = 0
+    for number in range(len(segments) - 2):
+        if starts[number] < done or not segments[number + 1]:
+            continue
+        begin = _token_start(segments[number])
+        if begin is None:
+            continue
+        pieces.extend((run[done:starts[number] + begin], MASK))
+        done = starts[number + 2] + len(segments[number + 2])
+    if not pieces:
+        return run
+    pieces.append(run[done:])
+    return ''.join(pieces)
+
+
+def _token_start(segment):
+    """Where in a dot-free ``segment`` the first ``eyJ`` that starts a word and is followed by more begins, or None."""
+    found = segment.find('eyJ')
+    while found != -1:
+        if found + 3 < len(segment) and (found == 0 or not _WORD_CHARACTER.match(segment[found - 1])):
+            return found
+        found = segment.find('eyJ', found + 1)
+    return None
 
 
 def _quoted_value_pattern(quote_char):
@@ -66,7 +119,7 @@ _PATTERNS = (
      r'\1' + MASK),
     (re.compile(r'(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*'), r'\1' + MASK),
     # a JWT (access token, client assertion, federated token) anywhere; the header always starts with eyJ
-    (re.compile(r'\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*'), MASK),
+    (_TOKEN_RUN, lambda match: _mask_jwts(match.group(0))),
     # form or query encoding: client_secret=...&
     (re.compile(r'(?i)\b(%s)=[^&\s"\']+' % _FIELDS), r'\1=' + MASK),
     # JSON or Python-repr encoding: "client_secret": "..."
@@ -83,14 +136,17 @@ _PERCENT_ESCAPE = re.compile(r'%[0-9A-F]{2}')
 def encoded_forms(value):
     """Return the forms ``value`` can take on its way through servers, proxies and libraries.
 
-    Raw and stripped, percent-encoded (upper and lower case, ``+`` for spaces or not), JSON-escaped (ASCII or
-    not, once or twice), Python repr, base64 (standard and URL-safe, padded or not) and hex of its UTF-8 bytes.
+    Raw and stripped, upper and lower case, percent-encoded (``quote`` with no safe character and with its default
+    ``/``, upper and lower case escapes, ``+`` for spaces or not), JSON-escaped (ASCII or not, once or twice), Python
+    repr, HTML-escaped (an HTML error page of a sign-in service), base64 (standard and URL-safe, padded or not, and
+    at each of the three byte offsets it can sit at inside a longer encoded text, as the secret of HTTP Basic
+    ``client:secret`` does) and hex of its UTF-8 bytes.
     """
     if len(value.strip()) < MIN_REGISTERED_LENGTH:
         # its encodings are longer, but masking them would still point at the value
         return set()
-    forms = {value, value.strip()}
-    for encoded in (quote(value, safe=''), quote_plus(value, safe='')):
+    forms = {value, value.strip(), value.lower(), value.upper()}
+    for encoded in (quote(value, safe=''), quote(value), quote_plus(value, safe=''), quote_plus(value)):
         forms.add(encoded)
         forms.add(_PERCENT_ESCAPE.sub(lambda match: match.group(0).lower(), encoded))
     for ensure_ascii in (True, False):
@@ -98,11 +154,19 @@ def encoded_forms(value):
         forms.add(once)
         forms.add(json.dumps(once, ensure_ascii=ensure_ascii)[1:-1])
     forms.add(repr(value)[1:-1])
+    forms.update((html.escape(value, quote=True), html.escape(value, quote=False)))
     raw = value.encode('utf-8', 'surrogatepass')
-    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
-        text = encoded.decode('ascii')
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        text = encode(raw).decode('ascii')
         forms.add(text)
         forms.add(text.rstrip('='))
+        # followed by more bytes, the last group of 4 characters mixes the secret's last bytes with them
+        forms.add(text[:len(raw) // 3 * 4])
+        for offset in (1, 2):
+            # after ``offset`` bytes of something else, the first group of 4 characters mixes those bytes in
+            shifted = encode(b'\0' * offset + raw).decode('ascii')
+            forms.add(shifted[4:].rstrip('='))
+            forms.add(shifted[4:(offset + len(raw)) // 3 * 4])
     hexed = binascii.hexlify(raw).decode('ascii')
     forms.update((hexed, hexed.upper()))
     return {form for form in forms if len(form) >= MIN_REGISTERED_LENGTH}
@@ -125,12 +189,12 @@ class SecretRegistry(object):
         self._lock = threading.Lock()
         self._values = set()
         self._forms = set()
-        # anchor (first characters) -> {length: set of forms}
-        self._index = {}
-        # the anchors of _index as a set, so a text with none of them is passed with one C-level set test
-        self._anchors = set()
-        # prefix -> values it starts, so a cut-off echo is masked as far as it matches
-        self._continuations = {}
+        # anchor (first _ANCHOR characters) of every form -> the lengths below PREFIX_LENGTH of its short forms
+        self._anchors = {}
+        # length (_ANCHOR to PREFIX_LENGTH - 1) -> the forms of that length
+        self._short_forms = {}
+        # first PREFIX_LENGTH characters -> (sorted forms that start with them, the longest one's length)
+        self._long_forms = {}
         self._ordered = ()
         # values registered since the last mask: their forms are indexed when a text is first masked, so a bulk run
         # that never has to mask anything (every application went through) never encodes a thousand secrets
@@ -162,16 +226,21 @@ class SecretRegistry(object):
 
     def _index_unindexed(self):
         """Index the forms of the values added since the last mask (the caller holds the lock)."""
-        for value, new_values in self._unindexed:
-            new_forms = encoded_forms(value) - self._forms
-            for raw in sorted(new_values):
-                if len(raw) > PREFIX_LENGTH:
-                    self._continuations.setdefault(raw[:PREFIX_LENGTH], set()).add(raw)
-                    new_forms.add(raw[:PREFIX_LENGTH])
-            for form in new_forms:
+        grown = {}
+        for value, _new_values in self._unindexed:
+            for form in encoded_forms(value) - self._forms:
                 self._forms.add(form)
-                self._index.setdefault(form[:_ANCHOR], {}).setdefault(len(form), set()).add(form)
-                self._anchors.add(form[:_ANCHOR])
+                lengths = self._anchors.setdefault(form[:_ANCHOR], ())
+                if len(form) < PREFIX_LENGTH:
+                    self._short_forms.setdefault(len(form), set()).add(form)
+                    if len(form) not in lengths:
+                        self._anchors[form[:_ANCHOR]] = lengths + (len(form),)
+                else:
+                    key = form[:PREFIX_LENGTH]
+                    grown.setdefault(key, list(self._long_forms.get(key, ((), 0))[0])).append(form)
+        for key, forms in grown.items():
+            forms.sort()
+            self._long_forms[key] = (tuple(forms), max(len(form) for form in forms))
         self._unindexed = []
 
     def values(self):
@@ -203,39 +272,66 @@ class SecretRegistry(object):
             self.deactivate(token)
 
     def mask(self, text):
-        """Return ``text`` with every remembered form (and continued prefix) replaced by MASK."""
+        """Return ``text`` with every remembered form replaced by MASK, and every run of PREFIX_LENGTH characters or
+        more that starts a form replaced as far as it continues that form (a server or proxy that cut it short)."""
         with self._lock:
             if self._unindexed:
                 self._index_unindexed()
-            index, continuations = self._index, self._continuations
-            if not index or len(text) < _ANCHOR:
+            anchors, short_forms, long_forms = self._anchors, self._short_forms, self._long_forms
+            if not anchors or len(text) < _ANCHOR:
                 return text
             grams = {text[start:start + _ANCHOR] for start in range(len(text) - _ANCHOR + 1)}
-            if grams.isdisjoint(self._anchors):
+            if grams.isdisjoint(anchors):
                 return text
             spans = []
             for start in range(len(text) - _ANCHOR + 1):
-                buckets = index.get(text[start:start + _ANCHOR])
-                if not buckets:
+                lengths = anchors.get(text[start:start + _ANCHOR])
+                if lengths is None:
                     continue
                 end = 0
-                for length, forms in buckets.items():
-                    if length > end - start and text[start:start + length] in forms:
-                        end = start + length
-                if end - start >= PREFIX_LENGTH:
-                    for raw in continuations.get(text[start:start + PREFIX_LENGTH], ()):
-                        end = max(end, start + _common_prefix_length(text, start, raw))
+                for length in lengths:
+                    if text[start:start + length] in short_forms[length]:
+                        end = max(end, start + length)
+                group = long_forms.get(text[start:start + PREFIX_LENGTH])
+                if group is not None:
+                    end = max(end, start + _longest_common_prefix(text, start, group[0], group[1]))
                 if end:
                     spans.append((start, end))
         return _replace_spans(text, spans)
 
 
-def _common_prefix_length(text, start, value):
-    length = 0
-    limit = min(len(value), len(text) - start)
-    while length < limit and text[start + length] == value[length]:
-        length += 1
-    return length
+def _longest_common_prefix(text, start, forms, longest):
+    """The longest common prefix of ``text[start:]`` with any of the sorted ``forms`` (the longest is ``longest``).
+
+    One of the two sorted neighbours of a string has its longest common prefix, so each step is a binary search
+    whatever the number of forms; the window of text compared grows fourfold only while every character of it
+    matches, so the cost follows the length masked, not the length of the longest form.
+    """
+    size = _FIRST_WINDOW
+    while True:
+        window = text[start:start + min(size, longest)]
+        position = bisect.bisect_left(forms, window)
+        best = 0
+        for neighbour in forms[max(position - 1, 0):position + 1]:
+            best = max(best, _common_prefix_length(window, neighbour))
+        if best < len(window) or size >= longest or len(window) < size:
+            return best
+        size *= 4
+
+
+def _common_prefix_length(first, second):
+    """Length of the common prefix of two strings, found by halving: O(length) character comparisons in C."""
+    limit = min(len(first), len(second))
+    if first[:limit] == second[:limit]:
+        return limit
+    low, high = 0, limit
+    while high - low > 1:
+        middle = (low + high) // 2
+        if first[low:middle] == second[low:middle]:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def _replace_spans(text, spans):

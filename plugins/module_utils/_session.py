@@ -65,7 +65,7 @@ class GraphSession(_SessionBase):
     same-origin rules, so a redirect is raised as RedirectRefusedError naming its target.
     """
 
-    def __init__(self, verify=True, timeout=None):
+    def __init__(self, verify=True, timeout=None, direct=False):
         super(GraphSession, self).__init__()
         self.trust_env = False
         if verify is True:
@@ -73,6 +73,7 @@ class GraphSession(_SessionBase):
         self.verify = verify
         self.entra_verify = verify
         self.entra_timeout = timeout
+        self.entra_direct = direct
         self._proxies_by_origin = {}
 
     def request(self, method, url, **kwargs):
@@ -82,7 +83,9 @@ class GraphSession(_SessionBase):
         if kwargs.get('timeout') is None:
             kwargs['timeout'] = self.entra_timeout
         kwargs['allow_redirects'] = False
-        if kwargs.get('proxies') is None:
+        if self.entra_direct:
+            kwargs['proxies'] = dict(_NO_PROXY)
+        elif kwargs.get('proxies') is None:
             kwargs['proxies'] = self._proxies_for(url)
         response = super(GraphSession, self).request(method, url, **kwargs)
         if response.is_redirect:
@@ -103,6 +106,21 @@ class GraphSession(_SessionBase):
                 proxies = get_environ_proxies(url)
             self._proxies_by_origin[origin] = proxies
         return dict(proxies)
+
+
+def direct_session(session):
+    """Return a session like ``session`` (TLS, timeout, pools, User-Agent, no redirects) that never uses a proxy.
+
+    For the managed identity endpoints: the instance metadata service (``http://169.254.169.254``), App Service, Arc,
+    Cloud Shell and Service Fabric all answer on the machine or its host, in plain http for most. Through a proxy
+    the token would cross the network in clear and the proxy could answer with a token of its choosing, which would
+    be sent to Graph; Azure's own clients never proxy these endpoints either.
+    """
+    direct = GraphSession(verify=session.entra_verify, timeout=session.entra_timeout, direct=True)
+    for prefix, adapter in session.adapters.items():
+        direct.mount(prefix, adapter)
+    direct.headers.update(session.headers)
+    return direct
 
 
 def redirect_error(method, url, response):

@@ -6,19 +6,24 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 import responses
+from urllib3.util import connection as urllib3_connection
 
 from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import TransientAuthenticationError
 from ansible_collections.entra.provisioning.plugins.module_utils._auth_managed_identity import (
+    IMDS_ADDRESS,
     ManagedIdentityAuth,
     _endpoint_msal_picks,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError, InvalidInputError
+from ansible_collections.entra.provisioning.plugins.module_utils._redact import redact
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
     CLIENT_ID,
     make_auth,
@@ -150,3 +155,82 @@ def test_an_unreadable_answer_names_the_endpoint_msal_picked(http, app_service_i
 ])
 def test_the_endpoint_is_named_in_the_order_msal_picks_it(environ, expected):
     assert _endpoint_msal_picks(environ) == expected
+
+
+# -- the managed identity endpoints are never reached through a proxy (issue 24) --------------------------------
+
+class _TokenServer(object):
+    """A plain-http server on 127.0.0.1 that answers every GET with ``token`` as IMDS does, and records the paths.
+
+    As a proxy (asked for ``http://169.254.169.254/...`` in full) it stands for one that forges the answer.
+    """
+
+    def __init__(self, token):
+        self.paths = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the name http.server calls
+                owner.paths.append(self.path)
+                body = json.dumps({'access_token': token, 'expires_in': '3599', 'resource': 'x',
+                                   'token_type': 'Bearer'}).encode()
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                """Quiet."""
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def metadata_service_behind_a_forging_proxy(monkeypatch):
+    """IMDS (169.254.169.254:80, reached on a local server instead) and HTTP_PROXY pointing at a forging proxy."""
+    genuine, forged = make_jwt(aud='https://graph.microsoft.com', who='imds'), make_jwt(who='proxy')
+    metadata, proxy = _TokenServer(genuine), _TokenServer(forged)
+    real_create_connection = urllib3_connection.create_connection
+
+    def to_local_metadata(address, *args, **kwargs):
+        if address[0] == IMDS_ADDRESS:
+            address = ('127.0.0.1', metadata.port)
+        elif address[0] != '127.0.0.1':
+            raise OSError('the test reaches nothing but this machine, not %s' % address[0])
+        return real_create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3_connection, 'create_connection', to_local_metadata)
+    for variable in ('IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'IDENTITY_SERVER_THUMBPRINT', 'MSI_ENDPOINT',
+                     'MSI_SECRET', 'IMDS_ENDPOINT', 'AZURE_POD_IDENTITY_AUTHORITY_HOST', 'NO_PROXY', 'no_proxy'):
+        monkeypatch.delenv(variable, raising=False)
+    for variable in ('HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy'):
+        monkeypatch.setenv(variable, 'http://127.0.0.1:%d' % proxy.port)
+    yield genuine, metadata, proxy
+    metadata.close()
+    proxy.close()
+
+
+def test_the_metadata_service_is_asked_directly_and_a_proxy_cannot_forge_the_token(
+        metadata_service_behind_a_forging_proxy):
+    genuine, metadata, proxy = metadata_service_behind_a_forging_proxy
+    auth = make_auth(ManagedIdentityAuth, {})
+    auth.validate()
+    assert auth.acquire_token().token == genuine
+    assert proxy.paths == []
+    assert len(metadata.paths) == 1 and metadata.paths[0].startswith('/metadata/identity/oauth2/token?')
+
+
+@pytest.mark.parametrize('variable', ['IDENTITY_HEADER', 'MSI_SECRET'])
+def test_the_managed_identity_header_is_a_secret_of_the_run(monkeypatch, variable):
+    header = 'unit-test-%s-value-4b1e' % variable.lower()
+    monkeypatch.setenv(variable, header)
+    make_auth(ManagedIdentityAuth, {}).validate()
+    assert header not in redact('the endpoint echoed X-IDENTITY-HEADER %s back' % header)

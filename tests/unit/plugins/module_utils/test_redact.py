@@ -6,8 +6,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import html
 import binascii
 import json
+import random
+import re
 import time
 from urllib.parse import quote, quote_plus
 
@@ -263,3 +266,95 @@ def test_a_thread_of_its_own_has_no_run_so_registering_fails_loudly():
     thread.join()
     assert isinstance(errors[0], NoRunError)
     assert errors[1] == 'Authorization: ' + MASK
+
+
+# -- echo forms of issue 24: other case, HTML, quote() with its default safe characters, base64 at an offset -----
+
+OFFSET_SECRET = 'canary-offset-Secret~value/with:colon-7e2b'
+
+
+def _more_echoes(value):
+    return {
+        'lower case': value.lower(),
+        'upper case': value.upper(),
+        'HTML entities': html.escape(value),
+        "quote() keeping '/'": quote(value),
+        'HTTP Basic client:secret': base64.b64encode(b'client-app:' + value.encode()).decode(),
+        'HTTP Basic, one more byte before': base64.b64encode(b'client-appx:' + value.encode()).decode(),
+        'HTTP Basic, two more bytes before': base64.b64encode(b'client-appxy:' + value.encode()).decode(),
+        'base64 with more after': base64.b64encode(value.encode() + b'|tail').decode(),
+        'URL-safe base64 at an offset': base64.urlsafe_b64encode(b'ab' + value.encode()).decode(),
+    }
+
+
+@pytest.mark.parametrize('encoding', sorted(_more_echoes(OFFSET_SECRET)))
+def test_the_echo_forms_a_server_may_also_produce_are_masked(encoding):
+    register_secret(OFFSET_SECRET)
+    echoed = _more_echoes(OFFSET_SECRET)[encoding]
+    masked = redact('<p>Refused: %s</p>' % echoed)
+    assert MASK in masked
+    # what is left of the echo is at most the few characters that mix the secret with its neighbours
+    assert len(masked) - len('<p>Refused: </p>' + MASK) <= 2 * 4 + 16
+
+
+def test_the_jwt_scan_masks_exactly_what_the_former_pattern_did():
+    former = re.compile(r'\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*')
+    pieces = ['eyJ', 'a', '.', '-', '_', ' ', 'x', '9', 'ey', 'J', '"']
+    generator = random.Random(24)
+    for _attempt in range(20000):
+        text = ''.join(generator.choice(pieces) for _piece in range(generator.randint(0, 14)))
+        assert redact(text) == former.sub(MASK, text), text
+
+
+# -- masking costs time linear in the text, whatever the text and the number of secrets (issue 24) -------------
+
+SHARED_PREFIX = 'connector-12'
+
+
+def _cpu_seconds(function, repeats):
+    best = None
+    for _repeat in range(repeats):
+        started = time.process_time()
+        function()
+        spent = time.process_time() - started
+        best = spent if best is None else min(best, spent)
+    return best
+
+
+def _plain_pass(text):
+    """A pass that looks at every character of the text once from Python: the yardstick of linear work."""
+    return sum(1 for _character in text)
+
+
+ADVERSARIAL = {
+    # the former JWT pattern backtracked over the whole run from every eyJ: 8.8 s at 128 KB, 27 s at 256 KB
+    'eyJ- repeated': lambda size: 'eyJ-' * (size // 4),
+    'JWT headers and dots': lambda size: 'eyJa.' * (size // 5),
+    # 5,000 secrets sharing their first 12 characters: 16 s, each occurrence compared with every one of them
+    'a shared prefix of 5,000 secrets': lambda size: (SHARED_PREFIX + 'zzzz') * (size // 16),
+    'authorization and spaces': lambda size: 'authorization:' + ' ' * size,
+    'bearer repeated': lambda size: 'Bearer ' * (size // 7),
+    'an unterminated secret field of backslashes': lambda size: '"client_secret": "' + '\\' * size,
+    'secret fields repeated': lambda size: 'client_secret=' * (size // 14),
+}
+
+
+@pytest.fixture
+def five_thousand_secrets_with_one_prefix():
+    generator = random.Random(5000)
+    for _number in range(5000):
+        register_secret(SHARED_PREFIX + ''.join(generator.choice('abcdefghijklmnop')
+                                                for _character in range(generator.randint(8, 60))))
+    redact('index them now')
+
+
+@pytest.mark.parametrize('size', [128 * 1024, 256 * 1024])
+@pytest.mark.parametrize('case', sorted(ADVERSARIAL))
+def test_masking_adversarial_text_costs_a_bounded_multiple_of_a_plain_pass(
+        case, size, five_thousand_secrets_with_one_prefix):
+    text = ADVERSARIAL[case](size)
+    plain = _cpu_seconds(lambda: _plain_pass(text), 5)
+    masking = _cpu_seconds(lambda: redact(text), 2)
+    # Linear masking measures 10 to 100 plain passes here; the quadratic patterns took over 1,000 at these sizes,
+    # and the gap doubles with the size, so this bound cannot be met by anything that is not linear.
+    assert masking <= 400 * plain, '%s at %d bytes: %.3f s masking, %.4f s plain pass' % (case, size, masking, plain)

@@ -15,6 +15,7 @@ import responses
 from ansible_collections.entra.provisioning.plugins.module_utils._session import (
     RedirectRefusedError,
     build_session,
+    direct_session,
     tls_advice,
     user_agent,
 )
@@ -192,3 +193,17 @@ def test_https_still_uses_the_environment_proxy(http, proxy_variables):
 def test_tls_advice_names_the_ca_path_that_was_given():
     assert 'with ca_path /etc/ca.pem' in tls_advice('/etc/ca.pem')
     assert 'give ca_path' in tls_advice(True)
+
+
+def test_a_direct_session_never_uses_a_proxy_and_keeps_the_rest(http, proxy_variables):
+    session = build_session(make_settings())
+    direct = direct_session(session)
+    http.add(responses.GET, 'http://169.254.169.254/metadata/identity/oauth2/token', json={})
+    http.add(responses.GET, URL, json={})
+    direct.get('http://169.254.169.254/metadata/identity/oauth2/token')
+    direct.get(URL, proxies={'https': 'http://proxy.example:3128'})
+    assert len(http.calls) == 2
+    assert not any(any(call.request.req_kwargs['proxies'].values()) for call in http.calls)
+    assert direct.headers['User-Agent'] == session.headers['User-Agent']
+    assert direct.get_adapter(URL) is session.get_adapter(URL)
+    assert (direct.entra_verify, direct.entra_timeout) == (session.entra_verify, session.entra_timeout)
