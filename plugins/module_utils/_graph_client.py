@@ -29,6 +29,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors i
     error_from_answer,
     header_value,
 )
+from ansible_collections.entra.provisioning.plugins.module_utils._items import listing_kind
 from ansible_collections.entra.provisioning.plugins.module_utils._retry import (
     AMBIGUOUS_STATUSES,
     Retry,
@@ -116,7 +117,9 @@ class GraphClient(object):
         return self.request('GET', path, params=params).json
 
     def iter_pages(self, path, params=None):
-        """Yield each page (a dict) of a list, following ``@odata.nextLink`` on the Graph host only.
+        """Yield each page (a dict with a ``value`` list) of a list, following ``@odata.nextLink`` on the Graph host only.
+
+        A page of another shape raises EntraError (every caller reads ``value`` and the next link from it).
 
         A next link seen before, more than MAX_LISTING_ITEMS items or more than MAX_LISTING_PAGES pages raise
         EntraError: a service or gateway that loops or never ends would otherwise keep the run (and its memory)
@@ -126,10 +129,16 @@ class GraphClient(object):
         seen_links = set()
         pages = items = 0
         while True:
-            page = response.json or {}
+            page = response.json
             pages += 1
-            values = page.get('value')
-            items += len(values) if isinstance(values, list) else 0
+            values = page.get('value') if isinstance(page, dict) else None
+            if not isinstance(values, list):
+                # Checked before anything is read from the page, its next link included.
+                raise EntraError(
+                    'Graph answered page %d of the listing %s with %s where an object with a "value" list belongs. '
+                    'Run again; if it lasts, give Microsoft support the request id of the listing (-vvv shows it).'
+                    % (pages, _listing_name(path), listing_kind(page)))
+            items += len(values)
             if items > MAX_LISTING_ITEMS or pages > MAX_LISTING_PAGES:
                 raise EntraError(
                     'Listing %s: Graph kept sending pages past %d items or %d pages (%d items in %d pages so far), '
@@ -153,7 +162,7 @@ class GraphClient(object):
     def iter_items(self, path, params=None):
         """Yield every item of a list across all its pages."""
         for page in self.iter_pages(path, params=params):
-            yield from page.get('value') or []
+            yield from page['value']
 
     def get_all(self, path, params=None):
         """Return every item of a list across all its pages."""

@@ -52,6 +52,19 @@ def yaml_kind(value):
     return 'a %s' % type(value).__name__
 
 
+def listing_kind(body):
+    """What a Graph answer that should be a collection (an object with a ``value`` list) is instead, in words."""
+    if isinstance(body, dict):
+        values = body.get('value')
+        if values is None:
+            return 'an object without a "value" list'
+        return 'an object whose "value" is %s' % (
+            'a list holding something else than objects' if isinstance(values, list) else yaml_kind(values))
+    if isinstance(body, str):
+        return 'text (not JSON)'
+    return yaml_kind(body)
+
+
 def register_leaves(value, except_fields=()):
     """Register every string and number under ``value`` as a secret, except mapping fields named in
     ``except_fields`` (their values are names, such as the ``key`` of a ``{key, value}`` pair). Booleans and null

@@ -25,7 +25,11 @@ from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors i
     synchronization_read_permission_advice,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import odata_literal, path_segment
-from ansible_collections.entra.provisioning.plugins.module_utils._items import _unknown_key_problem, yaml_kind
+from ansible_collections.entra.provisioning.plugins.module_utils._items import (
+    _unknown_key_problem,
+    listing_kind,
+    yaml_kind,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import describe_job
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import answer_values, request_id_of
 
@@ -286,7 +290,7 @@ def _text_list(value, what):
 
 
 def _listed_service_principals(client, filters):
-    """Every service principal the listing gives, each page checked for the shape of a collection answer."""
+    """Every service principal the listing gives (iter_pages checks each page for the shape of a collection answer)."""
     what = 'Listing the service principals of the tenant'
     pages = client.iter_pages('servicePrincipals', params=listing_params(filters))
     listed = []
@@ -297,13 +301,7 @@ def _listed_service_principals(client, filters):
             raise _with_advice(exc.with_context(what), read_permission_advice(exc))
         if page is None:
             return listed
-        values = page.get('value') if isinstance(page, dict) else None
-        if not isinstance(values, list):
-            # Checked before the pages go on: the next link is read from this page.
-            raise EntraError('%s: Graph answered with %s where a page of service principals (an object with a '
-                             '"value" list) belongs. Run again; if it lasts, give Microsoft support the request id '
-                             'of the listing (-vvv shows it).' % (what, _kind(page, values)))
-        listed.extend(values)
+        listed.extend(page['value'])
 
 
 def _service_principal_problem(service_principal):
@@ -337,7 +335,7 @@ def _jobs_of(result):
     jobs = answer_values(result.body)
     if jobs is None:
         return None, ('its jobs answer is %s, not a list of synchronization jobs. %s'
-                      % (_kind(result.body, result.body.get('value') if isinstance(result.body, dict) else None),
+                      % (listing_kind(result.body),
                          retry))
     for position, job in enumerate(jobs):
         problem = _job_problem(job)
@@ -369,15 +367,6 @@ def _job_problem(job):
     if code is not None and not isinstance(code, str):
         return '(%s) has a status.code that is %s, not text' % (job['id'], yaml_kind(code))
     return None
-
-
-def _kind(body, values):
-    if isinstance(body, dict):
-        return 'an object without a "value" list' if values is None else 'an object whose "value" is %s' % (
-            yaml_kind(values) if not isinstance(values, list) else 'a list holding something else than objects')
-    if isinstance(body, str):
-        return 'text (not JSON)'
-    return yaml_kind(body)
 
 
 def _job_read_failure(error):

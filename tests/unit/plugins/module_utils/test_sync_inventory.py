@@ -374,8 +374,8 @@ def test_a_listed_service_principal_of_the_wrong_shape_is_left_out_without_its_j
 @pytest.mark.parametrize('page', [['sp-1'], {'items': []}, {'value': 'none'}])
 def test_a_listing_page_of_the_wrong_shape_fails_the_inventory_with_a_message(http, page):
     http.add(responses.GET, LIST_URL, json=page)
-    with pytest.raises(EntraError, match='Listing the service principals of the tenant: Graph answered with .* where '
-                                         'a page of service principals'):
+    with pytest.raises(EntraError, match='Listing the service principals of the tenant: Graph answered page 1 of the '
+                                         'listing servicePrincipals with .* where an object with a "value" list'):
         read_applications(make_client(), InventoryFilters())
 
 
