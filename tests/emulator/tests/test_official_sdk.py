@@ -27,7 +27,8 @@ from kiota_authentication_azure.azure_identity_authentication_provider import ( 
 from msgraph_core import GraphClientFactory  # noqa: E402
 
 # The generated request builders warn about their own deprecated configuration classes at every call.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:msgraph")
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:msgraph"),
+              pytest.mark.filterwarnings("ignore::DeprecationWarning:kiota_abstractions")]
 
 
 class StaticTokenCredential:
