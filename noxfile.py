@@ -207,7 +207,7 @@ if not IN_DEBIAN_ROOT:
         session.run("antsibull-changelog", "lint")
 
     @nox.session(name="emulator", python=MACHINE_PYTHON)
-    @install_packages(packages=EMULATOR)
+    @install_packages(packages=EMULATOR + requirements("tests/emulator/requirements-sdk.txt"))
     def emulator(session):
         """The emulator's own pytest suite, through real HTTPS."""
         session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/emulator/tests",

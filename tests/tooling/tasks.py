@@ -36,6 +36,7 @@ VENVS = {
     "tools": [
         os.path.join(TOOLING_DIR, "requirements-tools.txt"),
         os.path.join(EMULATOR_DIR, "requirements.txt"),
+        os.path.join(EMULATOR_DIR, "requirements-sdk.txt"),
         os.path.join(REPO_ROOT, "tests", "benchmark", "requirements.txt"),
         os.path.join(REPO_ROOT, "tests", "awx", "requirements.txt"),
         os.path.join(REPO_ROOT, "tests", "unit", "requirements.txt"),
