@@ -194,6 +194,7 @@ class ActionModule(ControllerAction):
                 try:
                     client = build_graph_client(OptionAdapter.from_dict(group.connection),
                                                 max_concurrency=settings['max_concurrency'])
+                    client.throttle.observer = lambda wait: display.display('authorize: %s' % wait)
                     # Signing in before the first phase makes a refused secret read as what it is, once per group.
                     client.authenticator.get_token()
                 except EntraError as error:

@@ -31,7 +31,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._retry import M
 # Graph's throttling answers: 429 always, 503 when it names a wait (the other 503s are outages, left to the backoff).
 THROTTLING_STATUS = 429
 # After a throttled answer the pace is this share of what the tenant accepted (or of the pace it had).
-DECREASE = 0.95
+DECREASE = 0.9
 # No decrease takes the pace below this share of what it was: one short period proves little.
 DECREASE_FLOOR = 0.5
 # Each accepted request raises the pace by this many requests per second: while sending at pace r that is r x 1 %

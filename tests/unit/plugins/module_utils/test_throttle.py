@@ -120,22 +120,22 @@ def test_after_a_429_the_pace_is_what_the_tenant_accepted_a_little_less(throttle
         throttle.answered(throttle.acquire(20, sleep), accepted=20)
     clock.advance(0.1)
     throttle.answered(throttle.acquire(20, sleep), throttled=20, retry_after='1')
-    # 40 accepted, then a wait of a second: 40 a second, times 0.95
-    assert throttle.rate == pytest.approx(38.0)
+    # 40 accepted, then a wait of a second: 40 a second, times 0.9
+    assert throttle.rate == pytest.approx(36.0)
 
 
 def test_an_envelope_costs_one_per_item(throttle, sleep, clock):
     throttle.answered(throttle.acquire(10, sleep), accepted=10)
     throttle.answered(clock(), throttled=1, retry_after='1')
-    assert throttle.rate == pytest.approx(9.5)
+    assert throttle.rate == pytest.approx(9.0)
     sleep.delays[:] = []
-    throttle.acquire(1, sleep)  # the pause, after which 9.5 requests' worth has refilled
+    throttle.acquire(1, sleep)  # the pause, after which 9 requests' worth has refilled
     assert sleep.delays == [1.0]
     throttle.acquire(8, sleep)
     throttle.acquire(20, sleep)  # larger than a second's worth: it goes once a full second's worth is there
-    assert sleep.delays[1:] == [pytest.approx(9.0 / 9.5)]
-    throttle.acquire(1, sleep)  # and leaves a debt of 10.5 the next one waits out
-    assert sleep.delays[2:] == [pytest.approx(11.5 / 9.5)]
+    assert sleep.delays[1:] == [pytest.approx(9.0 / 9.0)]
+    throttle.acquire(1, sleep)  # and leaves a debt of 11 the next one waits out
+    assert sleep.delays[2:] == [pytest.approx(12.0 / 9.0)]
 
 
 def test_each_accepted_request_raises_the_pace_a_little(throttle, sleep, clock):
@@ -157,7 +157,7 @@ def test_a_later_429_lowers_the_pace_by_a_factor_once_per_pause(throttle, sleep,
     before = throttle.rate
     throttle.answered(sent, throttled=1, retry_after='1')
     lowered = throttle.rate
-    assert lowered <= before * 0.95
+    assert lowered <= before * 0.9
     # answers to requests that left before that decrease are the same overload: no second decrease
     throttle.answered(sent_before_the_decrease, throttled=5, retry_after='1')
     throttle.answered(sent, throttled=1, retry_after='1')
@@ -203,7 +203,7 @@ def test_an_observer_hears_each_pause_once(throttle, sleep):
     throttle.answered(sent, throttled=8, retry_after='1')
     assert len(heard) == 1
     assert heard[0].seconds == 2.0 and heard[0].status == 429
-    assert str(heard[0]) == ('Graph answered 429 for tenant t: every request to it waits 2.0 s; then at most 9.5 '
+    assert str(heard[0]) == ('Graph answered 429 for tenant t: every request to it waits 2.0 s; then at most 9.0 '
                              'requests/s')
 
 
