@@ -6,9 +6,9 @@
 
 Graph throttles a tenant and an application, not a connection: when it answers 429 (or 503 with Retry-After), every
 request to that tenant would meet the same limit, so every sender waits until the time it names, and from then on
-the requests go at a pace that adapts to what the tenant accepts. Graph counts each ``$batch`` item against the
-limit (https://learn.microsoft.com/graph/throttling: "requests in a batch are evaluated individually against
-throttling limits"), so an envelope of 20 items costs 20.
+the requests go at a pace that adapts to what the tenant accepts. Graph judges each ``$batch`` item against the
+limits on its own (the throttling guidance, https://learn.microsoft.com/graph/throttling, section on batching), so an
+envelope of 20 items costs 20.
 
 The pace is a rate (requests per second), not a number of envelopes in flight: one envelope of 20 items every 25 ms
 is 800 requests a second, so only a rate can come down to what a tenant capped at 20 or 40 a second accepts. It is
