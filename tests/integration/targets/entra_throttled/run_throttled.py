@@ -25,17 +25,14 @@ APPLICATIONS = 40
 MOST_THROTTLED_SHARE = 0.5
 
 
-class Checks:
-    """Collects failed expectations so one run reports all of them, then fails."""
+FAILURES = []
 
-    def __init__(self):
-        self.failures = []
 
-    def expect(self, condition, description):
-        """Record ``description`` as failed when ``condition`` is false."""
-        print("%s %s" % ("ok  " if condition else "FAIL", description), flush=True)
-        if not condition:
-            self.failures.append(description)
+def expect(condition, description):
+    """Print the expectation as met or failed; a failed one is kept, and the run fails at the end."""
+    print("%s %s" % ("ok  " if condition else "FAIL", description), flush=True)
+    if not condition:
+        FAILURES.append(description)
 
 
 def run_playbook(output_dir, name, arguments):
@@ -57,25 +54,25 @@ def tenant_traffic(emulator):
     return tenant.get("graph_requests", 0) - throttled, throttled
 
 
-def check_run(checks, emulator, what, code, seconds, applications):
+def check_run(emulator, what, code, seconds, applications):
     """The checks every throttled run must pass."""
     accepted, throttled = tenant_traffic(emulator)
     states = {state["name"]: state for state in emulator.applications(TENANT_ID)}
     names = [application["name"] for application in applications]
-    checks.expect(code == 0, "%s: the run succeeded (exit %d)" % (what, code))
-    checks.expect(all(states[name]["authorized"] and states[name]["used_authorization_codes"] in (0, 1)
+    expect(code == 0, "%s: the run succeeded (exit %d)" % (what, code))
+    expect(all(states[name]["authorized"] and states[name]["used_authorization_codes"] in (0, 1)
                       for name in names), "%s: all %d applications are authorized" % (what, len(names)))
     acquired = [entry["path"] for entry in emulator.log()
                 if entry.get("operation") == "acquireAccessToken" and (entry.get("status") or 500) < 300]
-    checks.expect(len(acquired) == len(set(acquired)) == len(names),
+    expect(len(acquired) == len(set(acquired)) == len(names),
                   "%s: acquireAccessToken was taken once per application (%d for %d)"
                   % (what, len(acquired), len(names)))
-    checks.expect(throttled > 0, "%s: the tenant's cap was reached (%d 429s)" % (what, throttled))
-    checks.expect(throttled <= MOST_THROTTLED_SHARE * accepted,
+    expect(throttled > 0, "%s: the tenant's cap was reached (%d 429s)" % (what, throttled))
+    expect(throttled <= MOST_THROTTLED_SHARE * accepted,
                   "%s: %d 429s for %d accepted requests (at most %d%%)"
                   % (what, throttled, accepted, 100 * MOST_THROTTLED_SHARE))
     # 5 requests per application at 20 a second, the first 20 at once
-    checks.expect(seconds >= (accepted - RATE) / float(RATE) * 0.9,
+    expect(seconds >= (accepted - RATE) / float(RATE) * 0.9,
                   "%s: %d accepted requests took %.1f s, no faster than the cap allows" % (what, accepted, seconds))
     print("figures: %s: %d applications, %d accepted requests, %d 429s (%.0f%%), %.1f s"
           % (what, len(names), accepted, throttled, 100.0 * throttled / max(1, accepted), seconds), flush=True)
@@ -94,8 +91,7 @@ def main(config_path, output_dir, passthrough):
     emulator.reset()
     applications = sorted((state for state in emulator.applications(TENANT_ID)
                            if state["name"].startswith("one-app-")), key=lambda state: state["name"])
-    checks = Checks()
-    checks.expect(len(applications) >= 2 * APPLICATIONS, "tenant one has %d applications (need %d)"
+    expect(len(applications) >= 2 * APPLICATIONS, "tenant one has %d applications (need %d)"
                   % (len(applications), 2 * APPLICATIONS))
     connection = {"tenant_id": TENANT_ID, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "cloud": "global",
                   "graph_endpoint": cloud["graph_endpoint"], "authority_host": cloud["authority_host"],
@@ -115,8 +111,8 @@ def main(config_path, output_dir, passthrough):
         json.dump(inventory, inventory_file)
     emulator.set_faults(rate_limit=rate_limit)
     code, stdout, seconds = run_playbook(output_dir, "authorize.yml", ["-i", inventory_path] + passthrough)
-    check_run(checks, emulator, "role", code, seconds, role_applications)
-    checks.expect("Graph answered 429 for tenant %s" % TENANT_ID in stdout and "every request to it waits" in stdout,
+    check_run(emulator, "role", code, seconds, role_applications)
+    expect("Graph answered 429 for tenant %s" % TENANT_ID in stdout and "every request to it waits" in stdout,
                   "role: the progress says when the run waits for the tenant, and why")
 
     # The module's bulk mode over the other applications.
@@ -132,11 +128,11 @@ def main(config_path, output_dir, passthrough):
     with open(variables_path, "w") as variables_file:
         json.dump(variables, variables_file)
     code, _stdout, seconds = run_playbook(output_dir, "bulk.yml", ["-e", "@" + variables_path] + passthrough)
-    check_run(checks, emulator, "bulk module", code, seconds, bulk_applications)
+    check_run(emulator, "bulk module", code, seconds, bulk_applications)
     emulator.reset()
 
-    if checks.failures:
-        print("%d expectation(s) failed" % len(checks.failures))
+    if FAILURES:
+        print("%d expectation(s) failed" % len(FAILURES))
         return 1
     print("all expectations met")
     return 0
