@@ -22,12 +22,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     OutcomeUnknownError,
     RetriesExhaustedError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
-    GATEWAY_TIMEOUT_ADVICE,
-    error_code,
-    error_from_answer,
-    header_value,
-)
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import error_code, header_value
 from ansible_collections.entra.provisioning.plugins.module_utils._retry import Retry, RetryPolicy, answer_retry
 from ansible_collections.entra.provisioning.plugins.module_utils._session import is_tls_error, tls_advice
 from ansible_collections.entra.provisioning.plugins.module_utils._throttle import Throttle, is_throttling
