@@ -121,7 +121,6 @@ def answer_retry(what, status, headers, payload, idempotent, error_class=EntraEr
                  final=lambda: error_from_answer(what, status, headers, payload, error_class, advice=advice))
 
 
-
 class RetryPolicy(object):
     """Exponential backoff with full jitter and a ceiling, overridden by the server's Retry-After.
 

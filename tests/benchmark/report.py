@@ -318,8 +318,8 @@ def scenario_label(record):
     if record.get("throttled_scenario"):
         label += ", throttled at %s req/s" % record["rate_limit"]["rate"]
     if record.get("harsh_scenario"):
-        label += ", harsh: %s req/s, %d ms a request (%s)" % (record["rate_limit"]["rate"], record["latency_ms"],
-                                                             record["name"].rsplit("-", 1)[1])
+        label += ", harsh: %s req/s, %d ms a request (%s)" % (
+            record["rate_limit"]["rate"], record["latency_ms"], record["name"].rsplit("-", 1)[1])
     if not record["measured"] and not record["contender"].startswith("floor"):
         label += ", EXTRAPOLATED (linear from N=%d and N=%d)" % tuple(record["extrapolated_from"])
     return label
