@@ -13,7 +13,8 @@ envelope of 20 items costs 20.
 The pace is a rate (requests per second), not a number of envelopes in flight: one envelope of 20 items every 25 ms
 is 800 requests a second, so only a rate can come down to what a tenant capped at 20 or 40 a second accepts. It is
 additive increase, multiplicative decrease: unpaced until the first throttled answer, then set to what the tenant
-accepted over the last throttle period (the requests accepted over at least the wait it asked for), a little less;
+accepted over the last throttle period (the requests accepted over at least the wait it asked for, and the first
+time over the wait too), a little less;
 each accepted request raises it slightly, each later throttled answer (to a request sent at the current pace)
 lowers it by a factor. A second's worth of requests may go at once (a tenant's limit refills while it waits).
 Retry decisions stay with RetryPolicy; the throttle only says when a request may leave.
@@ -34,9 +35,9 @@ THROTTLING_STATUS = 429
 DECREASE = 0.9
 # No decrease takes the pace below this share of what it was: one short period proves little.
 DECREASE_FLOOR = 0.5
-# Each accepted request raises the pace by this many requests per second: while sending at pace r that is r x 1 %
+# Each accepted request raises the pace by this many requests per second: while sending at pace r that is r x 2 %
 # a second, slow enough that a tenant at its cap is overrun by a request or two between throttled answers.
-INCREASE = 0.01
+INCREASE = 0.02
 LEAST_RATE = 1.0
 # How many seconds' worth of requests may leave at once.
 BURST_SECONDS = 1.0
@@ -146,10 +147,13 @@ class Throttle(object):
             self._accepted.popleft()
         if self._accepted:
             accepted = sum(count for _when, count in self._accepted)
-            accepted_rate = accepted / max(now - self._accepted[0][0], wait, 1e-3)
+            span = now - self._accepted[0][0]
             if self.rate is None:
-                self.rate = max(LEAST_RATE, accepted_rate * DECREASE)
+                # The first time, the requests came before anything was known, most of them a burst the tenant
+                # allows once: it is spread over the wait too.
+                self.rate = max(LEAST_RATE, accepted / max(span + wait, 1e-3) * DECREASE)
             else:
+                accepted_rate = accepted / max(span, wait, 1e-3)
                 self.rate = max(LEAST_RATE, self.rate * DECREASE_FLOOR, min(self.rate, accepted_rate) * DECREASE)
         elif self.rate is not None:
             self.rate = max(LEAST_RATE, self.rate * DECREASE_FLOOR)
