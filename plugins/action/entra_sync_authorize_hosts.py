@@ -48,6 +48,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_authoriza
     SyncAuthorizer,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import start_jobs_unless_running
+from ansible_collections.entra.provisioning.plugins.module_utils._throttle import observe_throttles
 from ansible_collections.entra.provisioning.plugins.plugin_utils._controller_action import ControllerAction
 
 display = Display()
@@ -159,6 +160,7 @@ class ActionModule(ControllerAction):
         or every host is read.
         """
         intake = SignInIntake()
+        observe_throttles(lambda wait: display.display('authorize: %s' % wait))
         authorizing = start_in_thread(lambda: self._authorize_groups(intake, settings))
         read, refused = [], []
         try:
@@ -194,7 +196,6 @@ class ActionModule(ControllerAction):
                 try:
                     client = build_graph_client(OptionAdapter.from_dict(group.connection),
                                                 max_concurrency=settings['max_concurrency'])
-                    client.throttle.observer = lambda wait: display.display('authorize: %s' % wait)
                     # Signing in before the first phase makes a refused secret read as what it is, once per group.
                     client.authenticator.get_token()
                 except EntraError as error:

@@ -70,8 +70,9 @@ class Throttle(object):
     """The pause and pace shared by every request to one tenant with one sign-in.
 
     ``acquire(cost, sleep)`` before sending (``cost`` requests: 1, or an envelope's items) and ``answered(...)`` after
-    the answer. ``observer``, when set, is called with a ThrottleWait each time a new pause starts. ``clock`` (a
-    monotonic clock) and ``wall_clock`` (for Retry-After dates) are injectable for tests.
+    the answer. ``observer`` (else the process's, see observe_throttles) is called with a ThrottleWait each time a
+    new pause starts. ``clock`` (a monotonic clock) and ``wall_clock`` (for Retry-After dates) are injectable for
+    tests.
     """
 
     def __init__(self, label, clock=None, wall_clock=None):
@@ -137,8 +138,9 @@ class Throttle(object):
                 self.rate += accepted * INCREASE
             if throttled:
                 notice = self._throttled(now, sent_at, throttled, retry_after, status)
-        if notice is not None and self.observer is not None:
-            self.observer(notice)
+        observer = self.observer or _OBSERVERS.get('process')
+        if notice is not None and observer is not None:
+            observer(notice)
 
     def _decrease(self, now, wait):
         """Set the pace from what the tenant accepted since the last decrease: those requests, over the time from the
@@ -184,6 +186,13 @@ class Throttle(object):
 
 _THROTTLES = {}
 _THROTTLES_LOCK = threading.Lock()
+_OBSERVERS = {}
+
+
+def observe_throttles(observer):
+    """Have ``observer`` (a callable, or None to stop) told each time the senders to a tenant start waiting, by every
+    throttle of the process that has no observer of its own: the authorize role prints a progress line with it."""
+    _OBSERVERS['process'] = observer
 
 
 def shared_throttle(graph_base_url, tenant_id, client_id):
@@ -203,3 +212,4 @@ def forget_shared_throttles():
     """Drop every shared Throttle (tests: each test is a run of its own)."""
     with _THROTTLES_LOCK:
         _THROTTLES.clear()
+    _OBSERVERS.clear()

@@ -15,6 +15,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._retry import R
 from ansible_collections.entra.provisioning.plugins.module_utils._throttle import (
     Throttle,
     is_throttling,
+    observe_throttles,
     shared_throttle,
 )
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
@@ -205,6 +206,13 @@ def test_an_observer_hears_each_pause_once(throttle, sleep):
     assert heard[0].seconds == 2.0 and heard[0].status == 429
     assert str(heard[0]) == ('Graph answered 429 for tenant t: every request to it waits 2.0 s; then at most 9.0 '
                              'requests/s')
+
+
+def test_the_process_observer_hears_the_throttles_that_have_none(throttle, sleep):
+    heard = []
+    observe_throttles(heard.append)
+    throttle.answered(throttle.acquire(1, sleep), throttled=1, retry_after='3')
+    assert [wait.seconds for wait in heard] == [3.0]
 
 
 def test_a_wait_longer_than_any_retry_makes_holds_nobody_back(throttle, sleep):
