@@ -60,20 +60,21 @@ def check_run(emulator, what, code, seconds, applications):
     states = {state["name"]: state for state in emulator.applications(TENANT_ID)}
     names = [application["name"] for application in applications]
     expect(code == 0, "%s: the run succeeded (exit %d)" % (what, code))
-    expect(all(states[name]["authorized"] and states[name]["used_authorization_codes"] in (0, 1)
-                      for name in names), "%s: all %d applications are authorized" % (what, len(names)))
+    authorized = all(states[name]["authorized"] and states[name]["used_authorization_codes"] in (0, 1)
+                     for name in names)
+    expect(authorized, "%s: all %d applications are authorized" % (what, len(names)))
     acquired = [entry["path"] for entry in emulator.log()
                 if entry.get("operation") == "acquireAccessToken" and (entry.get("status") or 500) < 300]
     expect(len(acquired) == len(set(acquired)) == len(names),
-                  "%s: acquireAccessToken was taken once per application (%d for %d)"
-                  % (what, len(acquired), len(names)))
+           "%s: acquireAccessToken was taken once per application (%d for %d)"
+           % (what, len(acquired), len(names)))
     expect(throttled > 0, "%s: the tenant's cap was reached (%d 429s)" % (what, throttled))
     expect(throttled <= MOST_THROTTLED_SHARE * accepted,
-                  "%s: %d 429s for %d accepted requests (at most %d%%)"
-                  % (what, throttled, accepted, 100 * MOST_THROTTLED_SHARE))
+           "%s: %d 429s for %d accepted requests (at most %d%%)"
+           % (what, throttled, accepted, 100 * MOST_THROTTLED_SHARE))
     # 5 requests per application at 20 a second, the first 20 at once
     expect(seconds >= (accepted - RATE) / float(RATE) * 0.9,
-                  "%s: %d accepted requests took %.1f s, no faster than the cap allows" % (what, accepted, seconds))
+           "%s: %d accepted requests took %.1f s, no faster than the cap allows" % (what, accepted, seconds))
     print("figures: %s: %d applications, %d accepted requests, %d 429s (%.0f%%), %.1f s"
           % (what, len(names), accepted, throttled, 100.0 * throttled / max(1, accepted), seconds), flush=True)
 
@@ -92,7 +93,7 @@ def main(config_path, output_dir, passthrough):
     applications = sorted((state for state in emulator.applications(TENANT_ID)
                            if state["name"].startswith("one-app-")), key=lambda state: state["name"])
     expect(len(applications) >= 2 * APPLICATIONS, "tenant one has %d applications (need %d)"
-                  % (len(applications), 2 * APPLICATIONS))
+           % (len(applications), 2 * APPLICATIONS))
     connection = {"tenant_id": TENANT_ID, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "cloud": "global",
                   "graph_endpoint": cloud["graph_endpoint"], "authority_host": cloud["authority_host"],
                   "ca_path": emulator_info["ca_path"]}
@@ -113,7 +114,7 @@ def main(config_path, output_dir, passthrough):
     code, stdout, seconds = run_playbook(output_dir, "authorize.yml", ["-i", inventory_path] + passthrough)
     check_run(emulator, "role", code, seconds, role_applications)
     expect("Graph answered 429 for tenant %s" % TENANT_ID in stdout and "every request to it waits" in stdout,
-                  "role: the progress says when the run waits for the tenant, and why")
+           "role: the progress says when the run waits for the tenant, and why")
 
     # The module's bulk mode over the other applications.
     emulator.reset()
