@@ -46,6 +46,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import SyncAuthorizer
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import SyncRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import start_jobs_unless_running
+from ansible_collections.entra.provisioning.plugins.module_utils._throttle import observe_throttles
 from ansible_collections.entra.provisioning.plugins.plugin_utils._controller_action import ControllerAction
 
 display = Display()
@@ -157,6 +158,7 @@ class ActionModule(ControllerAction):
         or every host is read.
         """
         intake = SignInIntake()
+        observe_throttles(lambda wait: display.display('authorize: %s' % wait))
         authorizing = start_in_thread(lambda: self._authorize_groups(intake, settings))
         read, refused = [], []
         try:

@@ -68,6 +68,9 @@ options:
       - How many times a throttled or transiently failed request is sent again (HTTP 429, 503, 504 and 409
         C(Directory_ConcurrencyViolation), and failures to connect).
       - The wait honours C(Retry-After), else grows exponentially with jitter up to 60 seconds.
+      - Every request of the run to the same tenant with the same client waits out a C(Retry-After) that one of them
+        was given (429, or 503 naming a wait), and from then on they go at the pace the tenant accepts, each C($batch)
+        item counted as one request, as Graph counts them.
       - A request that is not idempotent is never repeated after it may have reached Graph; the failure then
         says its outcome is unknown.
     type: int

@@ -18,7 +18,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._auth_federated
 from ansible_collections.entra.provisioning.plugins.module_utils._auth_managed_identity import ManagedIdentityAuth
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._options import ENV_FALLBACKS
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import Retry, RetryPolicy
+from ansible_collections.entra.provisioning.plugins.module_utils._retry import RetryPolicy, sign_in_retry
 
 # please keep in alphabetical order of method name
 METHOD_CLASSES = {
@@ -170,13 +170,11 @@ class Authenticator(object):
 
 
 def _sign_in_retry(failure):
-    """Return the Retry a transient sign-in failure asks for; giving up reports that failure."""
+    """Return the Retry a transient sign-in failure asks for (RetryPolicy decides); giving up reports that failure."""
     def give_up(reason):
         # the reason opens the message
         return AuthenticationError('%s%s: %s' % (reason[:1].upper(), reason[1:], failure.message), code=failure.code,
                                    request_id=failure.request_id, client_request_id=failure.client_request_id,
                                    date=failure.date)
 
-    # msal's replay cache counts whole seconds; one more makes sure it has expired
-    least_wait = None if failure.retry_after is None else failure.retry_after + 1
-    return Retry(give_up, least_wait=least_wait, asker='the sign-in service')
+    return sign_in_retry(give_up, failure.retry_after)

@@ -16,13 +16,17 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     InvalidInputError,
     OutcomeUnknownError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import error_code, error_from_answer
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
+    error_from_answer,
+    header_value,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import (
     redact_data,
     redact_headers,
     run_in_threads,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import Retry, is_retryable
+from ansible_collections.entra.provisioning.plugins.module_utils._retry import Retry, answer_retry, parse_retry_after
+from ansible_collections.entra.provisioning.plugins.module_utils._throttle import is_throttling
 
 BATCH_LIMIT = 20
 IDEMPOTENT_METHODS = frozenset(('GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'))
@@ -125,11 +129,10 @@ class BatchResult(object):
 class BatchRunner(object):
     """Sends one list of BatchRequests through a GraphClient's ``$batch`` and collects their results.
 
-    Requests go in envelopes of at most 20, up to ``max_concurrency`` envelopes at a time. Items answered
-    429/503/504 or 409 Directory_ConcurrencyViolation are sent again, alone, after the longest Retry-After among
-    them; the rest keep their first answer. After a round with such answers, the next round sends only as many
-    items as the last round settled, so the retries do not hit the same limit all at once; the round size
-    doubles again while nothing is refused.
+    Requests go in envelopes of at most 20, up to ``max_concurrency`` envelopes at a time, each through the client's
+    throttle (an envelope costs its items). Items the retry policy sends again (429/503/504, 409
+    Directory_ConcurrencyViolation) go in the next round, after the longest wait among them; the rest keep their
+    first answer. The throttle hears every item's answer, so a tenant's 429 paces every sender to it.
     """
 
     def __init__(self, client, batch_requests, max_concurrency):
@@ -142,31 +145,28 @@ class BatchRunner(object):
         """Return BatchResults in input order."""
         results = [None] * len(self._requests)
         pending = list(range(len(self._requests)))
-        round_size = None
+        due = None
         while pending:
-            sending, held = (pending, []) if round_size is None else (pending[:round_size], pending[round_size:])
-            envelopes = [sending[start:start + BATCH_LIMIT] for start in range(0, len(sending), BATCH_LIMIT)]
+            # Retry-After counts from each answer, not from the end of the round: the round's own duration is
+            # already part of the wait, which the throttle adds to its own pause and pace.
+            not_before = 0.0 if due is None else max(0.0, due - _clock())
+            envelopes = [pending[start:start + BATCH_LIMIT] for start in range(0, len(pending), BATCH_LIMIT)]
             retry_at = {}
-            outcomes = run_in_threads(self._send_envelope, envelopes, min(self._workers, len(envelopes)))
+            outcomes = run_in_threads(lambda indices: self._send_envelope(indices, not_before), envelopes,
+                                      min(self._workers, len(envelopes)))
             for outcome in outcomes:
-                for index, (result, due) in outcome.items():
+                for index, (result, when) in outcome.items():
                     if result is not None:
                         results[index] = result
                     else:
-                        retry_at[index] = due
+                        retry_at[index] = when
             if retry_at:
-                round_size = max(BATCH_LIMIT, len(sending) - len(retry_at))
                 self._client.count_retries(len(retry_at))
-                # Retry-After counts from each answer, not from the end of the round: the round's own duration is
-                # already part of the wait.
-                self._client.retry.sleep(max(0.0, max(retry_at.values()) - _clock()))
-            elif round_size is not None:
-                round_size *= 2
-            # retried items go first: they have waited longest and hold the fewest attempts
-            pending = sorted(retry_at) + held
+                due = max(retry_at.values())
+            pending = sorted(retry_at)
         return results
 
-    def _send_envelope(self, indices):
+    def _send_envelope(self, indices, not_before=0.0):
         """Send one $batch envelope; return {index: (BatchResult, None) or (None, when to retry on _clock)}."""
         for index in indices:
             self._attempts[index] += 1
@@ -174,11 +174,12 @@ class BatchRunner(object):
         all_idempotent = all(self._requests[index].idempotent for index in indices)
         outcome = {}
         try:
-            envelope = self._client.request('POST', '$batch', body={'requests': items}, idempotent=all_idempotent)
+            envelope = self._client.request('POST', '$batch', body={'requests': items}, idempotent=all_idempotent,
+                                            items=len(items), not_before=not_before)
         except OutcomeUnknownError as exc:
             # Only the items that are safe to repeat go again; the others may have run.
             for index in indices:
-                outcome[index] = self._retry_or_fail(index, exc, may_retry=self._requests[index].idempotent)
+                outcome[index] = self._retry_or_fail(index, exc)
             return _due(outcome, _clock())
         except EntraError as exc:
             for index in indices:
@@ -189,6 +190,7 @@ class BatchRunner(object):
         answers = {}
         for answer in (envelope.json or {}).get('responses') or []:
             answers[str(answer.get('id'))] = answer
+        accepted, throttled, longest_wait = 0, 0, None
         for index in indices:
             answer = answers.get(str(index))
             if answer is None:
@@ -197,36 +199,49 @@ class BatchRunner(object):
                 error = error_class('%s %s: the $batch answer had no item for this request.'
                                     % (request.method, request.url),
                                     request_id=envelope.request_id, client_request_id=envelope.client_request_id)
-                outcome[index] = self._retry_or_fail(index, error, may_retry=request.idempotent)
+                outcome[index] = self._retry_or_fail(index, error)
+                continue
+            status = _as_int(answer.get('status'))
+            retry_after = header_value(answer.get('headers') or {}, 'Retry-After')
+            if is_throttling(status, retry_after):
+                throttled += 1
+                longest_wait = _longer(longest_wait, retry_after)
             else:
-                outcome[index] = self._item_outcome(index, answer, envelope)
+                accepted += 1
+            outcome[index] = self._item_outcome(index, status, answer, envelope)
+        # Graph throttles each item: the tenant's throttle hears them one by one, as if sent alone.
+        self._client.throttle.answered(envelope.sent_at, accepted=accepted, throttled=throttled,
+                                       retry_after=longest_wait)
         return _due(outcome, answered_at)
 
-    def _retry_or_fail(self, index, error, may_retry):
-        """A lost envelope or a missing item: retry it (when safe) as the policy decides for any answer, else fail
-        it with ``error`` as it is."""
-        if may_retry:
-            refusal, wait = self._client.retry.decide(self._attempts[index], Retry(lambda _reason: error))
-            if refusal is None:
-                return (None, wait)
+    def _retry_or_fail(self, index, error):
+        """A lost envelope or a missing item: the policy decides whether it goes again (only when safe to repeat),
+        else it fails with ``error`` as it is."""
+        request = self._requests[index]
+        refusal, wait = self._client.retry.decide(
+            self._attempts[index], Retry(lambda _reason: error, idempotent=request.idempotent, sent=True,
+                                         unknown=lambda: error))
+        if refusal is None:
+            return (None, wait)
         return (self._result(index, error=error), None)
 
-    def _item_outcome(self, index, answer, envelope):
+    def _item_outcome(self, index, status, answer, envelope):
         request = self._requests[index]
-        what = '%s %s' % (request.method, request.url)
-        status = _as_int(answer.get('status'))
         headers = answer.get('headers') or {}
         body = answer.get('body')
         if status is not None and 200 <= status < 300:
             return (self._result(index, status=status, headers=headers, body=body), None)
+        what = '%s %s' % (request.method, request.url)
         # items rarely carry their own ids; the envelope's identify the call to Microsoft support
         ids = {'request-id': envelope.request_id, 'client-request-id': envelope.client_request_id}
         ids.update(headers)
-        if is_retryable(status, error_code(body)):
-            error, delay = self._client.retry_decision(what, status, ids, body, request.idempotent,
-                                                       self._attempts[index])
-            if error is None:
-                return (None, delay)
+        error, wait = None, None
+        if status is not None:
+            error, wait = self._client.retry.decide(self._attempts[index],
+                                                    answer_retry(what, status, ids, body, request.idempotent))
+        if wait is not None:
+            return (None, wait)
+        if error is not None:
             # Retries are spent and the error is built already (it may say the outcome is unknown): no deferring.
             return (self._result(index, status=status, headers=headers, body=body, error=error), None)
         return (BatchResult.refused(request, status, headers, body, lambda: error_from_answer(what, status, ids, body),
@@ -324,6 +339,14 @@ def _due(outcome, answered_at):
     """Turn each retry delay of an envelope's outcome into the moment (on _clock) the retry is due."""
     return dict((index, (result, None if delay is None else answered_at + delay))
                 for index, (result, delay) in outcome.items())
+
+
+def _longer(known, retry_after):
+    """The longer of two Retry-After header values (either may be None)."""
+    if known is None:
+        return retry_after
+    now = time.time()
+    return retry_after if (parse_retry_after(retry_after, now) or 0.0) > (parse_retry_after(known, now) or 0.0) else known
 
 
 def _as_int(value):

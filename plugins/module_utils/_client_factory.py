@@ -22,13 +22,15 @@ from ansible_collections.entra.provisioning.plugins.module_utils._session import
     REQUESTS_IMPORT_ERROR,
     build_session,
 )
+from ansible_collections.entra.provisioning.plugins.module_utils._throttle import shared_throttle
 
 
 def build_graph_client(option_adapter, environ=None, max_concurrency=None, retry_policy=None):
     """Build a ready ``GraphClient`` from options (an OptionAdapter), checking them without network traffic.
 
     ``environ`` replaces ``os.environ`` for the fallbacks; ``max_concurrency`` sizes the pool for $batch;
-    ``retry_policy`` (a RetryPolicy) lets tests inject ``sleep``. Raises EntraError subclasses only.
+    ``retry_policy`` (a RetryPolicy) lets tests inject ``sleep``. Every client of the process for the same Graph
+    endpoint, tenant and client id shares one throttle. Raises EntraError subclasses only.
     """
     if not HAS_REQUESTS:
         raise MissingDependencyError('The requests Python library is required; install requests on the host that '
@@ -39,4 +41,5 @@ def build_graph_client(option_adapter, environ=None, max_concurrency=None, retry
     retry_policy = retry_policy or RetryPolicy(settings.max_retries)
     authenticator = Authenticator(resolver, settings, session, retry_policy=retry_policy)
     authenticator.validate()
-    return GraphClient(settings, authenticator, session, retry_policy=retry_policy)
+    throttle = shared_throttle(settings.graph_base_url, resolver.get('tenant_id'), resolver.get('client_id'))
+    return GraphClient(settings, authenticator, session, retry_policy=retry_policy, throttle=throttle)

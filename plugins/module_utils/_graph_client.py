@@ -23,20 +23,11 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     OutcomeUnknownError,
     RetriesExhaustedError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
-    GATEWAY_TIMEOUT_ADVICE,
-    error_code,
-    error_from_answer,
-    header_value,
-)
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import error_code, header_value
 from ansible_collections.entra.provisioning.plugins.module_utils._items import listing_kind
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import (
-    AMBIGUOUS_STATUSES,
-    Retry,
-    RetryPolicy,
-    is_retryable,
-)
+from ansible_collections.entra.provisioning.plugins.module_utils._retry import Retry, RetryPolicy, answer_retry
 from ansible_collections.entra.provisioning.plugins.module_utils._session import is_tls_error, tls_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._throttle import Throttle, is_throttling
 
 try:
     import requests
@@ -60,26 +51,31 @@ _QUERY_SAFE = "$'(),:/"
 class GraphResponse(object):
     """A successful Graph answer: ``status``, ``headers``, ``json`` (parsed body or None) and request ids."""
 
-    def __init__(self, status, headers, json_body, request_id=None, client_request_id=None, date=None):
+    def __init__(self, status, headers, json_body, request_id=None, client_request_id=None, date=None, sent_at=None):
         self.status = status
         self.headers = headers
         self.json = json_body
         self.request_id = request_id
         self.client_request_id = client_request_id
         self.date = date
+        # When it left, on the throttle's clock: the answers inside a $batch envelope are accounted from it.
+        self.sent_at = sent_at
 
 
 class GraphClient(object):
     """Sends requests to Microsoft Graph with one session, one token, retries, paging and $batch.
 
     Every failure is an EntraError (or subclass) whose texts are redacted; nothing here calls fail_json.
+    Every request leaves through ``throttle`` (by default one of its own; build_graph_client shares one per tenant and
+    sign-in), and RetryPolicy decides every retry.
     """
 
-    def __init__(self, settings, authenticator, session, retry_policy=None, request_id_factory=None):
+    def __init__(self, settings, authenticator, session, retry_policy=None, request_id_factory=None, throttle=None):
         self.settings = settings
         self.authenticator = authenticator
         self.session = session
         self.retry = retry_policy or RetryPolicy(settings.max_retries)
+        self.throttle = throttle or Throttle('this sign-in')
         self._new_request_id = request_id_factory or (lambda: str(uuid.uuid4()))
         self._counter_lock = threading.Lock()
         self.counters = {'requests': 0, 'retries': 0, 'token_refreshes_after_401': 0}
@@ -99,7 +95,8 @@ class GraphClient(object):
             url += '?' + urlencode(params, doseq=True, safe=_QUERY_SAFE, quote_via=quote)
         return url
 
-    def request(self, method, path, body=None, params=None, headers=None, idempotent=None, carries_credentials=False):
+    def request(self, method, path, body=None, params=None, headers=None, idempotent=None, carries_credentials=False,
+                items=None, not_before=0.0):
         """Send one request and return a GraphResponse for a 2xx answer; raise EntraError otherwise.
 
         ``idempotent`` defaults from the method; a POST that is safe to repeat (a read through POST) may say so.
@@ -108,9 +105,12 @@ class GraphClient(object):
         ``carries_credentials`` marks a body holding secret values (validateCredentials with credentials, PUT
         secrets): the error then keeps Graph's status, code and request ids but not its message, which could
         echo a value in a form no masking knows.
+        ``items`` says the request is a ``$batch`` envelope of that many items: the throttle counts each (Graph
+        does), and the caller accounts for their answers (``throttle.answered`` from the response's ``sent_at``).
+        ``not_before`` (seconds) holds the first attempt back, for a caller retrying what was throttled.
         """
         return self._send(method, self.url_for(path, params), body=body, headers=headers, idempotent=idempotent,
-                          carries_credentials=carries_credentials)
+                          carries_credentials=carries_credentials, items=items, not_before=not_before)
 
     def get_json(self, path, params=None):
         """GET ``path`` and return its JSON body."""
@@ -197,12 +197,17 @@ class GraphClient(object):
                              'request would carry the bearer token there.'
                              % (target.scheme, target.netloc, self.settings.graph_base_url))
 
-    def _send(self, method, url, body=None, headers=None, idempotent=None, carries_credentials=False):
+    def _send(self, method, url, body=None, headers=None, idempotent=None, carries_credentials=False, items=None,
+              not_before=0.0):
         method = method.upper()
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         what = '%s %s' % (method, urlsplit(url).path)
         data = json.dumps(body) if body is not None else None
         refreshed = False
+        sent_at = [None]
+
+        def pace(wait):
+            sent_at[0] = self.throttle.acquire(items or 1, self.retry.sleep, not_before=max(wait, not_before))
 
         def try_once():
             nonlocal refreshed
@@ -226,11 +231,16 @@ class GraphClient(object):
             status = response.status_code
             payload = _json_or_none(response)
             code = error_code(payload)
+            retry_after = header_value(response.headers, 'Retry-After')
+            if is_throttling(status, retry_after):
+                self.throttle.answered(sent_at[0], throttled=1, retry_after=retry_after, status=status)
+            elif items is None:
+                self.throttle.answered(sent_at[0], accepted=1)
             if 200 <= status < 300:
                 return GraphResponse(status, response.headers, payload,
                                      request_id=response.headers.get('request-id'),
                                      client_request_id=response.headers.get('client-request-id'),
-                                     date=response.headers.get('Date'))
+                                     date=response.headers.get('Date'), sent_at=sent_at[0])
             if carries_credentials:
                 payload = without_server_text(payload)
             if status == 401 and code == INVALID_TOKEN and not refreshed:
@@ -240,17 +250,12 @@ class GraphClient(object):
                 if self.authenticator.invalidate(token):
                     # the send with the new token belongs to this attempt: a refresh uses up no retry
                     return try_once()
-            if is_retryable(status, code):
-                unknown = _unknown_outcome(what, status, response.headers, payload, idempotent)
-                if unknown is not None:
-                    raise unknown
-                return _answer_retry(what, status, response.headers, payload)
             if status == 401:
-                raise error_from_answer(what, status, response.headers, payload, AuthenticationError,
-                                        advice=self._refused_token_advice())
-            raise error_from_answer(what, status, response.headers, payload)
+                return answer_retry(what, status, response.headers, payload, idempotent, AuthenticationError,
+                                    advice=self._refused_token_advice())
+            return answer_retry(what, status, response.headers, payload, idempotent)
 
-        return self.retry.run(try_once, count_retry=self.count_retries)
+        return self.retry.run(try_once, count_retry=self.count_retries, pace=pace)
 
     def _transport_retry(self, what, url, exc, idempotent):
         """Raise the error a failed send deserves, unless it may be sent again: then return its Retry."""
@@ -270,22 +275,15 @@ class GraphClient(object):
                    % self.settings.timeout[1])
         else:
             why = 'could not reach %s: %s' % (host, exc)
-        if phase == 'sent' and not idempotent:
-            if timed_out:
-                lost = ('%s gave no answer within timeout=%s seconds after the request was sent'
-                        % (host, self.settings.timeout[1]))
-            else:
-                lost = 'the connection to %s was lost after the request was sent (%s)' % (host, exc.__class__.__name__)
-            raise OutcomeUnknownError('%s: %s, so it is unknown whether it took effect. Check the object\'s state '
-                                      'before sending it again.' % (what, lost))
-        return Retry(lambda reason: RetriesExhaustedError('%s: %s: %s' % (what, reason, why)))
-
-    def retry_decision(self, what, status, headers, payload, idempotent, attempt):
-        """For a throttled or transient answer return (None, seconds to wait) or (the error to report, None)."""
-        unknown = _unknown_outcome(what, status, headers, payload, idempotent)
-        if unknown is not None:
-            return unknown, None
-        return self.retry.decide(attempt, _answer_retry(what, status, headers, payload))
+        if timed_out:
+            lost = ('%s gave no answer within timeout=%s seconds after the request was sent'
+                    % (host, self.settings.timeout[1]))
+        else:
+            lost = 'the connection to %s was lost after the request was sent (%s)' % (host, exc.__class__.__name__)
+        return Retry(lambda reason: RetriesExhaustedError('%s: %s: %s' % (what, reason, why)),
+                     idempotent=idempotent, sent=phase == 'sent',
+                     unknown=lambda: OutcomeUnknownError('%s: %s, so it is unknown whether it took effect. Check the '
+                                                         'object\'s state before sending it again.' % (what, lost)))
 
     def _refused_token_advice(self):
         if not self.authenticator.refreshable:
@@ -313,19 +311,6 @@ def _failure_phase(exc):
         if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
             return 'connect'
     return 'sent'
-
-
-def _unknown_outcome(what, status, headers, payload, idempotent):
-    """Return OutcomeUnknownError when a non-idempotent request may have run despite the answer, else None."""
-    if status in AMBIGUOUS_STATUSES and not idempotent:
-        return error_from_answer(what, status, headers, payload, OutcomeUnknownError, advice=GATEWAY_TIMEOUT_ADVICE)
-    return None
-
-
-def _answer_retry(what, status, headers, payload):
-    """Return the Retry a throttled or transient answer asks for; giving up reports that answer."""
-    return Retry(lambda reason: error_from_answer(what, status, headers, payload, RetriesExhaustedError, prefix=reason),
-                 retry_after=header_value(headers, 'Retry-After'))
 
 
 def without_server_text(payload):

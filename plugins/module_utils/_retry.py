@@ -12,6 +12,18 @@ import time
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 
+from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
+    EntraError,
+    OutcomeUnknownError,
+    RetriesExhaustedError,
+)
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
+    GATEWAY_TIMEOUT_ADVICE,
+    error_code,
+    error_from_answer,
+    header_value,
+)
+
 RETRY_STATUSES = frozenset((429, 503, 504))
 CONCURRENCY_VIOLATION = 'Directory_ConcurrencyViolation'
 # A gateway timeout means the backend may have run the request: for a POST that is not idempotent the outcome
@@ -59,20 +71,54 @@ def parse_retry_after(value, now=None):
 
 
 class Retry(object):
-    """What an attempt returns to ask for another one.
+    """A failed attempt, as its sender describes it to RetryPolicy.decide, which alone judges whether it goes again.
 
     ``give_up(reason)`` builds the error to raise when no other attempt is made, from a reason such as
     ``gave up after 4 attempts``. ``retry_after`` is the Retry-After header of a Graph answer: it replaces the
     backoff. ``least_wait`` (seconds) is a floor on the wait, for a caller that knows no earlier try can succeed
     (msal answers from its cache for a while after a failure). A wait above ``max_retry_after`` is refused either
     way, naming ``asker``, the service that asked for it.
+
+    An answer gives its ``status`` and ``error_code``: one that is not throttling or transient is not retried, and
+    ``final()`` builds its error. A request that is not ``idempotent`` and may have run (``sent`` and the connection
+    was lost, or a gateway timeout) is never repeated: ``unknown()`` builds its OutcomeUnknownError.
     """
 
-    def __init__(self, give_up, retry_after=None, least_wait=None, asker='Graph'):
+    def __init__(self, give_up, retry_after=None, least_wait=None, asker='Graph', status=None, error_code=None,
+                 idempotent=True, sent=False, unknown=None, final=None):
         self.give_up = give_up
         self.retry_after = retry_after
         self.least_wait = least_wait
         self.asker = asker
+        self.status = status
+        self.error_code = error_code
+        self.idempotent = idempotent
+        self.sent = sent
+        self.unknown = unknown
+        self.final = final
+
+    @property
+    def may_have_run(self):
+        """True when the request may have taken effect although no success came back."""
+        return self.sent or self.status in AMBIGUOUS_STATUSES
+
+
+def sign_in_retry(give_up, retry_after):
+    """The Retry of a transient sign-in failure; ``retry_after`` (seconds or None) is what the sign-in service asked."""
+    # msal's replay cache counts whole seconds; one more makes sure it has expired
+    least_wait = None if retry_after is None else retry_after + 1
+    return Retry(give_up, least_wait=least_wait, asker='the sign-in service')
+
+
+def answer_retry(what, status, headers, payload, idempotent, error_class=EntraError, advice=None):
+    """Describe a Graph answer that is not a success to RetryPolicy.decide: giving up reports it as retries exhausted,
+    an answer that may have run as outcome unknown, one not to retry as ``error_class`` (with ``advice``)."""
+    return Retry(lambda reason: error_from_answer(what, status, headers, payload, RetriesExhaustedError, prefix=reason),
+                 retry_after=header_value(headers, 'Retry-After'), status=status, error_code=error_code(payload),
+                 idempotent=idempotent,
+                 unknown=lambda: error_from_answer(what, status, headers, payload, OutcomeUnknownError,
+                                                   advice=GATEWAY_TIMEOUT_ADVICE),
+                 final=lambda: error_from_answer(what, status, headers, payload, error_class, advice=advice))
 
 
 class RetryPolicy(object):
@@ -111,7 +157,16 @@ class RetryPolicy(object):
         return self._random() * min(self._ceiling, self._base * (2 ** (attempt - 1)))
 
     def decide(self, attempt, retry):
-        """After failed attempt ``attempt`` asked for ``retry``, return (None, seconds to wait) or (error, None)."""
+        """Judge failed attempt number ``attempt`` (a Retry): return (None, seconds to wait) to send it again,
+        (error, None) to end with that error, or (None, None) when the answer is not one to retry (it stands as it is).
+
+        The rule "never repeat a non-idempotent write blindly" is here and nowhere else: a write that may have run
+        ends with its ``unknown()`` error, however many retries are left.
+        """
+        if retry.status is not None and not is_retryable(retry.status, retry.error_code):
+            return None, None
+        if not retry.idempotent and retry.may_have_run:
+            return retry.unknown(), None
         if not self.can_retry(attempt):
             return retry.give_up(GAVE_UP % attempt), None
         wait = self.delay(attempt, retry.retry_after)
@@ -121,21 +176,29 @@ class RetryPolicy(object):
             return retry.give_up(WAIT_REFUSED % (retry.asker, wait, self.max_retry_after)), None
         return None, wait
 
-    def run(self, try_once, count_retry=None):
+    def run(self, try_once, count_retry=None, pace=None):
         """Call ``try_once()`` until it returns anything but a Retry, and return that.
 
         An exception from ``try_once`` ends the run as it is. After a Retry the run sleeps the wait ``decide``
-        gives, calling ``count_retry()`` first, or raises the error ``decide`` gives.
+        gives, calling ``count_retry()`` first, or raises the error ``decide`` gives (``final()`` for an answer
+        that is not retried). ``pace(wait)``, when given, does the waiting before each attempt instead (the tenant's
+        throttle: at least ``wait``, and its shared pause and pace; the first attempt asks with 0).
         """
         attempt = 1
+        wait = 0.0
         while True:
+            if pace is not None:
+                pace(wait)
+            elif attempt > 1:
+                self.sleep(wait)
             outcome = try_once()
             if not isinstance(outcome, Retry):
                 return outcome
             error, wait = self.decide(attempt, outcome)
+            if error is None and wait is None:
+                error = outcome.final()
             if error is not None:
                 raise error
             if count_retry is not None:
                 count_retry()
-            self.sleep(wait)
             attempt += 1

@@ -26,6 +26,7 @@ from entra_emulator import EmulatorProcess
 from entra_test_helpers.inventory import plain
 
 # This folder's modules: Python puts a script's own folder first on sys.path.
+import probes
 import workload
 
 BENCHMARK_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -87,16 +88,26 @@ def inventory_file(directory, emulator_info, cache_dir=None):
     return path
 
 
-def run_inventory(path, collections_path):
-    """Run ansible-inventory --list; return (seconds, host variables by host name)."""
+def run_inventory(path, collections_path, peaks=None):
+    """Run ansible-inventory --list; return (seconds, host variables by host name). ``peaks``, a list, gets the
+    command's peak resident memory in KiB (the largest of its process tree)."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
     started = time.monotonic()
-    completed = subprocess.run(["ansible-inventory", "-i", path, "--list"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env, check=False)
-    seconds = time.monotonic() - started
-    if completed.returncode != 0:
-        raise SystemExit("ansible-inventory failed:\n" + completed.stderr[-2000:])
-    return seconds, json.loads(completed.stdout).get("_meta", {}).get("hostvars", {})
+    with tempfile.TemporaryFile("w+") as output, tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), "-i", path,
+                                    "--list"], stdout=output, stderr=errors, text=True, env=env)
+        sampler = probes.ProcessTreeSampler(process.pid).start()
+        returncode = process.wait()
+        seconds = time.monotonic() - started
+        sampler.stop()
+        output.seek(0)
+        errors.seek(0)
+        if returncode != 0:
+            raise SystemExit("ansible-inventory failed:\n" + errors.read()[-2000:])
+        text = output.read()
+    if peaks is not None:
+        peaks.append(max(sampler.controller_peak_kib, sampler.worker_peak_kib))
+    return seconds, json.loads(text).get("_meta", {}).get("hostvars", {})
 
 
 def static_copy_seconds(directory, host_vars, collections_path, repeats):
@@ -123,9 +134,10 @@ def measure(application_count, arguments, scratch_dir, collections_path):
                          token_latency_ms=arguments.token_latency_ms) as emulator:
         path = inventory_file(scratch_dir, emulator.info)
         timings = []
+        peaks = []
         for _repeat in range(arguments.repeats):
             emulator.clear_log()
-            seconds, host_vars = run_inventory(path, collections_path)
+            seconds, host_vars = run_inventory(path, collections_path, peaks)
             timings.append(seconds)
             entries = emulator.log()
         hosts = len(host_vars)
@@ -150,6 +162,23 @@ def measure(application_count, arguments, scratch_dir, collections_path):
         "floor_round_trips": 1 + pages + envelopes, "floor_pages": pages, "floor_envelopes": envelopes,
         "floor_seconds": floor_seconds, "cached_seconds": cached_seconds, "cached_requests": cached_requests,
         "cached_hosts": len(cached_host_vars), "static_seconds": static_seconds,
+        "peak_rss_mib": round(max(peaks) / 1024.0, 1) if peaks and max(peaks) else None,
+    }
+
+
+def as_record(figures):
+    """One size's figures as a row of the main benchmark's table (contender ``inventory``)."""
+    size = figures["applications"]
+    return {
+        "name": "inventory-%d" % size, "contender": "inventory", "n": size, "forks": None, "measured": True,
+        "wall_seconds": figures["seconds"], "floor_seconds": figures["floor_seconds"],
+        "round_trips": figures["round_trips"], "token_requests": figures["tokens"],
+        "graph_requests": figures["pages"] + figures["job_reads"], "throttled": 0,
+        "controller_peak_rss_mib": figures["peak_rss_mib"], "cached_seconds": figures["cached_seconds"],
+        "static_seconds": figures["static_seconds"], "expect": "inventory",
+        "correct": figures["hosts"] == size and figures["cached_hosts"] == size,
+        "failed_checks": [] if figures["hosts"] == size else ["%d hosts for %d service principals"
+                                                              % (figures["hosts"], size)],
     }
 
 

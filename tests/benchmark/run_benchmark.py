@@ -22,6 +22,7 @@ import time
 from entra_emulator import EmulatorProcess, load_seed
 
 # This folder's modules: Python puts a script's own folder first on sys.path.
+import inventory_bench
 import probes
 import report
 import scenarios
@@ -52,6 +53,17 @@ def parse_arguments(argv=None):
     parser.add_argument("--throttle-n", type=int, default=100, help="applications in the throttled scenario (100)")
     parser.add_argument("--throttle-rps", type=float, default=40, help="tenant cap in requests/s (40)")
     parser.add_argument("--throttle-burst", type=int, default=None, help="token bucket size (default: the rate)")
+    parser.add_argument("--harsh-n", type=int, default=200, help="applications in the harsh scenario (200; 0 = skip)")
+    parser.add_argument("--harsh-rps", type=float, default=20, help="tenant cap of the harsh scenario, burst the same (20)")
+    parser.add_argument("--harsh-latency-ms", type=float, default=200, help="latency per request when harsh (200)")
+    parser.add_argument("--harsh-runs", type=int, default=5, help="runs of the harsh scenario (5)")
+    parser.add_argument("--large-n", type=int, default=10000,
+                        help="applications (and service principals for the inventory plugin) of the large scenarios: "
+                             "the role with the summary report, the module's bulk mode, the inventory plugin, each "
+                             "beside its floor and the empty play's memory (10000; 0 = skip)")
+    parser.add_argument("--plan", choices=("full", "throttled", "large"), default="full",
+                        help="full: everything (make bench); throttled: only the throttled and harsh scenarios; "
+                             "large: only the large ones")
     parser.add_argument("--budget-seconds", type=float, default=300,
                         help="time the benchmark may take (setup excluded); larger per-host runs are skipped when "
                              "they would not fit (300)")
@@ -162,6 +174,20 @@ def scenario_name(contender, forks, size):
 
 
 def run_plan(arguments, bench):
+    """The scenarios of ``--plan``; returns the throttled scenario's record (or None)."""
+    throttle = None
+    if arguments.plan == "full":
+        throttle = run_main_plan(arguments, bench)
+    elif arguments.plan == "throttled":
+        throttle = run_throttled(arguments, bench)
+    if arguments.plan in ("full", "throttled") and arguments.harsh_n:
+        run_harsh(arguments, bench)
+    if arguments.plan in ("full", "large") and arguments.large_n:
+        run_large(arguments, bench)
+    return throttle
+
+
+def run_main_plan(arguments, bench):
     """Essential runs first (the floors' plays and the role at every size, each role run next to its floor's play;
     one application each way, the re-run, the throttled run), then the per-host contenders at the largest sizes the
     budget leaves room for."""
@@ -250,10 +276,57 @@ def run_throttled(arguments, bench):
     return record
 
 
+def tenant_cap(rate, burst):
+    """The emulator's rate_limit fault for the benchmark tenant: a token bucket counting each $batch item."""
+    return {"requests_per_second": rate, "burst": burst, "retry_after": "seconds", "tenants": [workload.TENANT_ID]}
+
+
+def run_harsh(arguments, bench):
+    """A new user's first run against a tenant at its cap: the role over 200 applications at 20 requests/s and 200 ms a
+    request, several times; each run must authorize every application. Its 429 share comes from the emulator's
+    counters (each $batch item counted), its floor is the time the cap itself needs."""
+    rate = arguments.harsh_rps
+    burst = max(1, int(math.ceil(rate)))
+    for run in range(1, arguments.harsh_runs + 1):
+        scenario = scenarios.Scenario("role-harsh-%d-run%d" % (arguments.harsh_n, run), "role", arguments.harsh_n,
+                                      faults={"rate_limit": tenant_cap(rate, burst),
+                                              "latency_ms": arguments.harsh_latency_ms})
+        record = bench.run(scenario, harsh_scenario=True, rate_limit={"rate": rate, "burst": burst},
+                           latency_ms=arguments.harsh_latency_ms)
+        accepted = record["graph_requests"] - record["throttled"]
+        record["accepted"] = accepted
+        record["throttled_share"] = record["throttled"] / float(accepted) if accepted else None
+        # No client can be faster than the cap: the burst at once, the rest at the rate.
+        record["cap_seconds"] = max(0.0, (accepted - burst) / rate)
+        say("bench: harsh run %d: %d 429s for %d accepted (%.1f%%), %.1f s against %.1f s the cap needs, %s"
+            % (run, record["throttled"], accepted, 100 * (record["throttled_share"] or 0), record["wall_seconds"],
+               record["cap_seconds"], "no failure" if record["correct"] else "FAILED"))
+    bench.runner.emulator.reset()
+
+
+def run_large(arguments, bench):
+    """Ten thousand applications: the empty play (its time and memory are the floor's), the role with the summary
+    report, the module's bulk mode, and the inventory plugin over as many service principals."""
+    size = arguments.large_n
+    bench.run(scenarios.Scenario(scenario_name("empty", 5, size), "empty", size, expect="nothing"), large_scenario=True)
+    bench.run(scenarios.Scenario(scenario_name("role_summary", 5, size), "role_summary", size), large_scenario=True)
+    bench.run(scenarios.Scenario(scenario_name("module_bulk", 5, size), "module_bulk", size), large_scenario=True)
+    options = argparse.Namespace(latency_ms=arguments.latency_ms, token_latency_ms=arguments.token_latency_ms,
+                                 repeats=1)
+    say("bench: %-34s N=%-5d ..." % ("inventory-%d" % size, size))
+    figures = inventory_bench.measure(size, options, bench.runner.scratch_dir, bench.runner.collections_path)
+    bench.records.append(inventory_bench.as_record(figures))
+    say("bench: %-34s %7.2f s (floor %.2f s, cached %.2f s, peak %s MiB)"
+        % ("inventory-%d" % size, figures["seconds"], figures["floor_seconds"], figures["cached_seconds"],
+           figures.get("peak_rss_mib")))
+
+
 def main(argv=None):
     """Run the benchmark and write its outputs; exit 1 when any scenario's own checks failed."""
     arguments = parse_arguments(argv)
-    largest = max(arguments.sizes + [arguments.throttle_n, arguments.rerun_n, arguments.per_host_min_n])
+    largest = max(arguments.sizes + [arguments.throttle_n, arguments.rerun_n, arguments.per_host_min_n,
+                                     arguments.harsh_n if arguments.plan != "large" else 0,
+                                     arguments.large_n if arguments.plan != "throttled" else 0])
     seed = workload.seed(largest)
     applications = workload.applications_of(load_seed(seed))
     scratch_dir = tempfile.mkdtemp(prefix="entra-bench-")
@@ -274,7 +347,8 @@ def main(argv=None):
         if not arguments.keep_scratch:
             shutil.rmtree(scratch_dir, ignore_errors=True)
     records = bench.records
-    records += report.floor_records(records, arguments.sizes, arguments.latency_ms, arguments.token_latency_ms,
+    floor_sizes = sorted(set(arguments.sizes + ([arguments.large_n] if arguments.large_n else [])))
+    records += report.floor_records(records, floor_sizes, arguments.latency_ms, arguments.token_latency_ms,
                                     ROLE_MAX_CONCURRENCY)
     records += report.extrapolations(records, arguments.sizes)
     summary = {

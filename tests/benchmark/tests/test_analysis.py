@@ -187,3 +187,37 @@ def test_a_wrong_run_never_meets_a_speed_target():
     ]
     judged = {target["target"]: target for target in report.targets(records, None, 1000, 5)}
     assert judged["one application: the role no slower than (c)"]["met"] is False
+
+
+def harsh_run(name, correct, throttled=50, accepted=1000, wall=60.0):
+    return {"name": name, "contender": "role", "n": 200, "measured": True, "harsh_scenario": True, "correct": correct,
+            "rate_limit": {"rate": 20, "burst": 20}, "latency_ms": 200, "throttled": throttled, "accepted": accepted,
+            "throttled_share": throttled / float(accepted), "wall_seconds": wall, "cap_seconds": 49.0}
+
+
+def test_harsh_runs_miss_their_target_when_any_run_lost_an_application():
+    judged = report.harsh_targets([harsh_run("role-harsh-200-run1", True), harsh_run("role-harsh-200-run2", False)])
+    assert len(judged) == 1 and not judged[0]["met"] and judged[0]["value"] == 1
+    assert "run1: 60.0 s (the cap alone needs 49.0 s), 50 429s for 1000 accepted (5%)" in judged[0]["detail"]
+
+
+def test_large_runs_are_judged_against_the_floor_the_empty_plays_memory_and_the_inventory_floor():
+    records = [
+        {"name": "empty-300", "contender": "empty", "n": 300, "measured": True, "large_scenario": True,
+         "expect": "nothing", "controller_peak_rss_mib": 100.0, "worker_peak_rss_mib": 90.0, "wall_seconds": 4.0},
+        {"name": "role-summary-300", "contender": "role_summary", "n": 300, "measured": True, "large_scenario": True,
+         "correct": True, "controller_peak_rss_mib": 125.0, "worker_peak_rss_mib": 140.0, "wall_seconds": 6.0},
+        {"name": "floor-300", "contender": "floor", "n": 300, "measured": True, "wall_seconds": 4.5,
+         "empty_playbook_seconds": 4.0, "latency_seconds": 0.5},
+        {"name": "inventory-300", "contender": "inventory", "n": 300, "measured": True, "expect": "inventory",
+         "correct": True, "wall_seconds": 1.2, "floor_seconds": 1.0, "cached_seconds": 0.9, "static_seconds": 0.8,
+         "controller_peak_rss_mib": 70.0},
+    ]
+    judged = {target["target"]: target for target in report.large_targets(records)}
+    time_target = judged["300 applications, the role with the summary report: at most 1.5x the floor"]
+    assert time_target["met"] and time_target["value"] == pytest.approx(6.0 / 4.5)
+    memory = judged["300 applications, the role with the summary report: peak memory of the controller and its "
+                    "workers at most 1.3x the empty play's"]
+    assert not memory["met"] and memory["value"] == pytest.approx(1.4)
+    assert judged["300 service principals, inventory plugin: at most 1.5x its Graph floor"]["met"]
+    assert judged["300 service principals, inventory plugin from its cache: under 2 s"]["met"]

@@ -23,7 +23,9 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     RetriesExhaustedError,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
-from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import make_client
+from ansible_collections.entra.provisioning.plugins.module_utils._retry import RetryPolicy
+from ansible_collections.entra.provisioning.plugins.module_utils._throttle import Throttle
+from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import FakeClock, make_client
 
 BATCH_URL = 'https://graph.microsoft.com/v1.0/$batch'
 
@@ -109,10 +111,8 @@ def test_post_items_carry_body_and_content_type(http, client):
     assert results[0].ok and results[0].status == 204
 
 
-def test_only_throttled_items_are_sent_again_after_the_longest_retry_after(http, client, sleeper, monkeypatch):
-    from ansible_collections.entra.provisioning.plugins.module_utils import _batch
-
-    monkeypatch.setattr(_batch, '_clock', lambda: 100.0)  # the round takes no time
+def test_only_throttled_items_are_sent_again_after_the_longest_retry_after(http, monkeypatch):
+    client, delays = client_on_a_clock(monkeypatch, FakeClock(100.0))
     throttled = {'/servicePrincipals/3': '2', '/servicePrincipals/27': '5'}
 
     def decide(item, seen):
@@ -124,7 +124,8 @@ def test_only_throttled_items_are_sent_again_after_the_longest_retry_after(http,
     results = client.batch(gets(30))
     assert [len(envelope['requests']) for envelope in endpoint.envelopes[2:]] == [2]
     assert sorted(item['url'] for item in endpoint.envelopes[2]['requests']) == sorted(throttled)
-    assert sleeper.delays == [5.0]
+    # the second envelope waited for the tenant the 2 s the first answer named; the retries, the 5 s of the second
+    assert delays == [2.0, 5.0]
     assert all(result.ok for result in results)
     assert [results[3].attempts, results[27].attempts, results[4].attempts] == [2, 2, 1]
 
@@ -279,55 +280,75 @@ def test_a_refused_items_error_is_built_and_its_answer_masked_only_when_read(htt
     assert built == ['GET /servicePrincipals/0']
 
 
-def test_after_throttling_rounds_shrink_to_what_got_through_then_grow(http, client, sleeper, monkeypatch):
+class TenantBudget(object):
+    """A tenant's limit as Graph applies it to $batch items: a bucket of ``burst`` requests refilled at ``rate``."""
+
+    def __init__(self, clock, rate, burst):
+        self.clock = clock
+        self.rate = rate
+        self.tokens = float(burst)
+        self.burst = burst
+        self.refilled_at = clock()
+        self.refused = 0
+
+    def decide(self, item, seen):
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.refilled_at) * self.rate)
+        self.refilled_at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 200, {}, {'url': item['url']}
+        self.refused += 1
+        return 429, {'Retry-After': '1'}, {'error': {'code': 'TooManyRequests'}}
+
+
+def client_on_a_clock(monkeypatch, clock):
+    """A client whose throttle, $batch runner and sleep share ``clock`` (sleeping advances it), sending its envelopes
+    one after the other; returns the client and the list of its sleeps."""
     from ansible_collections.entra.provisioning.plugins.module_utils import _batch
 
-    round_sizes = []
-    run_in_threads = _batch.run_in_threads
+    delays = []
 
-    def recording_run_in_threads(function, envelopes, max_workers):
-        # one call per round: record how many items each round sends
-        round_sizes.append(sum(len(envelope) for envelope in envelopes))
-        return run_in_threads(function, envelopes, max_workers)
+    def sleep(seconds):
+        delays.append(seconds)
+        clock.advance(seconds)
 
-    monkeypatch.setattr(_batch, 'run_in_threads', recording_run_in_threads)
-    monkeypatch.setattr(_batch, '_clock', lambda: 100.0)  # the rounds take no time
+    monkeypatch.setattr(_batch, '_clock', clock)
+    monkeypatch.setattr(_batch, 'run_in_threads', lambda send, envelopes, workers: [send(one) for one in envelopes])
+    client = make_client(retry_policy=RetryPolicy(3, sleep=sleep, random_fraction=lambda: 1.0))
+    client.throttle = Throttle('test tenant', clock=clock, wall_clock=clock)
+    return client, delays
 
-    def decide(item, seen):
-        if seen == 1 and int(item['url'].rsplit('/', 1)[1]) >= 20:
-            return 429, {'Retry-After': '1'}, {'error': {'code': 'TooManyRequests'}}
-        return 200, {}, {'url': item['url']}
 
-    FakeBatchEndpoint(http, decide)
+def test_a_tenant_at_its_cap_refuses_one_envelope_then_the_rest_go_at_its_pace(http, monkeypatch):
+    clock = FakeClock(100.0)
+    client, delays = client_on_a_clock(monkeypatch, clock)
+    tenant = TenantBudget(clock, rate=20, burst=20)
+    FakeBatchEndpoint(http, tenant.decide)
     results = client.batch(gets(100))
-    # 20 of 100 got through, so the next round holds 20; with nothing refused it doubles, then the rest
-    assert round_sizes == [100, 20, 40, 20]
-    assert sleeper.delays == [1.0]
     assert all(result.ok for result in results)
-    assert max(result.attempts for result in results) == 2
+    # the second envelope found the budget spent; after the wait Graph named, nothing more was refused
+    assert tenant.refused == 20 and client.throttle.throttled_answers == 20
+    assert delays[0] == 1.0
+    # 20 accepted over the second the tenant asked to wait, a little less: 18 a second, plus 0.02 per accepted item
+    assert client.throttle.rate == pytest.approx(18.0 + 0.02 * 80)
 
 
-def test_the_wait_counts_from_each_answer_so_the_rounds_own_time_is_not_waited_twice(http, client, sleeper,
-                                                                                     monkeypatch):
-    from ansible_collections.entra.provisioning.plugins.module_utils import _batch
-
-    # two envelopes: the first answered at t=100.0, the second at 100.3; the round ends at 100.4; then the retry
-    readings = [100.0, 100.3, 100.4, 101.3]
-    monkeypatch.setattr(_batch, '_clock', lambda: readings.pop(0))
-
-    def one_envelope_after_the_other(send, envelopes, max_workers):
-        return [send(envelope) for envelope in envelopes]
-
-    monkeypatch.setattr(_batch, 'run_in_threads', one_envelope_after_the_other)
+def test_a_wait_is_waited_once_by_whoever_meets_it_first(http, monkeypatch):
+    clock = FakeClock(100.0)
+    client, delays = client_on_a_clock(monkeypatch, clock)
 
     def decide(item, seen):
-        if seen == 1 and item['url'] in ('/servicePrincipals/0', '/servicePrincipals/25'):
+        if item['id'] in ('0', '20'):
+            clock.advance(0.3)  # each envelope is answered 0.3 s after it left
+        if seen == 1 and item['url'] == '/servicePrincipals/0':
             return 429, {'Retry-After': '1'}, {'error': {'code': 'TooManyRequests'}}
         return 200, {}, {'url': item['url']}
 
-    FakeBatchEndpoint(http, decide)
+    endpoint = FakeBatchEndpoint(http, decide)
     results = client.batch(gets(30))
-    # the later answer's retry is due at 101.3: 0.9 s after the round ended, not a full second
-    assert sleeper.delays == [pytest.approx(0.9)]
+    # the second envelope waited for the tenant until 101.3 and was answered at 101.6: the retry of item 0, due at
+    # 101.3, goes at once (Retry-After counts from the answer, not from the end of the round)
+    assert delays == [1.0]
+    assert [len(envelope['requests']) for envelope in endpoint.envelopes] == [20, 10, 1]
     assert all(result.ok for result in results)
-    assert readings == []

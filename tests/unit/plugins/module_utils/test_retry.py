@@ -13,6 +13,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._retry import (
     RetryPolicy,
     is_retryable,
     parse_retry_after,
+    sign_in_retry,
 )
 
 NOW = 1767225600.0  # 2026-01-01T00:00:00Z
@@ -172,3 +173,63 @@ def test_decide_gives_the_wait_or_the_error_for_a_loop_of_its_own(retry_policy):
     assert retry_policy.decide(1, retry(retry_after='2')) == (None, 2.0)
     error, wait = retry_policy.decide(4, retry(retry_after='2'))
     assert wait is None and error.reason == 'gave up after 4 attempts'
+
+
+# -- the one room that decides ---------------------------------------------------------------------------------------
+
+class Unknown(Exception):
+    """The error a Retry builds when its request may have run."""
+
+
+class Final(Exception):
+    """The error a Retry builds for an answer that is not retried."""
+
+
+def answer(status, error_code=None, idempotent=True, sent=False, retry_after=None):
+    return Retry(GaveUp, retry_after=retry_after, status=status, error_code=error_code, idempotent=idempotent,
+                 sent=sent, unknown=Unknown, final=Final)
+
+
+def test_an_answer_that_is_not_throttling_or_transient_stands(retry_policy):
+    assert retry_policy.decide(1, answer(404)) == (None, None)
+    assert retry_policy.decide(1, answer(409, 'Request_MultipleObjectsWithSameKeyValue')) == (None, None)
+
+
+def test_run_raises_the_final_error_of_an_answer_that_stands(retry_policy, sleeper):
+    try_once, calls = scripted(answer(403), 'value')
+    with pytest.raises(Final):
+        retry_policy.run(try_once)
+    assert len(calls) == 1 and sleeper.delays == []
+
+
+@pytest.mark.parametrize('status, sent', [(504, False), (None, True)])
+def test_a_write_that_may_have_run_is_never_repeated_whatever_retries_are_left(retry_policy, status, sent):
+    error, wait = retry_policy.decide(1, answer(status, idempotent=False, sent=sent))
+    assert isinstance(error, Unknown) and wait is None
+
+
+@pytest.mark.parametrize('status, sent', [(504, False), (None, True)])
+def test_a_read_that_may_have_run_is_sent_again(retry_policy, status, sent):
+    assert retry_policy.decide(1, answer(status, sent=sent)) == (None, 1.0)
+
+
+@pytest.mark.parametrize('status, code', [(429, None), (503, None), (409, 'Directory_ConcurrencyViolation')])
+def test_a_write_refused_before_it_ran_is_sent_again(retry_policy, status, code):
+    assert retry_policy.decide(1, answer(status, code, idempotent=False, retry_after='3')) == (None, 3.0)
+
+
+def test_a_write_whose_connection_failed_before_sending_is_sent_again(retry_policy):
+    assert retry_policy.decide(1, answer(None, idempotent=False, sent=False)) == (None, 1.0)
+
+
+def test_run_lets_the_pace_do_the_waiting(retry_policy, sleeper):
+    paced = []
+    try_once, _calls = scripted(retry(retry_after='4'), 'value')
+    assert retry_policy.run(try_once, pace=paced.append) == 'value'
+    assert paced == [0.0, 4.0] and sleeper.delays == []
+
+
+def test_a_sign_in_retry_waits_a_second_more_than_the_service_asked(retry_policy):
+    assert retry_policy.decide(1, sign_in_retry(GaveUp, 5)) == (None, 6)
+    error, _wait = retry_policy.decide(1, sign_in_retry(GaveUp, 900))
+    assert error.reason.startswith('the sign-in service asked to wait 901 seconds')
