@@ -23,7 +23,12 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     OutcomeUnknownError,
     RetriesExhaustedError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import error_code, header_value
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
+    INVALID_TOKEN,
+    error_code,
+    header_value,
+    is_synchronization_denial,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._items import listing_kind
 from ansible_collections.entra.provisioning.plugins.module_utils._retry import Retry, RetryPolicy, answer_retry
 from ansible_collections.entra.provisioning.plugins.module_utils._session import is_tls_error, tls_advice
@@ -36,7 +41,6 @@ except ImportError:
     # build_graph_client refuses to run without requests; nothing below is reached then.
     pass
 
-INVALID_TOKEN = 'InvalidAuthenticationToken'
 # Bounds of one listing (iter_pages). Entra's directory quota is 50,000 objects per tenant, 300,000 once a domain is
 # verified, more only on a support request; service principals are a part of that. A million items is several times
 # the largest tenant, and what a run can hold in memory (about 1 KB per selected service principal). Graph's
@@ -250,7 +254,7 @@ class GraphClient(object):
                 if self.authenticator.invalidate(token):
                     # the send with the new token belongs to this attempt: a refresh uses up no retry
                     return try_once()
-            if status == 401:
+            if status == 401 and not (_is_synchronization_call(url) and is_synchronization_denial(status, code)):
                 return answer_retry(what, status, response.headers, payload, idempotent, AuthenticationError,
                                     advice=self._refused_token_advice())
             return answer_retry(what, status, response.headers, payload, idempotent)
@@ -291,6 +295,11 @@ class GraphClient(object):
                     'or use an auth_method that can refresh.' % self.settings.cloud.graph_root)
         return ('Graph refused the token of %s: check that cloud (%s) is the cloud of the tenant.'
                 % (self.authenticator.describe_identity(), self.settings.cloud.name))
+
+
+def _is_synchronization_call(url):
+    """Whether a URL is a synchronization call (its 401s other than InvalidAuthenticationToken mean a permission)."""
+    return '/synchronization/' in urlsplit(url).path + '/'
 
 
 def _listing_name(path):

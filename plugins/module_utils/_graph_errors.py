@@ -18,6 +18,9 @@ SYNCHRONIZATION_READ_PERMISSIONS = ('Synchronization.Read.All (or Synchronizatio
                                     'Application.ReadWrite.OwnedBy and ownership of the application (admin consent '
                                     'in every case)')
 
+# The code of a 401 that is about the token itself (expired, wrong audience, bad signature).
+INVALID_TOKEN = 'InvalidAuthenticationToken'
+
 GATEWAY_TIMEOUT_ADVICE = ('The gateway timed out after the request was sent, so it is unknown whether it took '
                           'effect: check the object\'s state before sending it again.')
 
@@ -36,16 +39,27 @@ def read_permission_advice(error):
     return None
 
 
+def is_synchronization_denial(status, code):
+    """Whether a synchronization call's answer says the identity lacks a permission.
+
+    403 always; 401 too unless its code is InvalidAuthenticationToken: the synchronization service answers a missing
+    Synchronization permission (or an OwnedBy identity that does not own the application) with 401 UnknownError and
+    an empty message, to a token Entra just issued (docs-contrib #8800, zerotrustassessment #1382,
+    terraform-provider-azuread #1628), so a 401 there is read as a permission problem, not a token problem.
+    """
+    return status == 403 or (status == 401 and code != INVALID_TOKEN)
+
+
 def synchronization_permission_advice(error):
-    """The advice for a 403 on a synchronization call (jobs, secrets, validateCredentials, acquireAccessToken)."""
-    if error is not None and error.status == 403:
+    """The advice for a denied synchronization call (jobs, secrets, validateCredentials, acquireAccessToken)."""
+    if error is not None and is_synchronization_denial(error.status, error.code):
         return 'Grant the identity %s.' % SYNCHRONIZATION_PERMISSIONS
     return None
 
 
 def synchronization_read_permission_advice(error):
-    """The advice for a 403 on reading synchronization jobs (the inventory plugin needs no write permission)."""
-    if error is not None and error.status == 403:
+    """The advice for a denied read of synchronization jobs (the inventory plugin needs no write permission)."""
+    if error is not None and is_synchronization_denial(error.status, error.code):
         return 'Grant the identity %s.' % SYNCHRONIZATION_READ_PERMISSIONS
     return None
 

@@ -25,6 +25,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     OutcomeUnknownError,
     RetriesExhaustedError,
 )
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import MASK
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
     CLIENT_SECRET,
@@ -309,6 +310,35 @@ def test_given_access_token_refused_is_not_refreshed(http, client):
         client.request('GET', 'organization')
     assert len(http.calls) == 1
     assert 'cannot be refreshed' in caught.value.message
+
+
+SYNC_JOBS = '/servicePrincipals/%s/synchronization/jobs' % ('1' * 8 + '-1111-4111-8111-' + '1' * 12)
+
+
+def test_unknown_error_401_on_a_synchronization_call_is_a_permission_answer_not_a_token_one(http, entra, secret_client):
+    # Graph's answer to a fresh token whose identity lacks Synchronization.*: 401 UnknownError, empty message.
+    http.add(responses.GET, GRAPH + SYNC_JOBS, status=401, json=graph_error('UnknownError', ''))
+    with pytest.raises(EntraError) as caught:
+        secret_client.request('GET', SYNC_JOBS)
+    assert not isinstance(caught.value, AuthenticationError)
+    assert caught.value.status == 401 and 'cloud' not in caught.value.message
+    assert synchronization_permission_advice(caught.value).startswith('Grant the identity Synchronization.ReadWrite.All')
+    assert len(entra.issued) == 1
+
+
+def test_unknown_error_401_outside_synchronization_keeps_the_token_advice(http, entra, secret_client):
+    http.add(responses.GET, GRAPH + '/organization', status=401, json=graph_error('UnknownError', ''))
+    with pytest.raises(AuthenticationError) as caught:
+        secret_client.request('GET', 'organization')
+    assert 'check that cloud (global) is the cloud of the tenant' in caught.value.message
+
+
+def test_invalid_token_401_on_a_synchronization_call_is_still_a_token_problem(http, entra, secret_client):
+    http.add(responses.GET, GRAPH + SYNC_JOBS, status=401, json=graph_error('InvalidAuthenticationToken'))
+    with pytest.raises(AuthenticationError) as caught:
+        secret_client.request('GET', SYNC_JOBS)
+    assert synchronization_permission_advice(caught.value) is None
+    assert len(entra.issued) == 2
 
 
 # -- paging --------------------------------------------------------------------------------------------------------
