@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleError
 from ansible.utils.display import Display
 
-from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.client_factory import build_graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import start_in_thread
@@ -43,10 +43,10 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     summarize,
     summary_lines,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import SyncAuthorizer
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import SyncRequest
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import start_jobs_unless_running
-from ansible_collections.entra.provisioning.plugins.module_utils._throttle import observe_throttles
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.authorization import SyncAuthorizer
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.common import SyncRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.jobs import start_jobs_unless_running
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.throttle import observe_throttles
 from ansible_collections.entra.provisioning.plugins.plugin_utils._controller_action import ControllerAction
 
 display = Display()

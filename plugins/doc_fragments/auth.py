@@ -7,7 +7,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    """The sign-in options of every entra.provisioning module and plugin (module_utils/_authenticator.py)."""
+    """The sign-in options of every entra.provisioning module and plugin (module_utils/_auth/authenticator.py)."""
 
     # Keep in step with Authenticator.ARGSPEC; a unit test compares them.
     DOCUMENTATION = r'''

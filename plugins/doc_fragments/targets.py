@@ -8,7 +8,7 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
     """The four ways to name one application, shared by every module that acts on applications
-    (module_utils/_sync_targets.py TARGET_OPTIONS)."""
+    (module_utils/_sync/targets.py TARGET_OPTIONS)."""
 
     DOCUMENTATION = r'''
 options:

@@ -132,7 +132,7 @@ from ansible.template import trust_as_template
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.client_factory import build_graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import ConnectionOptions
 from ansible_collections.entra.provisioning.plugins.module_utils._deprecations import beta_deprecation
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
@@ -143,7 +143,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._options import
     OptionResolver,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_inventory import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.inventory import (
     InventoryFilters,
     build_hosts,
     check_host_name_prefix,

@@ -12,7 +12,7 @@ import re
 from collections import namedtuple
 from urllib.parse import urlsplit
 
-from ansible_collections.entra.provisioning.plugins.module_utils._clouds import (
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.clouds import (
     CLOUDS,
     clouds_for_authority_host,
     resolve_cloud,

@@ -13,7 +13,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.entra.provisioning.plugins.module_utils._authenticator import Authenticator
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.authenticator import Authenticator
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import ConnectionOptions
 from ansible_collections.entra.provisioning.plugins.module_utils._deprecations import beta_deprecation
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
@@ -21,15 +21,15 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     InvalidInputError,
     MissingDependencyError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.client_factory import build_graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._invocation_log import (
     PLAIN_ITEM_KEYS,
     invocation_log_args,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import parse_items
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.common import parse_items
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.targets import TARGET_OPTIONS
 
 # An option or item key of this name holds credential values in whatever shape the user typed it.
 SECRET_CONTAINERS = frozenset(('credentials',))

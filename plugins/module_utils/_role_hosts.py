@@ -21,15 +21,15 @@ import queue
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS, boolean
 
-from ansible_collections.entra.provisioning.plugins.module_utils._authenticator import AUTH_METHODS
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.authenticator import AUTH_METHODS
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import API_VERSIONS
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.authorization import (
     ApplicationOutcome,
     parse_request,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import SyncRequest
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.common import SyncRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.targets import TARGET_OPTIONS
 
 PREFIX = 'authorize_'
 

@@ -364,7 +364,7 @@ summary:
 '''
 
 from ansible_collections.entra.provisioning.plugins.module_utils._module import bulk_argument_spec, run_bulk
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import SyncAuthorizer
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.authorization import SyncAuthorizer
 
 
 def argument_spec():

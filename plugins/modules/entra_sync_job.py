@@ -216,7 +216,7 @@ api_version:
 '''
 
 from ansible_collections.entra.provisioning.plugins.module_utils._module import bulk_argument_spec, run_bulk
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.jobs import (
     JOB_STATES,
     RESET_SCOPE_FLAGS,
     SyncJobs,

@@ -172,7 +172,7 @@ api_version:
 '''
 
 from ansible_collections.entra.provisioning.plugins.module_utils._module import bulk_argument_spec, run_bulk
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import SyncJobInfo
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.jobs import SyncJobInfo
 
 
 def argument_spec():

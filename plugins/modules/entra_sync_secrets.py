@@ -265,11 +265,11 @@ from ansible_collections.entra.provisioning.plugins.module_utils._module import 
     bulk_argument_spec,
     run_bulk,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_secrets import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.secrets import (
     UPDATE_SECRETS_CHOICES,
     SyncSecrets,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import TARGET_OPTIONS
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.targets import TARGET_OPTIONS
 
 
 def argument_spec():

@@ -65,7 +65,7 @@ def test_injected_environment_variables_are_the_ones_the_collection_reads(creden
 def test_cloud_choices_are_the_collections_clouds(credential_type):
     (cloud_field,) = [field for field in credential_type["inputs"]["fields"] if field["id"] == "cloud"]
 
-    assert sorted(cloud_field["choices"]) == sorted(module_utils_literal("_clouds.py", "CLOUDS"))
+    assert sorted(cloud_field["choices"]) == sorted(module_utils_literal("_graph/clouds.py", "CLOUDS"))
 
 
 def test_extra_variables_injected_are_documented_role_variables(credential_type):

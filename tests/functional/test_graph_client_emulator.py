@@ -26,7 +26,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 def _make_collection_importable():
     """Expose the checkout as ansible_collections.entra.provisioning when it is not installed as such."""
     try:
-        importlib.import_module('ansible_collections.entra.provisioning.plugins.module_utils._graph_client')
+        importlib.import_module('ansible_collections.entra.provisioning.plugins.module_utils._graph.client')
         return
     except ImportError:
         pass
@@ -48,8 +48,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     InvalidInputError,
     OutcomeUnknownError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest  # noqa: E402
-from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client  # noqa: E402
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import BatchRequest  # noqa: E402
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.client_factory import build_graph_client  # noqa: E402
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter  # noqa: E402
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry  # noqa: E402
 

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.entra.provisioning.plugins.module_utils._throttle import forget_shared_throttles
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.throttle import forget_shared_throttles
 
 
 @pytest.fixture(autouse=True)

@@ -22,8 +22,8 @@ from ansible.module_utils.common.yaml import yaml_load
 from ansible_collections.entra.provisioning.plugins.inventory import entra_sync
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry, register_secret
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_inventory import ReadOutcome
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import describe_job
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.inventory import ReadOutcome
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.jobs import describe_job
 from ansible_collections.entra.provisioning.tests.unit.plugins.doc_fragment_options import shared_documented_options
 
 SECRET = 'unit-test-' + 'inventory-secret-' + 'x' * 6

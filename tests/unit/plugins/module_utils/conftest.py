@@ -12,7 +12,7 @@ import pytest
 import responses
 
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import RetryPolicy
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.retry import RetryPolicy
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
     FakeClock,
     FakeEntra,

@@ -15,7 +15,7 @@ import responses
 
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import ConnectionOptions
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter, OptionResolver
-from ansible_collections.entra.provisioning.plugins.module_utils._session import build_session
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.session import build_session
 
 # Module tests feed arguments the way AnsibleModule reads them; 2.19 has a helper for it, 2.18 does not.
 try:
@@ -213,7 +213,7 @@ def graph_token(cloud_graph_root='https://graph.microsoft.com', lifetime=3600):
 
 def make_client(options=None, environ=None, retry_policy=None, max_concurrency=None):
     """Return a GraphClient built the way modules build it; the default signs in with a given access token."""
-    from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
+    from ansible_collections.entra.provisioning.plugins.module_utils._graph.client_factory import build_graph_client
 
     options = dict(options or {'access_token': graph_token()})
     return build_graph_client(OptionAdapter.from_dict(options), environ=dict(environ or {}),

@@ -8,8 +8,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchResult
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import error_from_answer
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import BatchResult
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import error_from_answer
 
 SP_ID = '3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b'
 SP_PATH = '/servicePrincipals/' + SP_ID

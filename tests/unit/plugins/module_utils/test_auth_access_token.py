@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_access_token import (
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.access_token import (
     AccessTokenAuth,
     decode_jwt_claims,
 )

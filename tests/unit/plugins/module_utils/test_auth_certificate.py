@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_certificate import CertificateAuth
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.certificate import CertificateAuth
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError, InvalidInputError
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
     TENANT_ID,

@@ -8,10 +8,10 @@ __metaclass__ = type
 import pytest
 import responses
 
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_client_secret import ClientSecretAuth
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import TransientAuthenticationError
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.client_secret import ClientSecretAuth
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.common import TransientAuthenticationError
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError, InvalidInputError
-from ansible_collections.entra.provisioning.plugins.module_utils._session import RedirectRefusedError
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.session import RedirectRefusedError
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
     CLIENT_ID,
     CLIENT_SECRET,

@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_federated_token import FederatedTokenAuth
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.federated_token import FederatedTokenAuth
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import MASK, redact
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (

@@ -16,8 +16,8 @@ import requests
 import responses
 from urllib3.util import connection as urllib3_connection
 
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import TransientAuthenticationError
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_managed_identity import (
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.common import TransientAuthenticationError
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.managed_identity import (
     IMDS_ADDRESS,
     ManagedIdentityAuth,
     _endpoint_msal_picks,

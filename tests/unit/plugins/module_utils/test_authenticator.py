@@ -10,11 +10,11 @@ import threading
 import pytest
 import responses
 
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import AccessToken
-from ansible_collections.entra.provisioning.plugins.module_utils._authenticator import Authenticator
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.common import AccessToken
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.authenticator import Authenticator
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import ConnectionOptions
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError, InvalidInputError
-from ansible_collections.entra.provisioning.plugins.module_utils._session import build_session
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.session import build_session
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
     CLIENT_SECRET,
     FakeClock,
@@ -184,7 +184,7 @@ def test_concurrent_callers_share_one_token_request(clock):
 
 
 def test_transient_sign_in_failure_is_retried(clock, retry_policy, sleeper):
-    from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import TransientAuthenticationError
+    from ansible_collections.entra.provisioning.plugins.module_utils._auth.common import TransientAuthenticationError
     authenticator = scripted_authenticator(clock, retry_policy=retry_policy,
                                            failures=[TransientAuthenticationError('busy')] * 2)
     assert authenticator.get_token() == 'token-1'
@@ -192,7 +192,7 @@ def test_transient_sign_in_failure_is_retried(clock, retry_policy, sleeper):
 
 
 def test_transient_sign_in_failure_gives_up_after_all_attempts(clock, retry_policy, sleeper):
-    from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import TransientAuthenticationError
+    from ansible_collections.entra.provisioning.plugins.module_utils._auth.common import TransientAuthenticationError
     authenticator = scripted_authenticator(clock, retry_policy=retry_policy,
                                            failures=[TransientAuthenticationError('busy', code='server_error')] * 9)
     with pytest.raises(AuthenticationError) as caught:
@@ -203,7 +203,7 @@ def test_transient_sign_in_failure_gives_up_after_all_attempts(clock, retry_poli
 
 
 def test_a_sign_in_wait_longer_than_the_ceiling_is_refused_not_slept(clock, retry_policy, sleeper):
-    from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import TransientAuthenticationError
+    from ansible_collections.entra.provisioning.plugins.module_utils._auth.common import TransientAuthenticationError
     authenticator = scripted_authenticator(clock, retry_policy=retry_policy,
                                            failures=[TransientAuthenticationError('throttled', retry_after=3600)])
     with pytest.raises(AuthenticationError) as caught:
@@ -234,7 +234,7 @@ def test_real_msal_cache_is_bypassed_after_invalidate(entra):
 
 def test_server_error_from_token_endpoint_is_retried_after_msals_replay_window(entra, monkeypatch):
     import msal.individual_cache
-    from ansible_collections.entra.provisioning.plugins.module_utils._retry import RetryPolicy
+    from ansible_collections.entra.provisioning.plugins.module_utils._graph.retry import RetryPolicy
 
     # msal replays a 5xx from its cache by the wall clock; let the recorded sleeps move that clock
     msal_clock = FakeClock()
@@ -256,7 +256,7 @@ def test_server_error_from_token_endpoint_is_retried_after_msals_replay_window(e
 
 
 def test_missing_msal_is_reported_before_any_request(monkeypatch):
-    from ansible_collections.entra.provisioning.plugins.module_utils import _auth_common
+    from ansible_collections.entra.provisioning.plugins.module_utils._auth import common as _auth_common
     from ansible_collections.entra.provisioning.plugins.module_utils._errors import MissingDependencyError
     monkeypatch.setattr(_auth_common, 'HAS_MSAL', False)
     authenticator = make_authenticator(app_options(client_secret=CLIENT_SECRET))
@@ -266,6 +266,6 @@ def test_missing_msal_is_reported_before_any_request(monkeypatch):
 
 
 def test_access_token_needs_no_msal(monkeypatch):
-    from ansible_collections.entra.provisioning.plugins.module_utils import _auth_common
+    from ansible_collections.entra.provisioning.plugins.module_utils._auth import common as _auth_common
     monkeypatch.setattr(_auth_common, 'HAS_MSAL', False)
     make_authenticator({'access_token': 'opaque-token-value'}).validate()

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchPipeline, BatchRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import BatchPipeline, BatchRequest
 
 
 class Step(object):

@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.entra.provisioning.plugins.module_utils._clouds import (
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.clouds import (
     CLOUDS,
     DOCUMENTED_ALIASES,
     cloud_for_graph_audience,

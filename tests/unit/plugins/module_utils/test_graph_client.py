@@ -17,7 +17,7 @@ import requests
 import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from ansible_collections.entra.provisioning.plugins.module_utils import _graph_client
+from ansible_collections.entra.provisioning.plugins.module_utils._graph import client as _graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
     AuthenticationError,
     EntraError,
@@ -25,7 +25,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     OutcomeUnknownError,
     RetriesExhaustedError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import synchronization_permission_advice
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import MASK
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import (
     CLIENT_SECRET,

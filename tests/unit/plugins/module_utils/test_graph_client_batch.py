@@ -22,9 +22,9 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     OutcomeUnknownError,
     RetriesExhaustedError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import RetryPolicy
-from ansible_collections.entra.provisioning.plugins.module_utils._throttle import Throttle
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import BatchRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.retry import RetryPolicy
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.throttle import Throttle
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import FakeClock, make_client
 
 BATCH_URL = 'https://graph.microsoft.com/v1.0/$batch'
@@ -257,7 +257,7 @@ def test_error_bodies_are_redacted_in_results(http, client):
 
 
 def test_a_refused_items_error_is_built_and_its_answer_masked_only_when_read(http, client, monkeypatch):
-    from ansible_collections.entra.provisioning.plugins.module_utils import _batch
+    from ansible_collections.entra.provisioning.plugins.module_utils._graph import batch as _batch
     from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
     built = []
     build = _batch.error_from_answer
@@ -305,7 +305,7 @@ class TenantBudget(object):
 def client_on_a_clock(monkeypatch, clock):
     """A client whose throttle, $batch runner and sleep share ``clock`` (sleeping advances it), sending its envelopes
     one after the other; returns the client and the list of its sleeps."""
-    from ansible_collections.entra.provisioning.plugins.module_utils import _batch
+    from ansible_collections.entra.provisioning.plugins.module_utils._graph import batch as _batch
 
     delays = []
 

@@ -11,7 +11,7 @@ import re
 import pytest
 import responses
 
-from ansible_collections.entra.provisioning.plugins.module_utils import _graph_client
+from ansible_collections.entra.provisioning.plugins.module_utils._graph import client as _graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import make_client
 

@@ -23,9 +23,9 @@ from ansible_collections.entra.provisioning.plugins.module_utils._invocation_log
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule, SECRET_CONTAINERS
 from ansible_collections.entra.provisioning.plugins.module_utils import _redact
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import MASK
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import APPLICATION_ITEM_SPEC
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import JOB_INFO_ITEM_SPEC, JOB_ITEM_SPEC
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_secrets import SECRETS_ITEM_SPEC
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.authorization import APPLICATION_ITEM_SPEC
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.jobs import JOB_INFO_ITEM_SPEC, JOB_ITEM_SPEC
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.secrets import SECRETS_ITEM_SPEC
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import patch_module_args
 
 # Escaped by str(list): a backslash, a newline, a tab and both kinds of quote.

@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import (
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.retry import (
     BACKOFF_CEILING,
     Retry,
     RetryPolicy,

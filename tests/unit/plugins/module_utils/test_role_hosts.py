@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import start_in_thread
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import ApplicationOutcome
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.authorization import ApplicationOutcome
 from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts import (
     HOST_OPTIONS,
     RUN_DEFAULTS,

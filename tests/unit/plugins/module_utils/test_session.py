@@ -12,7 +12,7 @@ import pytest
 import requests
 import responses
 
-from ansible_collections.entra.provisioning.plugins.module_utils._session import (
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.session import (
     RedirectRefusedError,
     build_session,
     direct_session,

@@ -13,8 +13,8 @@ import pytest
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import MASK, redact
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import NO_JOB_ADVICE, parse_items
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.common import NO_JOB_ADVICE, parse_items
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.authorization import (
     APPLICATION_ITEM_SPEC,
     SyncAuthorizer,
     parse_request,

@@ -9,13 +9,13 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchResult
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import BatchResult
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, OutcomeUnknownError
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.authorization import (
     SyncAuthorizer,
     parse_request,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.common import (
     ACCEPTED,
     CREATE,
     IGNORE,
@@ -27,12 +27,12 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_common im
     job_problem,
     saved_credentials_verdict,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.jobs import (
     SyncJobInfo,
     SyncJobs,
     parse_job_request,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_secrets import SyncSecrets, parse_secrets_request
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.secrets import SyncSecrets, parse_secrets_request
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.lifecycle_graph_fake import LifecycleGraph
 
 GOOD_ID = '3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b'

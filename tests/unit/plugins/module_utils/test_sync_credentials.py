@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import redact, registered_secrets
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.credentials import (
     SYNCHRONIZATION_SECRET_KEYS,
     canonical_key,
     normalize_credentials,

@@ -13,8 +13,8 @@ import pytest
 import responses
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import describe_job
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_inventory import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.jobs import describe_job
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.inventory import (
     InventoryFilters,
     ReadOutcome,
     build_hosts,

@@ -9,7 +9,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import InvalidInputError
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.jobs import (
     SyncJobs,
     describe_job,
     parse_job_request,

@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import redact
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_secrets import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.secrets import (
     SyncSecrets,
     parse_secrets_request,
 )

@@ -11,8 +11,8 @@ import pytest
 import responses
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import RetriesExhaustedError
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import RetryPolicy
-from ansible_collections.entra.provisioning.plugins.module_utils._throttle import (
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.retry import RetryPolicy
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.throttle import (
     Throttle,
     is_throttling,
     observe_throttles,

@@ -16,9 +16,9 @@ import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import OutcomeUnknownError
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchResult
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_client import GraphResponse
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import error_from_answer
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import BatchResult
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.client import GraphResponse
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import error_from_answer
 
 SYNC_ALL = 'Synchronization.ReadWrite.All'
 OWNED_BY = 'Application.ReadWrite.OwnedBy'

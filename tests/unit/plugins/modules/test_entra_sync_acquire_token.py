@@ -21,13 +21,13 @@ from urllib3.exceptions import ProtocolError
 
 from ansible.module_utils.common import warnings as ansible_warnings
 
-from ansible_collections.entra.provisioning.plugins.module_utils._clouds import DOCUMENTED_ALIASES
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.clouds import DOCUMENTED_ALIASES
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import (
     READ_OBJECTS_PERMISSIONS,
     SYNCHRONIZATION_PERMISSIONS,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import APPLICATION_ITEM_SPEC
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.authorization import APPLICATION_ITEM_SPEC
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
 from ansible_collections.entra.provisioning.plugins.modules import entra_sync_acquire_token
 from ansible_collections.entra.provisioning.tests.unit.plugins.doc_fragment_options import (

@@ -15,8 +15,8 @@ import yaml
 from ansible.module_utils.common import warnings as ansible_warnings
 
 from ansible_collections.entra.provisioning.plugins.module_utils._module import EntraModule
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import JOB_INFO_ITEM_SPEC, JOB_ITEM_SPEC
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_secrets import SECRETS_ITEM_SPEC
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.jobs import JOB_INFO_ITEM_SPEC, JOB_ITEM_SPEC
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.secrets import SECRETS_ITEM_SPEC
 from ansible_collections.entra.provisioning.plugins.modules import entra_sync_job, entra_sync_job_info
 from ansible_collections.entra.provisioning.plugins.modules import entra_sync_secrets
 from ansible_collections.entra.provisioning.tests.unit.plugins.doc_fragment_options import (

@@ -11,18 +11,18 @@ connection rules and environment fallbacks are the same wherever the collection 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.entra.provisioning.plugins.module_utils._authenticator import Authenticator
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.authenticator import Authenticator
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import ConnectionOptions
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import MissingDependencyError
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_client import GraphClient
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.client import GraphClient
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionResolver
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import RetryPolicy
-from ansible_collections.entra.provisioning.plugins.module_utils._session import (
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.retry import RetryPolicy
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.session import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     build_session,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._throttle import shared_throttle
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.throttle import shared_throttle
 
 
 def build_graph_client(option_adapter, environ=None, max_concurrency=None, retry_policy=None):

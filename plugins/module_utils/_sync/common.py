@@ -14,12 +14,12 @@ application with a message, never the run.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import BatchRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import synchronization_permission_advice
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
 from ansible_collections.entra.provisioning.plugins.module_utils._items import check_items, yaml_kind
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.targets import (
     TARGET_OPTIONS,
     answer_values,
     parse_target,

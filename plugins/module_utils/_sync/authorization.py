@@ -17,9 +17,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import InvalidInputError, OutcomeUnknownError
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchPipeline, BatchRequest
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import (
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import BatchPipeline, BatchRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import synchronization_permission_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.common import (
     RequestReader,
     SyncEngine,
     SyncOutcome,
@@ -30,8 +30,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_common im
     take_jobs,
     target_item_spec,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import normalize_credentials
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.credentials import normalize_credentials
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.targets import (
     refuse_repeated_applications,
     request_id_of,
     resolve_request,

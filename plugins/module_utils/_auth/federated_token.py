@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import MsalConfidentialClientMethod
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.common import MsalConfidentialClientMethod
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
 

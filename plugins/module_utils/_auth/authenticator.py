@@ -10,15 +10,15 @@ __metaclass__ = type
 import threading
 import time
 
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_access_token import AccessTokenAuth
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_certificate import CertificateAuth
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_client_secret import ClientSecretAuth
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import TransientAuthenticationError
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_federated_token import FederatedTokenAuth
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_managed_identity import ManagedIdentityAuth
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.access_token import AccessTokenAuth
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.certificate import CertificateAuth
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.client_secret import ClientSecretAuth
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.common import TransientAuthenticationError
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.federated_token import FederatedTokenAuth
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.managed_identity import ManagedIdentityAuth
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._options import ENV_FALLBACKS
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import RetryPolicy, sign_in_retry
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.retry import RetryPolicy, sign_in_retry
 
 # please keep in alphabetical order of method name
 METHOD_CLASSES = {

@@ -12,7 +12,7 @@ import time
 import traceback
 from collections import namedtuple
 
-from ansible_collections.entra.provisioning.plugins.module_utils._clouds import graph_scope
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.clouds import graph_scope
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
     AuthenticationError,
     InvalidInputError,
@@ -20,8 +20,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import validate_guid, validate_tenant
 from ansible_collections.entra.provisioning.plugins.module_utils._options import ENV_FALLBACKS
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import parse_retry_after
-from ansible_collections.entra.provisioning.plugins.module_utils._session import is_tls_error, tls_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.retry import parse_retry_after
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.session import is_tls_error, tls_advice
 
 try:
     import msal

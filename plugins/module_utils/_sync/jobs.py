@@ -15,11 +15,11 @@ later phases; the others go on.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import BatchRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import InvalidInputError, OutcomeUnknownError
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import synchronization_permission_advice
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.common import (
     CREATE,
     IGNORE,
     RequestReader,
@@ -30,7 +30,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_common im
     take_job,
     target_item_spec,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.targets import (
     answer_values,
     request_id_of,
     resolve_targets,

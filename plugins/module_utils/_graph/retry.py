@@ -17,7 +17,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     OutcomeUnknownError,
     RetriesExhaustedError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import (
     GATEWAY_TIMEOUT_ADVICE,
     error_code,
     error_from_answer,

@@ -14,9 +14,9 @@ __metaclass__ = type
 
 from urllib.parse import quote
 
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest, BatchResult
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import BatchRequest, BatchResult
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import read_permission_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import read_permission_advice
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import (
     alternate_key_segment,
     is_guid,

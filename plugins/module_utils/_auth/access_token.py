@@ -13,12 +13,12 @@ import json
 import math
 from datetime import datetime, timezone
 
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import (
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.common import (
     DEFAULT_TOKEN_LIFETIME,
     AccessToken,
     AuthMethodBase,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._clouds import GRAPH_APP_ID, cloud_for_graph_audience
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.clouds import GRAPH_APP_ID, cloud_for_graph_audience
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError, InvalidInputError
 
 

@@ -16,7 +16,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     InvalidInputError,
     OutcomeUnknownError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import (
     error_from_answer,
     header_value,
 )
@@ -25,8 +25,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._redact import 
     redact_headers,
     run_in_threads,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import Retry, answer_retry, parse_retry_after
-from ansible_collections.entra.provisioning.plugins.module_utils._throttle import is_throttling
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.retry import Retry, answer_retry, parse_retry_after
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.throttle import is_throttling
 
 BATCH_LIMIT = 20
 IDEMPOTENT_METHODS = frozenset(('GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'))

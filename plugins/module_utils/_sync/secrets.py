@@ -16,20 +16,20 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import BatchRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import synchronization_permission_advice
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import (
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.common import (
     RequestReader,
     SyncEngine,
     SyncOutcome,
     choose_job,
     target_item_spec,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import normalize_credentials
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import request_id_of, resolve_targets
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.credentials import normalize_credentials
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.targets import request_id_of, resolve_targets
 
 UPDATE_SECRETS_CHOICES = ('always', 'on_create')
 # What one applications item of entra_sync_secrets may hold (checked by _items; credential values are secrets).

@@ -7,7 +7,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import MsalConfidentialClientMethod
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.common import MsalConfidentialClientMethod
 
 
 class ClientSecretAuth(MsalConfidentialClientMethod):

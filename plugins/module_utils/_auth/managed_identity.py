@@ -10,8 +10,8 @@ __metaclass__ = type
 import os
 from urllib.parse import urlsplit
 
-from ansible_collections.entra.provisioning.plugins.module_utils import _auth_common
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import (
+from ansible_collections.entra.provisioning.plugins.module_utils._auth import common as _auth_common
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.common import (
     AuthMethodBase,
     MsalServiceError,
     RequestException,
@@ -23,7 +23,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._auth_common im
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import AuthenticationError
 from ansible_collections.entra.provisioning.plugins.module_utils._ids import validate_guid
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
-from ansible_collections.entra.provisioning.plugins.module_utils._session import direct_session
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.session import direct_session
 
 
 # Where msal asks when no App Service, Arc, Cloud Shell or Service Fabric variable names another endpoint.

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # FOR INTERNAL COLLECTION USE ONLY: the interfaces in this file may change in any release.
-"""The Microsoft Graph client every module and plugin uses: one request with retries, paging, and $batch (_batch.py)."""
+"""The Microsoft Graph client every module and plugin uses: one request with retries, paging, and $batch (batch.py)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -15,7 +15,7 @@ import threading
 import uuid
 from urllib.parse import quote, urlencode, urlsplit
 
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import IDEMPOTENT_METHODS, BatchRunner
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import IDEMPOTENT_METHODS, BatchRunner
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
     AuthenticationError,
     EntraError,
@@ -23,16 +23,16 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     OutcomeUnknownError,
     RetriesExhaustedError,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import (
     INVALID_TOKEN,
     error_code,
     header_value,
     is_synchronization_denial,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._items import listing_kind
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import Retry, RetryPolicy, answer_retry
-from ansible_collections.entra.provisioning.plugins.module_utils._session import is_tls_error, tls_advice
-from ansible_collections.entra.provisioning.plugins.module_utils._throttle import Throttle, is_throttling
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.retry import Retry, RetryPolicy, answer_retry
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.session import is_tls_error, tls_advice
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.throttle import Throttle, is_throttling
 
 try:
     import requests

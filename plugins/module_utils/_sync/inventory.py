@@ -18,9 +18,9 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import BatchRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import (
     read_permission_advice,
     synchronization_read_permission_advice,
 )
@@ -30,8 +30,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._items import (
     listing_kind,
     yaml_kind,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import describe_job
-from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import answer_values, request_id_of
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.jobs import describe_job
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.targets import answer_values, request_id_of
 
 # Graph's largest page for directory objects: 2,000 service principals take 3 pages instead of 20.
 PAGE_SIZE = 999

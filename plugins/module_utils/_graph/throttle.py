@@ -27,7 +27,7 @@ import collections
 import threading
 import time
 
-from ansible_collections.entra.provisioning.plugins.module_utils._retry import MAX_RETRY_AFTER, parse_retry_after
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.retry import MAX_RETRY_AFTER, parse_retry_after
 
 # Graph's throttling answers: 429 always, 503 when it names a wait (the other 503s are outages, left to the backoff).
 THROTTLING_STATUS = 429

@@ -10,7 +10,7 @@ __metaclass__ = type
 import re
 import traceback
 
-from ansible_collections.entra.provisioning.plugins.module_utils._auth_common import MsalConfidentialClientMethod
+from ansible_collections.entra.provisioning.plugins.module_utils._auth.common import MsalConfidentialClientMethod
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
     InvalidInputError,
     MissingDependencyError,
