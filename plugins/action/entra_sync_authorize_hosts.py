@@ -19,11 +19,11 @@ from ansible.errors import AnsibleError
 from ansible.utils.display import Display
 
 from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
+from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import settings_notices
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import start_in_thread
 from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts import (
-    CONNECTION_OPTIONS,
     HOST_OPTIONS,
     HostApplication,
     RUN_OPTIONS,
@@ -42,6 +42,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     resolve_values,
     summarize,
     summary_lines,
+    unknown_variables,
+    variable,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_authorization import (
     ApplicationRequest,
@@ -68,16 +70,19 @@ class ActionModule(ControllerAction):
         run_host = task_vars['inventory_hostname']
         run_values = self._host_values(run_host, RUN_OPTIONS, hostvars, play_layer)
         settings = parse_run_settings(run_values)
-        if run_values.get('applications') is not None:
+        unknown = {}
+        _note_unknown(unknown, play_layer, None)
+        if settings['applications'] is not None:
             mode = 'list'
-            applications = parse_listed(run_values['applications'],
-                                        self._host_values(run_host, CONNECTION_OPTIONS, hostvars, play_layer))
+            applications = parse_listed(settings['applications'],
+                                        self._host_values(run_host, HOST_OPTIONS, hostvars, play_layer))
         else:
             mode = 'hosts'
             # Read as the authorization goes: the first sign-in group starts while later hosts are still read.
-            applications = (self._parse_host(host, hostvars, play_layer)
+            applications = (self._parse_host(host, hostvars, play_layer, unknown)
                             for host in task_vars.get('ansible_play_batch') or ())
         records = self._authorize(applications, settings)
+        _warn_unknown(unknown)
         summary = summarize(records)
         # The per-host report needs hosts that are applications; a list has no such hosts to report on.
         report = settings['report'] if mode == 'hosts' else 'summary'
@@ -108,18 +113,24 @@ class ActionModule(ControllerAction):
             return {}
         return variable_manager.get_vars(play=self._task.get_play(), task=self._task, include_hostvars=False)
 
-    def _parse_host(self, host, hostvars, play_layer):
+    def _parse_host(self, host, hostvars, play_layer, unknown):
         try:
-            values = self._host_values(host, HOST_OPTIONS, hostvars, play_layer)
+            values = self._host_values(host, HOST_OPTIONS, hostvars, play_layer, unknown)
         except EntraError as error:
             return _rejected(host, error)
         return parse_host(host, values)
 
-    def _host_values(self, host, options, hostvars, play_layer):
-        """The role variables of ``host``: its own (and its groups') first, then the play's, rendered for it."""
+    def _host_values(self, host, options, hostvars, play_layer, unknown=None):
+        """The role variables of ``host``: its own (and its groups') first, then the play's, rendered for it.
+
+        With ``unknown`` (a dict), the host's ``authorize_*`` names the role does not know are noted there.
+        """
         host_layer = hostvars.raw_get(host)
         if not isinstance(host_layer, Mapping):
             raise InvalidInputError("host '%s' is not in the inventory." % host)
+        if unknown is not None:
+            # The play's own names were looked at once; a name the host shares with the play is the play's.
+            _note_unknown(unknown, [name for name in host_layer if name not in play_layer], host)
         templar = []
 
         def template(name, value):
@@ -211,11 +222,13 @@ class ActionModule(ControllerAction):
         return done
 
     def _authorize_group(self, client, group, settings, done):
-        for warning in client.settings.warnings:
+        warnings, deprecation = settings_notices(client.settings, variable)
+        for warning in warnings:
             display.warning('%s: %s' % (group.label, warning))
-        if client.settings.verify is False:
-            display.warning('authorize_validate_certs is false for %s: TLS certificates are not checked, so the '
-                            'token could be handed to an impostor.' % group.label)
+        if deprecation:
+            # The role's variable is what the user wrote; the controller shows one identical notice once per run.
+            display.deprecated(deprecation['msg'].replace('api_version', variable('api_version'), 1),
+                               date=deprecation['date'], collection_name=deprecation['collection_name'])
         for part_number, part in enumerate(group.parts(settings['applications_per_run']), 1):
             where = group.label if part_number == 1 else '%s, part %d' % (group.label, part_number)
             authorizer = SyncAuthorizer(client, check_mode=bool(self._task.check_mode),
@@ -276,6 +289,26 @@ class ActionModule(ControllerAction):
 def _progress_line(where):
     """Show each phase of the engine as it starts: ``authorize: <sign-in>[, part 2]: phase 2 of 5, ...``."""
     return lambda text: display.display('authorize: %s: %s' % (where, text))
+
+
+def _note_unknown(unknown, names, host):
+    """Remember the ``authorize_*`` names the role does not know, with the host that has them (None: the play)."""
+    for name, close in unknown_variables(names).items():
+        unknown.setdefault((name, close), []).append(host)
+
+
+def _warn_unknown(unknown):
+    """One warning per misspelt variable, naming its hosts (a few) and the closest role variable."""
+    for (name, close), hosts in sorted(unknown.items(), key=lambda item: item[0][0]):
+        named = ["'%s'" % host for host in hosts if host is not None]
+        where = 'the play'
+        if named:
+            where = 'host%s %s%s' % ('s' if len(named) > 1 else '', ', '.join(named[:3]),
+                                     ' and %d more' % (len(named) - 3) if len(named) > 3 else '')
+        hint = ('Did you mean %s?' % close if close else
+                'ansible-doc -t role entra.provisioning.authorize lists the role variables.')
+        display.warning('%s (set for %s) is not a variable of the entra.provisioning.authorize role, so it is '
+                        'ignored. %s' % (name, where, hint))
 
 
 def _rejected(host, error):

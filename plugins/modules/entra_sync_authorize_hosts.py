@@ -37,7 +37,9 @@ description:
   - It takes no options; everything comes from the role variables, documented in the role's README. Run-level
     variables (C(authorize_report), C(authorize_show_summary), C(authorize_max_concurrency),
     C(authorize_applications_per_run), C(authorize_applications)) are read once, as the host the action runs on
-    sees them; C(authorize_max_concurrency) must be 1 to 20 and C(authorize_applications_per_run) 1 to 5000.
+    sees them; C(authorize_max_concurrency) must be 1 or more (as the modules'
+    O(entra.provisioning.entra_sync_acquire_token#module:max_concurrency))
+    and C(authorize_applications_per_run) 1 to 5000.
   - It does not fail when applications fail; it returns every outcome, and the role reports them (per host, or
     by failing once at the end with O(ignore:authorize_report=summary)). It fails only when a play-level variable
     is unusable, before anything is sent.

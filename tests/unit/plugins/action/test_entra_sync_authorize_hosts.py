@@ -207,7 +207,8 @@ def test_a_bad_play_level_variable_fails_the_task_before_any_request():
     graph = FakeGraph()
     result, sign_ins = run({'app': application(graph, 'App')[1]}, dict(PLAY, authorize_applications_per_run=0),
                            graph=graph)
-    assert result['failed'] and result['msg'] == 'authorize_applications_per_run must be from 1 to 5000, got 0.'
+    assert result['failed'] and result['msg'] == ("The play's role variables: authorize_applications_per_run must be "
+                                                  "from 1 to 5000, got 0.")
     assert not sign_ins.options and not graph.calls
 
 
@@ -351,3 +352,41 @@ def test_start_job_false_never_calls_the_job_engine():
     run_with_jobs({'app': application(graph, 'App', authorize_start_job=False)[1]}, job_starts, play_layer=PLAY,
                   graph=graph)
     assert not job_starts.calls
+
+
+def test_a_misspelt_role_variable_is_warned_about_with_its_closest_name():
+    graph = FakeGraph()
+    hosts = dict(('app%d' % number, dict(application(graph, 'App%d' % number)[1], authorize_timout=60))
+                 for number in range(5))
+    with mock.patch.object(entra_sync_authorize_hosts.display, 'warning') as warning:
+        result, _sign_ins = run(hosts, dict(PLAY, authorize_forse=True), graph=graph)
+    assert not result.get('failed')
+    texts = [call.args[0] for call in warning.call_args_list]
+    assert ("authorize_forse (set for the play) is not a variable of the entra.provisioning.authorize role, so it is "
+            "ignored. Did you mean authorize_force?") in texts
+    assert ("authorize_timout (set for hosts 'app0', 'app1', 'app2' and 2 more) is not a variable of the "
+            "entra.provisioning.authorize role, so it is ignored. Did you mean authorize_timeout?") in texts
+
+
+def test_beta_and_the_endpoint_notices_are_shown_as_the_modules_show_them():
+    graph = FakeGraph()
+    hosts = {'app': application(graph, 'App')[1]}
+    sign_ins = SignIns(graph)
+
+    def client_with_notices(option_adapter, max_concurrency=None):
+        client = sign_ins(option_adapter, max_concurrency)
+        client.settings = mock.Mock(verify=False, cloud=graph.settings.cloud, api_version='beta',
+                                    warnings=('graph_endpoint https://gw.example is not the global Graph',))
+        return client
+
+    task_vars = dict(hostvars=FakeHostVars(hosts), ansible_play_batch=['app'], inventory_hostname='app')
+    display = entra_sync_authorize_hosts.display
+    with mock.patch.object(entra_sync_authorize_hosts, 'build_graph_client', client_with_notices), \
+            mock.patch.object(display, 'warning') as warning, mock.patch.object(display, 'deprecated') as deprecated:
+        make_action(dict(PLAY, authorize_api_version='beta')).run(task_vars=task_vars)
+    texts = ' '.join(call.args[0] for call in warning.call_args_list)
+    assert 'graph_endpoint https://gw.example is not the global Graph' in texts
+    assert 'authorize_validate_certs is false: TLS certificates of Graph and the sign-in service' in texts
+    assert deprecated.call_count == 1
+    assert deprecated.call_args.args[0].startswith('authorize_api_version beta: Microsoft Graph beta marks')
+    assert deprecated.call_args.kwargs == dict(date='2027-07-06', collection_name='entra.provisioning')
