@@ -16,6 +16,7 @@ import sys
 import time
 
 import edge_scenarios
+import front_door_scenarios
 import job_scenarios
 
 TENANT_GROUPS = {
@@ -192,6 +193,8 @@ def main(config_path, output_dir, passthrough):
                   % (len(authorized), len(good_hosts)))
     checks.expect("total 200, changed %d, ok 2, failed 6" % (len(good_hosts) - 2) in stdout,
                   "full run: the summary table counts every application")
+    checks.expect(front_door_scenarios.no_validation_task(stdout),
+                  "full run: ansible-core added no per-host validation task (the role's page has no main entry point)")
     checks.expect(", part 3: phases 1 to 3 of 5, as the applications come: resolving the targets" in stdout
                   and ", part 3: phase 5 of 5, verifying (" in stdout,
                   "full run: progress names each part of the split tenant and each phase as it starts")
@@ -249,6 +252,7 @@ def main(config_path, output_dir, passthrough):
 
     edge_scenarios.main(checks, emulator, config, output_dir, passthrough)
     job_scenarios.main(checks, emulator, config, output_dir, passthrough)
+    front_door_scenarios.main(checks, emulator, config, output_dir, passthrough)
 
     if checks.failures:
         print("%d expectation(s) failed" % len(checks.failures))
