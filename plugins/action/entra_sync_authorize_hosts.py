@@ -24,6 +24,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import start_in_thread
 from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts import (
+    CONNECTION_OPTIONS,
     HOST_OPTIONS,
     HostApplication,
     RUN_OPTIONS,
@@ -36,6 +37,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     outcome_record,
     parse_host,
     parse_listed,
+    parse_module_defaults,
     parse_run_settings,
     ready_to_start,
     refuse_shared_targets,
@@ -53,6 +55,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs impo
 from ansible_collections.entra.provisioning.plugins.plugin_utils._controller_action import ControllerAction
 
 display = Display()
+# The action is a member of this group (meta/runtime.yml), so module_defaults for it arrive as the task's arguments.
+ACTION_GROUP = 'group/entra.provisioning.entra'
 
 
 class ActionModule(ControllerAction):
@@ -62,27 +66,27 @@ class ActionModule(ControllerAction):
 
     def run_on_controller(self, task_vars):
         """Resolve, validate, group, authorize; return the records keyed by host (or by item name)."""
-        if self._task.args:
-            raise InvalidInputError('%s takes no options (got %s): set the authorize_* role variables instead.'
-                                    % (self._task.action, ', '.join(sorted(self._task.args))))
         hostvars = task_vars['hostvars']
         play_layer = self._play_layer()
-        run_host = task_vars['inventory_hostname']
-        run_values = self._host_values(run_host, RUN_OPTIONS, hostvars, play_layer)
-        settings = parse_run_settings(run_values)
-        unknown = {}
-        _note_unknown(unknown, play_layer, None)
+        # The role gives its task no arguments: what arrives is module_defaults for the action group.
+        defaults = self._module_defaults()
+        # Read once, from the play alone: no host decides them for the others.
+        settings = parse_run_settings(self._values(RUN_OPTIONS, (play_layer,), 'the play'))
+        notes = _Notes()
+        notes.note_unknown(play_layer, None)
         if settings['applications'] is not None:
             mode = 'list'
+            run_host = task_vars['inventory_hostname']
             applications = parse_listed(settings['applications'],
-                                        self._host_values(run_host, HOST_OPTIONS, hostvars, play_layer))
+                                        self._host_values(run_host, HOST_OPTIONS, hostvars, play_layer, notes),
+                                        defaults)
         else:
             mode = 'hosts'
             # Read as the authorization goes: the first sign-in group starts while later hosts are still read.
-            applications = (self._parse_host(host, hostvars, play_layer, unknown)
+            applications = (self._parse_host(host, hostvars, play_layer, notes, defaults)
                             for host in task_vars.get('ansible_play_batch') or ())
         records = self._authorize(applications, settings)
-        _warn_unknown(unknown)
+        notes.warn()
         summary = summarize(records)
         # The per-host report needs hosts that are applications; a list has no such hosts to report on.
         report = settings['report'] if mode == 'hosts' else 'summary'
@@ -113,24 +117,37 @@ class ActionModule(ControllerAction):
             return {}
         return variable_manager.get_vars(play=self._task.get_play(), task=self._task, include_hostvars=False)
 
-    def _parse_host(self, host, hostvars, play_layer, unknown):
+    def _module_defaults(self):
+        """The connection options module_defaults gives the action group, checked; other options are warned
+        about (the role takes only connection options from there)."""
+        args = dict(self._task.args or {})
+        ignored = sorted(str(name) for name in args if name not in CONNECTION_OPTIONS)
+        if ignored:
+            display.warning('module_defaults for %s sets %s, which the authorize role does not take from there (only '
+                            'the connection options); set %s instead.'
+                            % (ACTION_GROUP, ', '.join(ignored), ', '.join(variable(name) for name in ignored)))
+        return parse_module_defaults(args, ACTION_GROUP)
+
+    def _parse_host(self, host, hostvars, play_layer, notes, defaults):
         try:
-            values = self._host_values(host, HOST_OPTIONS, hostvars, play_layer, unknown)
+            values = self._host_values(host, HOST_OPTIONS, hostvars, play_layer, notes)
         except EntraError as error:
             return _rejected(host, error)
-        return parse_host(host, values)
+        return parse_host(host, values, defaults)
 
-    def _host_values(self, host, options, hostvars, play_layer, unknown=None):
+    def _host_values(self, host, options, hostvars, play_layer, notes):
         """The role variables of ``host``: its own (and its groups') first, then the play's, rendered for it.
 
-        With ``unknown`` (a dict), the host's ``authorize_*`` names the role does not know are noted there.
+        The host's ``authorize_*`` names the role does not know, and the play-level ones it sets, go to ``notes``.
         """
         host_layer = hostvars.raw_get(host)
         if not isinstance(host_layer, Mapping):
             raise InvalidInputError("host '%s' is not in the inventory." % host)
-        if unknown is not None:
-            # The play's own names were looked at once; a name the host shares with the play is the play's.
-            _note_unknown(unknown, [name for name in host_layer if name not in play_layer], host)
+        notes.note_host(host_layer, play_layer, host)
+        return self._values(options, (host_layer, play_layer), "host '%s'" % host)
+
+    def _values(self, options, layers, whose):
+        """The role variables of ``options`` from ``layers`` (highest first), rendered with those layers."""
         templar = []
 
         def template(name, value):
@@ -138,13 +155,13 @@ class ActionModule(ControllerAction):
                 # Most values are plain text: rendering each of a thousand hosts' dozen values costs seconds.
                 return _plain(value)
             if not templar:
-                templar.append(self._templar.copy_with_new_env(available_variables=ChainMap(host_layer, play_layer)))
+                templar.append(self._templar.copy_with_new_env(available_variables=ChainMap(*layers)))
             try:
                 return _plain(templar[0].template(value))
             except AnsibleError as error:
-                raise InvalidInputError("%s of host '%s' cannot be rendered: %s" % (name, host, error.message))
+                raise InvalidInputError('%s of %s cannot be rendered: %s' % (name, whose, error.message))
 
-        return resolve_values(options, (host_layer, play_layer), template)
+        return resolve_values(options, layers, template)
 
     def _needs_rendering(self, value):
         """False for plain data only: text without template markers, numbers, booleans, containers of them."""
@@ -291,24 +308,50 @@ def _progress_line(where):
     return lambda text: display.display('authorize: %s: %s' % (where, text))
 
 
-def _note_unknown(unknown, names, host):
-    """Remember the ``authorize_*`` names the role does not know, with the host that has them (None: the play)."""
-    for name, close in unknown_variables(names).items():
-        unknown.setdefault((name, close), []).append(host)
+class _Notes(object):
+    """What the reading of the variables found to warn about, one warning per variable at the end: ``authorize_*``
+    names the role does not know (with the closest one), and play-level variables a host sets."""
+
+    def __init__(self):
+        self.unknown = {}
+        self.play_level = {}
+
+    def note_unknown(self, names, host):
+        """Remember the ``authorize_*`` names the role does not know, with the host that has them (None: the
+        play)."""
+        for name, close in unknown_variables(names).items():
+            self.unknown.setdefault((name, close), []).append(host)
+
+    def note_host(self, host_layer, play_layer, host):
+        """Look at one host's own variables: unknown names, and play-level variables it sets (a value the play
+        holds too, such as an extra var, is the play's)."""
+        # The play's own names were looked at once; a name the host shares with the play is the play's.
+        self.note_unknown([name for name in host_layer if name not in play_layer], host)
+        for option in RUN_OPTIONS:
+            name = variable(option)
+            if name in host_layer and (name not in play_layer or host_layer[name] != play_layer[name]):
+                self.play_level.setdefault(name, []).append(host)
+
+    def warn(self):
+        """Show one warning per variable, naming a few of its hosts."""
+        for (name, close), hosts in sorted(self.unknown.items(), key=lambda item: item[0][0]):
+            hint = ('Did you mean %s?' % close if close else
+                    'ansible-doc -t role entra.provisioning.authorize lists the role variables.')
+            display.warning('%s (set for %s) is not a variable of the entra.provisioning.authorize role, so it is '
+                            'ignored. %s' % (name, _name_hosts(hosts), hint))
+        for name, hosts in sorted(self.play_level.items()):
+            display.warning('%s is set for %s, but it is read from the play only (play vars, role parameters, extra '
+                            'vars, role defaults), never from a host: the host value is ignored. Set it in the play.'
+                            % (name, _name_hosts(hosts)))
 
 
-def _warn_unknown(unknown):
-    """One warning per misspelt variable, naming its hosts (a few) and the closest role variable."""
-    for (name, close), hosts in sorted(unknown.items(), key=lambda item: item[0][0]):
-        named = ["'%s'" % host for host in hosts if host is not None]
-        where = 'the play'
-        if named:
-            where = 'host%s %s%s' % ('s' if len(named) > 1 else '', ', '.join(named[:3]),
-                                     ' and %d more' % (len(named) - 3) if len(named) > 3 else '')
-        hint = ('Did you mean %s?' % close if close else
-                'ansible-doc -t role entra.provisioning.authorize lists the role variables.')
-        display.warning('%s (set for %s) is not a variable of the entra.provisioning.authorize role, so it is '
-                        'ignored. %s' % (name, where, hint))
+def _name_hosts(hosts):
+    """``the play``, ``host 'a'`` or ``hosts 'a', 'b', 'c' and 4 more``."""
+    named = ["'%s'" % host for host in hosts if host is not None]
+    if not named:
+        return 'the play'
+    return 'host%s %s%s' % ('s' if len(named) > 1 else '', ', '.join(named[:3]),
+                            ' and %d more' % (len(named) - 3) if len(named) > 3 else '')
 
 
 def _rejected(host, error):

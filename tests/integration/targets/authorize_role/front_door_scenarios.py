@@ -10,6 +10,9 @@ import subprocess
 
 import yaml
 
+import edge_scenarios
+from edge_scenarios import CLIENT_ID, CLIENT_SECRET, TENANT_ID, operations, run
+
 ROLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "roles", "authorize")
 
 
@@ -29,9 +32,96 @@ def check_ansible_doc(checks):
     checks.expect(not absent, "ansible-doc -t role: defaults, choices and bounds are shown (absent: %s)" % absent)
 
 
+def connection(emulator_info):
+    """The connection options of tenant one's client at the emulator, as module options."""
+    cloud = emulator_info["clouds"]["global"]
+    return {"tenant_id": TENANT_ID, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "cloud": "global",
+            "graph_endpoint": cloud["graph_endpoint"], "authority_host": cloud["authority_host"],
+            "ca_path": emulator_info["ca_path"]}
+
+
+def application_hosts(applications, numbers):
+    """Hosts that name an application and its credentials, nothing else: {host: variables}, {host: sp id}."""
+    hosts, sp_ids = {}, {}
+    for number in numbers:
+        application = applications["one-app-%04d" % number]
+        name = "fd-%04d" % number
+        hosts[name] = {"authorize_service_principal_id": application["service_principal_id"],
+                       "authorize_credentials": dict(application["accepted_credentials"])}
+        sp_ids[name] = application["service_principal_id"]
+    return hosts, sp_ids
+
+
+def write_files(output_dir, label, inventory, extra_vars=None):
+    """Write an inventory (and extra vars) for one scenario; return the ansible-playbook arguments for them."""
+    inventory_path = os.path.join(output_dir, "front-door-%s-inventory.yml" % label)
+    edge_scenarios.write_inventory(inventory_path, inventory)
+    arguments = ["-i", inventory_path]
+    if extra_vars is not None:
+        vars_path = os.path.join(output_dir, "front-door-%s-vars.yml" % label)
+        with open(vars_path, "w") as vars_file:
+            yaml.safe_dump(extra_vars, vars_file)
+        arguments += ["-e", "@" + vars_path]
+    return arguments
+
+
+def acquired_ids(entries):
+    """The service principal ids acquireAccessToken was sent for."""
+    return sorted(entry["path"].split("/")[-3] for entry in operations(entries, "acquireAccessToken"))
+
+
+def check_module_defaults(checks, emulator, applications, emulator_info, output_dir, passthrough):
+    """Connection settings from module_defaults only: no authorize_* connection variable anywhere."""
+    hosts, sp_ids = application_hosts(applications, range(60, 63))
+    arguments = write_files(output_dir, "module-defaults", {"all": {"hosts": hosts}},
+                            {"md_connection": connection(emulator_info)})
+    emulator.reset()
+    code, stdout, recap = run(["ansible-playbook", "authorize_module_defaults.yml"] + arguments + passthrough,
+                              output_dir, "front-door-module-defaults")
+    entries = emulator.log()
+    tokens = operations(entries, "token")
+    checks.expect(code == 0 and all(recap.get(host, (0, 0, 1))[1:] == (1, 0) for host in hosts)
+                  and acquired_ids(entries) == sorted(sp_ids.values()),
+                  "module_defaults only: every application authorized with the group's connection settings "
+                  "(exit %d, recap %s)" % (code, recap))
+    checks.expect(len(tokens) == 1 and tokens[0].get("client_id") == CLIENT_ID,
+                  "module_defaults only: one sign-in, as module_defaults' client (%s)"
+                  % [entry.get("client_id") for entry in tokens])
+    checks.expect("module_defaults for group/entra.provisioning.entra sets force, which the authorize role does not "
+                  "take from there" in " ".join(stdout.split()),
+                  "module_defaults only: an option that is not a connection option is ignored with a warning")
+
+
+def check_play_level_on_hosts(checks, emulator, applications, emulator_info, output_dir, passthrough):
+    """A bad play-level value on the first host (and another on a later host) is ignored with a warning."""
+    hosts, sp_ids = application_hosts(applications, range(63, 66))
+    names = sorted(hosts)
+    hosts[names[0]]["authorize_max_concurrency"] = 0
+    hosts[names[2]]["authorize_report"] = "summary"
+    group_vars = {"authorize_" + option: value for option, value in connection(emulator_info).items()}
+    arguments = write_files(output_dir, "play-level", {"all": {"hosts": hosts, "vars": group_vars}})
+    emulator.reset()
+    code, stdout, recap = run(["ansible-playbook", "authorize.yml", "-e", "outcomes_path=" +
+                               os.path.join(output_dir, "front-door-play-level.json")] + arguments + passthrough,
+                              output_dir, "front-door-play-level")
+    flat = " ".join(stdout.split())
+    checks.expect(code == 0 and sorted(recap) == names and all(recap[host][1:] == (1, 0) for host in names)
+                  and acquired_ids(emulator.log()) == sorted(sp_ids.values()),
+                  "play-level on hosts: every application is authorized and reported per host (exit %d, recap %s)"
+                  % (code, recap))
+    checks.expect("authorize_max_concurrency is set for host '%s', but it is read from the play only" % names[0] in flat
+                  and "authorize_report is set for host '%s', but it is read from the play only" % names[2] in flat,
+                  "play-level on hosts: a warning names each variable and its host")
+
+
 def main(checks, emulator, config, output_dir, passthrough):
     """Run the front-door scenarios; expectations go to ``checks``."""
+    from entra_emulator.seed import load_seed  # pylint: disable=import-outside-toplevel
+    applications = edge_scenarios.seed_applications(load_seed(config["emulator_seed_path"]))
+    emulator_info = config["emulator"]
     check_ansible_doc(checks)
+    check_module_defaults(checks, emulator, applications, emulator_info, output_dir, passthrough)
+    check_play_level_on_hosts(checks, emulator, applications, emulator_info, output_dir, passthrough)
 
 
 def no_validation_task(stdout):

@@ -212,10 +212,52 @@ def test_a_bad_play_level_variable_fails_the_task_before_any_request():
     assert not sign_ins.options and not graph.calls
 
 
-def test_options_given_to_the_action_are_refused():
+def test_module_defaults_give_connection_options_after_the_role_variables():
     graph = FakeGraph()
-    result, _sign_ins = run({'app': application(graph, 'App')[1]}, PLAY, graph=graph, args={'tenant_id': 'x'})
-    assert result['failed'] and 'takes no options (got tenant_id)' in result['msg']
+    hosts = {'own': application(graph, 'Own', authorize_client_secret=HOST_SECRET)[1],
+             'group': application(graph, 'Group')[1]}
+    play = dict((name, value) for name, value in PLAY.items() if name != 'authorize_client_secret')
+    result, sign_ins = run(hosts, play, graph=graph, args={'client_secret': GROUP_SECRET, 'timeout': '45'})
+    assert not result.get('failed') and result['summary']['failed'] == 0
+    assert sorted(options['client_secret'] for options in sign_ins.options) == [GROUP_SECRET, HOST_SECRET]
+
+
+def test_module_defaults_are_checked_and_other_options_are_ignored_with_a_warning():
+    graph = FakeGraph()
+    hosts = {'app': application(graph, 'App')[1]}
+    result, sign_ins = run(hosts, PLAY, graph=graph, args={'timeout': 0})
+    assert result['failed'] and result['msg'] == (
+        'module_defaults for group/entra.provisioning.entra: timeout must be 1 or more, got 0.')
+    assert not sign_ins.options
+    with mock.patch.object(entra_sync_authorize_hosts.display, 'warning') as warning:
+        result, _sign_ins = run(hosts, PLAY, graph=graph, args={'force': True})
+    assert not result.get('failed')
+    assert ('module_defaults for group/entra.provisioning.entra sets force, which the authorize role does not take '
+            'from there (only the connection options); set authorize_force instead.'
+            in [call.args[0] for call in warning.call_args_list])
+
+
+def test_play_level_settings_come_from_the_play_and_a_host_setting_one_is_warned_about():
+    graph = FakeGraph()
+    hosts = {'first': dict(application(graph, 'First')[1], authorize_max_concurrency=0),
+             'second': dict(application(graph, 'Second')[1], authorize_report='summary')}
+    with mock.patch.object(entra_sync_authorize_hosts.display, 'warning') as warning:
+        result, _sign_ins = run(hosts, PLAY, graph=graph)
+    assert not result.get('failed') and result['report'] == 'per_host' and result['summary']['changed'] == 2
+    texts = [call.args[0] for call in warning.call_args_list]
+    assert ("authorize_max_concurrency is set for host 'first', but it is read from the play only (play vars, role "
+            "parameters, extra vars, role defaults), never from a host: the host value is ignored. Set it in the "
+            "play.") in texts
+    assert any(text.startswith("authorize_report is set for host 'second'") for text in texts)
+
+
+def test_an_extra_var_seen_on_every_host_is_the_plays_and_not_warned_about():
+    graph = FakeGraph()
+    hosts = {'app': dict(application(graph, 'App')[1], authorize_report='summary')}
+    with mock.patch.object(entra_sync_authorize_hosts.display, 'warning') as warning:
+        result, _sign_ins = run(hosts, dict(PLAY, authorize_report='summary'), graph=graph)
+    assert result['report'] == 'summary'
+    assert not [call for call in warning.call_args_list if 'authorize_report' in call.args[0]]
 
 
 def test_an_unexpected_error_is_a_failure_without_a_traceback(monkeypatch):
