@@ -12,6 +12,7 @@ gather the outcomes into one record per application.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import functools
 from collections import ChainMap
 from collections.abc import Mapping
 
@@ -30,6 +31,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     RUN_OPTIONS,
     ReadingAbortedError,
     SignInIntake,
+    WrittenApplications,
     add_job_result,
     failed_outcomes,
     job_start_failure,
@@ -187,7 +189,8 @@ class ActionModule(ControllerAction):
         or every host is read.
         """
         intake = SignInIntake()
-        authorizing = start_in_thread(lambda: self._authorize_groups(intake, settings))
+        written = WrittenApplications()
+        authorizing = start_in_thread(lambda: self._authorize_groups(intake, settings, written))
         read, refused = [], []
         try:
             for application in refuse_shared_targets(applications):
@@ -213,7 +216,7 @@ class ActionModule(ControllerAction):
         order = dict((application.name, position) for position, application in enumerate(read))
         return dict(sorted(records.items(), key=lambda item: order.get(item[0], len(order))))
 
-    def _authorize_groups(self, intake, settings):
+    def _authorize_groups(self, intake, settings, written):
         """Authorize each sign-in group as it appears; return (applications, outcomes, job results) per part."""
         done = []
         try:
@@ -230,7 +233,7 @@ class ActionModule(ControllerAction):
                                                                error), None))
                     continue
                 try:
-                    self._authorize_group(client, group, settings, done)
+                    self._authorize_group(client, group, settings, done, written)
                 finally:
                     client.close()
         except ReadingAbortedError:
@@ -238,7 +241,7 @@ class ActionModule(ControllerAction):
             pass
         return done
 
-    def _authorize_group(self, client, group, settings, done):
+    def _authorize_group(self, client, group, settings, done, written):
         warnings, deprecation = settings_notices(client.settings, variable)
         for warning in warnings:
             display.warning('%s: %s' % (group.label, warning))
@@ -248,9 +251,12 @@ class ActionModule(ControllerAction):
                                date=deprecation['date'], collection_name=deprecation['collection_name'])
         for part_number, part in enumerate(group.parts(settings['applications_per_run']), 1):
             where = group.label if part_number == 1 else '%s, part %d' % (group.label, part_number)
+            taken = []
+            # Before it writes, the part gives up each application an earlier part or group resolved to already.
             authorizer = SyncAuthorizer(client, check_mode=bool(self._task.check_mode),
-                                        max_concurrency=settings['max_concurrency'], progress=_progress_line(where))
-            applications, outcomes = self._run_part(authorizer, group, part)
+                                        max_concurrency=settings['max_concurrency'], progress=_progress_line(where),
+                                        before_writes=functools.partial(written.refuse_claimed, taken))
+            applications, outcomes = self._run_part(authorizer, group, part, taken)
             done.append((applications, outcomes, self._start_jobs(client, group, applications, outcomes, settings)))
 
     def _start_jobs(self, client, group, part, outcomes, settings):
@@ -279,9 +285,9 @@ class ActionModule(ControllerAction):
         return jobs
 
     @staticmethod
-    def _run_part(authorizer, group, part):
-        """Authorize one part, taking its applications as they arrive; return (applications, outcomes)."""
-        taken = []
+    def _run_part(authorizer, group, part, taken):
+        """Authorize one part, taking its applications as they arrive (into ``taken``); return (applications,
+        outcomes)."""
 
         def requests():
             for application in part:

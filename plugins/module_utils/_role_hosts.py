@@ -23,6 +23,7 @@ import queue
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.entra.provisioning.plugins.module_utils._clouds import resolve_cloud
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import (
     DEFAULT_MAX_CONCURRENCY,
     MINIMUMS,
@@ -236,9 +237,10 @@ def parse_host(host, values, defaults=None):
         options['name'] = host
         names = dict((option, host_variable(option, host)) for option in APPLICATION_OPTIONS)
         request = parse_request(options, where="host '%s'." % host, names=names)
+        connection = _connection(checked, "host '%s': %s" % (host, variable('cloud')))
     except EntraError as error:
         return HostApplication(host, ApplicationRequest.rejected(host, error))
-    return HostApplication(host, request, _connection(checked), start_job=checked['start_job'])
+    return HostApplication(host, request, connection, start_job=checked['start_job'])
 
 
 def parse_listed(items, play_values, defaults=None):
@@ -252,7 +254,7 @@ def parse_listed(items, play_values, defaults=None):
     if items == []:
         raise InvalidInputError('%s is empty: list at least one application.' % variable('applications'))
     checked_play = _HOST_CHECKER.check(dict(defaults or {}, **play_values), "The play's role variables")
-    connection = _connection(checked_play)
+    connection = _connection(checked_play, variable('cloud'))
     applications = []
     for checked in check_items(items, variable('applications'), LISTED_ITEM_SPEC, label_fallbacks=TARGET_OPTIONS):
         try:
@@ -271,9 +273,16 @@ def parse_listed(items, play_values, defaults=None):
     return applications
 
 
-def _connection(checked):
-    """The connection options of checked values; empty ones are left out, so the environment fallbacks apply."""
-    return dict((option, checked[option]) for option in CONNECTION_OPTIONS if checked[option] not in (None, ''))
+def _connection(checked, where):
+    """The connection options of checked values; empty ones are left out, so the environment fallbacks apply.
+
+    The cloud is its canonical name (``AzureCloud`` is ``global``), so two spellings make one sign-in and the
+    clash checks see one cloud. ``where`` names the cloud variable in an error.
+    """
+    connection = dict((option, checked[option]) for option in CONNECTION_OPTIONS if checked[option] not in (None, ''))
+    if 'cloud' in connection:
+        connection['cloud'] = resolve_cloud(connection['cloud'], where).name
+    return connection
 
 
 class SignInGroup(object):
@@ -402,6 +411,41 @@ def refuse_shared_targets(applications):
                                   first.name))
                 application = HostApplication(application.name, ApplicationRequest.rejected(application.name, error))
         yield application
+
+
+class WrittenApplications(object):
+    """The applications this run writes, by what their names resolved to: one application, one write per run.
+
+    Each sign-in group (and each part of one) resolves its hosts' targets on its own, and the engine refuses a
+    repeat only within one part. Before a part writes, ``refuse_claimed`` fails each of its applications that a
+    host of an earlier part or group resolved to already (same cloud, tenant and appId), naming every host
+    involved; the first one keeps it.
+    """
+
+    def __init__(self):
+        self._hosts = {}
+
+    def refuse_claimed(self, applications, outcomes):
+        """Claim each resolved application of ``applications`` (HostApplications, with their ApplicationOutcomes
+        in the same order) or fail its outcome when another host claimed it first."""
+        for application, outcome in zip(applications, outcomes):
+            if outcome.failed or not outcome.app_id:
+                continue
+            key = (application.connection.get('cloud'), str(application.connection.get('tenant_id') or '').lower(),
+                   outcome.app_id.lower())
+            hosts = self._hosts.setdefault(key, [])
+            if hosts:
+                outcome.fail('checking that no other host writes it', '%s resolves to the same application (appId '
+                             '%s) as %s: the service keeps one set of credentials per application, so it is written '
+                             'once per run, for %s.'
+                             % (host_variable(application.request.target_option, application.name), outcome.app_id,
+                                _hosts_named(hosts), "host '%s'" % hosts[0]),
+                             'Keep the application on one host.')
+            hosts.append(application.name)
+
+
+def _hosts_named(hosts):
+    return ('host ' if len(hosts) == 1 else 'hosts ') + ', '.join("'%s'" % host for host in hosts)
 
 
 def failed_outcomes(applications, step, error):

@@ -5,6 +5,7 @@ Called by run_scenarios.py with the same emulator, over a small inventory of ten
 expectation is read from ansible-doc, the PLAY RECAP, the registered outcomes and the emulator's request log.
 """
 
+import json
 import os
 import subprocess
 
@@ -114,6 +115,52 @@ def check_play_level_on_hosts(checks, emulator, applications, emulator_info, out
                   "play-level on hosts: a warning names each variable and its host")
 
 
+def check_one_application_two_names(checks, emulator, applications, emulator_info, output_dir, passthrough):
+    """One application named by id on one host and by display name on another, with another sign-in (a timeout of
+    its own splits the sign-in group): one write, and the refusal names both hosts; then AzureCloud and global."""
+    application = applications["one-app-0066"]
+    credentials = dict(application["accepted_credentials"])
+    group_vars = {"authorize_" + option: value for option, value in connection(emulator_info).items()}
+    hosts = {"fd-by-id": {"authorize_service_principal_id": application["service_principal_id"],
+                          "authorize_credentials": credentials},
+             "fd-by-name": {"authorize_display_name": application["display_name"], "authorize_credentials": credentials,
+                            "authorize_timeout": 31}}
+    arguments = write_files(output_dir, "two-names", {"all": {"hosts": hosts, "vars": group_vars}})
+    outcomes_path = os.path.join(output_dir, "front-door-two-names.json")
+    emulator.reset()
+    code, _stdout, recap = run(["ansible-playbook", "authorize.yml", "-e", "outcomes_path=" + outcomes_path]
+                               + arguments + passthrough, output_dir, "front-door-two-names")
+    with open(outcomes_path) as outcomes_file:
+        message = json.load(outcomes_file)["fd-by-name"]["msg"] or ""
+    entries = emulator.log()
+    checks.expect(acquired_ids(entries) == [application["service_principal_id"]]
+                  and len(operations(entries, "token")) == 2
+                  and recap.get("fd-by-id", (0, 0, 1))[1:] == (1, 0) and recap.get("fd-by-name", (0, 0, 0))[2] == 1,
+                  "one application by id and by display name, two sign-ins: acquireAccessToken once, the second host "
+                  "fails (exit %d, recap %s)" % (code, recap))
+    checks.expect("authorize_display_name of host 'fd-by-name' resolves to the same application" in message
+                  and "as host 'fd-by-id'" in message,
+                  "one application by id and by display name: the refusal names both hosts: %s" % message)
+
+    # AzureCloud and global are one cloud: the same target with another sign-in is refused before anything is sent.
+    hosts = {"fd-azurecloud": {"authorize_service_principal_id": application["service_principal_id"],
+                               "authorize_credentials": credentials, "authorize_cloud": "AzureCloud"},
+             "fd-global": {"authorize_service_principal_id": application["service_principal_id"],
+                           "authorize_credentials": credentials, "authorize_cloud": "global",
+                           "authorize_timeout": 31}}
+    arguments = write_files(output_dir, "two-clouds", {"all": {"hosts": hosts, "vars": group_vars}})
+    emulator.reset()
+    code, _stdout, recap = run(["ansible-playbook", "authorize.yml", "-e", "outcomes_path=" + outcomes_path]
+                               + arguments + passthrough, output_dir, "front-door-two-clouds")
+    with open(outcomes_path) as outcomes_file:
+        message = json.load(outcomes_file)["fd-global"]["msg"] or ""
+    entries = emulator.log()
+    checks.expect(acquired_ids(entries) == [application["service_principal_id"]]
+                  and len(operations(entries, "token")) == 1 and "host 'fd-azurecloud' names too" in message,
+                  "AzureCloud and global on one tenant: one sign-in, one write, the second host refused naming the "
+                  "first (exit %d, recap %s): %s" % (code, recap, message))
+
+
 def main(checks, emulator, config, output_dir, passthrough):
     """Run the front-door scenarios; expectations go to ``checks``."""
     from entra_emulator.seed import load_seed  # pylint: disable=import-outside-toplevel
@@ -122,6 +169,7 @@ def main(checks, emulator, config, output_dir, passthrough):
     check_ansible_doc(checks)
     check_module_defaults(checks, emulator, applications, emulator_info, output_dir, passthrough)
     check_play_level_on_hosts(checks, emulator, applications, emulator_info, output_dir, passthrough)
+    check_one_application_two_names(checks, emulator, applications, emulator_info, output_dir, passthrough)
 
 
 def no_validation_task(stdout):

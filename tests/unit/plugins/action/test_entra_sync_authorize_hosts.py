@@ -124,6 +124,40 @@ def test_two_hosts_naming_one_application_with_other_sign_ins_leave_it_to_the_fi
     assert len(graph.calls_of('acquireAccessToken')) == 1 and app.authorized
 
 
+def test_one_application_named_two_ways_with_two_sign_ins_is_written_once_naming_both_hosts():
+    graph = FakeGraph()
+    app, by_id = application(graph, 'Shared')
+    by_name = {'authorize_display_name': 'Shared', 'authorize_credentials': by_id['authorize_credentials'],
+               'authorize_client_secret': HOST_SECRET}
+    result, sign_ins = run(dict([('by-id', by_id), ('by-name', by_name)]), PLAY, graph=graph)
+    assert sorted(options['client_secret'] for options in sign_ins.options) == [GROUP_SECRET, HOST_SECRET]
+    assert result['outcomes']['by-id']['changed'] and not result['outcomes']['by-id']['failed']
+    refused = result['outcomes']['by-name']
+    assert refused['failed'] and not refused['changed']
+    assert ("authorize_display_name of host 'by-name' resolves to the same application (appId %s) as host 'by-id'"
+            % app.app_id) in refused['msg']
+    assert len(graph.calls_of('acquireAccessToken')) == 1
+
+
+def test_one_application_in_two_parts_of_one_sign_in_is_written_once():
+    graph = FakeGraph()
+    app, by_id = application(graph, 'Shared')
+    by_app_id = {'authorize_app_id': app.app_id, 'authorize_credentials': by_id['authorize_credentials']}
+    result, _sign_ins = run(dict([('by-id', by_id), ('by-app-id', by_app_id)]),
+                            dict(PLAY, authorize_applications_per_run=1), graph=graph)
+    assert result['outcomes']['by-app-id']['failed'] and "as host 'by-id'" in result['outcomes']['by-app-id']['msg']
+    assert len(graph.calls_of('acquireAccessToken')) == 1
+
+
+def test_a_cloud_spelt_two_ways_is_one_sign_in():
+    graph = FakeGraph()
+    hosts = dict([('first', application(graph, 'First', authorize_cloud='AzureCloud')[1]),
+                  ('second', application(graph, 'Second', authorize_cloud='global')[1])])
+    result, sign_ins = run(hosts, PLAY, graph=graph)
+    assert [options['cloud'] for options in sign_ins.options] == ['global']
+    assert result['summary']['changed'] == 2
+
+
 def test_a_refused_secret_fails_only_the_hosts_that_declared_it():
     graph = FakeGraph()
     hosts = dict([('wrong', application(graph, 'Wrong', authorize_client_secret=HOST_SECRET)[1]),

@@ -16,6 +16,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     HOST_OPTIONS,
     ReadingAbortedError,
     SignInIntake,
+    WrittenApplications,
     add_job_result,
     failed_outcomes,
     host_report,
@@ -273,6 +274,52 @@ def test_a_target_named_again_with_another_sign_in_is_refused_naming_both_hosts(
     assert message.startswith("authorize_service_principal_id of host 'other' is ") and "host 'first'" in message
     assert SECRET_ONE not in message and SECRET_TWO not in message
     assert [group.applications for group in group_by_sign_in(kept)][1] == [other_tenant]
+
+
+def test_a_cloud_is_kept_by_its_canonical_name_and_an_unknown_one_names_the_host():
+    assert parse_host('a', host_values(cloud='AzureCloud')).connection['cloud'] == 'global'
+    application = parse_host('a', host_values(cloud='mars'))
+    assert application.rejected
+    assert application.request.rejection.message.startswith("host 'a': authorize_cloud 'mars' is not a known cloud")
+
+
+def test_one_target_in_two_spellings_of_a_cloud_with_two_sign_ins_is_refused():
+    first = parse_host('first', host_values(cloud='AzureCloud'))
+    second = parse_host('second', host_values(cloud='global', client_secret=SECRET_TWO))
+    refused = list(refuse_shared_targets([first, second]))[1]
+    assert refused.rejected and "host 'first' names too" in refused.request.rejection.message
+
+
+class Resolved(object):
+    """An outcome after the reads: resolved (appId) or failed."""
+
+    def __init__(self, app_id, failed=False):
+        self.app_id = app_id
+        self.failed = failed
+        self.msg = None
+
+    def fail(self, step, error, advice=None):
+        self.failed = True
+        self.msg = '%s: %s %s' % (step, error, advice)
+
+
+def test_each_application_is_written_once_per_run_and_the_refusal_names_every_host():
+    written = WrittenApplications()
+    hosts = [parse_host(name, host_values()) for name in ('a', 'b', 'c')]
+    outcomes = [Resolved('APP-1'), Resolved('app-1'), Resolved('app-1')]
+    written.refuse_claimed(hosts[:1], outcomes[:1])
+    written.refuse_claimed(hosts[1:], outcomes[1:])
+    assert [outcome.failed for outcome in outcomes] == [False, True, True]
+    assert "as host 'a':" in outcomes[1].msg and "as hosts 'a', 'b':" in outcomes[2].msg
+    assert "authorize_service_principal_id of host 'c' resolves to the same application" in outcomes[2].msg
+
+
+def test_the_same_app_id_in_another_tenant_is_another_application():
+    written = WrittenApplications()
+    outcomes = [Resolved('app-1'), Resolved('app-1')]
+    written.refuse_claimed([parse_host('a', host_values())], outcomes[:1])
+    written.refuse_claimed([parse_host('b', host_values(tenant_id='fabrikam.example'))], outcomes[1:])
+    assert not any(outcome.failed for outcome in outcomes)
 
 
 def test_a_group_splits_into_parts_of_the_configured_size():
