@@ -33,10 +33,12 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     SignInIntake,
     WrittenApplications,
     add_job_result,
+    failed_lines,
     failed_outcomes,
     job_start_failure,
     job_target,
     outcome_record,
+    outcome_stats,
     parse_host,
     parse_listed,
     parse_module_defaults,
@@ -96,14 +98,17 @@ class ActionModule(ControllerAction):
                       outcomes=records, summary=summary, check_mode=bool(self._task.check_mode))
         if settings['show_summary']:
             result['summary_lines'] = summary_lines(records, check_mode=bool(self._task.check_mode))
-            if report == 'per_host':
-                # The per-host reports follow; shown here, the table costs no task of its own (a task, even skipped,
-                # costs ansible-core a look at every host). With the summary report, that report shows it.
-                display.display('\n'.join(result['summary_lines']))
+            # Shown here as text, the table costs no task of its own (a task, even skipped, costs ansible-core a
+            # look at every host) and is never folded into a task result's JSON.
+            display.display('\n'.join(result['summary_lines']))
         if summary['failed']:
-            result['failed_msg'] = ('%d of %d applications failed: %s. See the summary or %s.outcomes for each reason.'
-                                    % (summary['failed'], summary['total'], ', '.join(summary['failed_names']),
-                                       'authorize_result'))
+            result['failed_msg'] = ('%d of %d applications failed: %s. See the table of failed applications or %s.'
+                                    'outcomes for each reason.' % (summary['failed'], summary['total'],
+                                                                   ', '.join(summary['failed_names']),
+                                                                   'authorize_result'))
+            display.display('\n'.join(failed_lines(records) + [result['failed_msg']]))
+        # What set_stats would publish, published by this task itself: no task of its own.
+        result['ansible_stats'] = outcome_stats(summary)
         return result
 
     # -- phase 1: each host's variables ----------------------------------------------------------------------------

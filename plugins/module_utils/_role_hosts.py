@@ -533,10 +533,12 @@ def summarize(records):
 def host_report(result, host):
     """Return the report task's result for ``host`` from the authorize action's ``result``.
 
-    Per host: the host's own outcome. With the summary report (or a list of applications) the task runs once and
-    is the summary: its lines as the task's message, failed when any application failed.
+    Per host, the host's own outcome. With the summary report the task runs once, as the summary, unless an
+    application failed: then it runs on every host of the batch and each reports its own outcome, so the PLAY
+    RECAP (and AWX's host summary) fails exactly the failed applications and never a healthy one. A list of
+    applications has no hosts to report on: its one report is the summary.
     """
-    if result.get('report') != 'per_host':
+    if result.get('mode') == 'list' or (result.get('report') != 'per_host' and not result['summary']['failed']):
         return summary_report(result)
     record = result['outcomes'].get(host)
     if record is None:
@@ -549,19 +551,31 @@ def host_report(result, host):
 
 
 def summary_report(result):
-    """The one report of ``authorize_report: summary``: the summary table shown like a debug message (unless
-    ``authorize_show_summary`` is false), and a failure naming the failed applications when there are any."""
-    lines = result.get('summary_lines')
+    """The one report of a summary: the counts (the action showed the tables already), failing with the names of
+    the failed applications when there are any."""
     if result.get('failed_msg'):
-        report = dict(failed=True, changed=False, msg=result['failed_msg'])
-        if lines:
-            report['summary_lines'] = lines
-        return report
-    if not lines:
-        return dict(changed=False, msg='%(total)d application(s): %(changed)d changed, %(ok)d ok, none failed.'
-                    % result['summary'])
-    # What ansible.builtin.debug sets: the callback shows the message without -v.
-    return dict(changed=False, msg=lines, _ansible_verbose_always=True)
+        return dict(failed=True, changed=False, msg=result['failed_msg'])
+    return dict(changed=False, msg='%(total)d application(s): %(changed)d changed, %(ok)d ok, none failed.'
+                % result['summary'])
+
+
+def failed_lines(records):
+    """Return the table of the failed applications and why each failed, for people; empty when none failed."""
+    failed = [(name, record['msg']) for name, record in records.items() if record['failed']]
+    if not failed:
+        return []
+    width = max([len('failed application')] + [len(name) for name, _reason in failed])
+    return ['%-*s  %s' % (width, 'failed application', 'reason')] + [
+        '%-*s  %s' % (width, name, reason) for name, reason in sorted(failed)]
+
+
+def outcome_stats(summary):
+    """The run's counts and failed applications as ``set_stats`` data (``ansible_stats`` of a result): added up
+    over the play's batches, shown by ``show_custom_stats`` and handed to AWX as the job's artifacts, so a workflow
+    can branch on them."""
+    return dict(per_host=False, aggregate=True, data=dict(
+        authorize_total=summary['total'], authorize_changed=summary['changed'], authorize_ok=summary['ok'],
+        authorize_failed=summary['failed'], authorize_failed_applications=list(summary['failed_names'])))
 
 
 def summary_lines(records, check_mode=False):

@@ -43,8 +43,11 @@ description:
     one gets a warning); C(authorize_max_concurrency) must be 1 or more (as the modules'
     O(entra.provisioning.entra_sync_acquire_token#module:max_concurrency))
     and C(authorize_applications_per_run) 1 to 5000.
-  - It does not fail when applications fail; it returns every outcome, and the role reports them (per host, or
-    by failing once at the end with O(ignore:authorize_report=summary)). It fails only when a play-level variable
+  - It does not fail when applications fail; it returns every outcome, and the role reports them per host (with
+    O(ignore:authorize_report=summary), per host only when an application failed). It prints the summary table and
+    a table of the failed applications with their reasons as text, and publishes the counts as
+    C(ansible.builtin.set_stats) does (C(authorize_total), C(authorize_changed), C(authorize_ok),
+    C(authorize_failed), C(authorize_failed_applications)), added up over the play's batches. It fails only when a play-level variable
     is unusable, before anything is sent.
 author:
   - entra.provisioning maintainers (@entra-provisioning)

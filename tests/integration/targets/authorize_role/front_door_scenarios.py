@@ -106,7 +106,8 @@ def check_play_level_on_hosts(checks, emulator, applications, emulator_info, out
                                os.path.join(output_dir, "front-door-play-level.json")] + arguments + passthrough,
                               output_dir, "front-door-play-level")
     flat = " ".join(stdout.split())
-    checks.expect(code == 0 and sorted(recap) == names and all(recap[host][1:] == (1, 0) for host in names)
+    checks.expect(code == 0 and sorted(recap) == names
+                  and all(recap[host][1:] == (1, 0) for host in names)
                   and acquired_ids(emulator.log()) == sorted(sp_ids.values()),
                   "play-level on hosts: every application is authorized and reported per host (exit %d, recap %s)"
                   % (code, recap))
@@ -161,6 +162,42 @@ def check_one_application_two_names(checks, emulator, applications, emulator_inf
                   "first (exit %d, recap %s): %s" % (code, recap, message))
 
 
+def check_summary_with_a_failure(checks, emulator, applications, emulator_info, output_dir, passthrough):
+    """A summary run with one failed application: its reason in a table of text, the play fails, the PLAY RECAP
+    fails that application alone, and the counts are published with set_stats (shown by show_custom_stats)."""
+    hosts, _sp_ids = application_hosts(applications, range(67, 69))
+    hosts["fd-missing"] = {"authorize_service_principal_id": "5a000000-0000-4000-8000-0000000000e9",
+                           "authorize_credentials": {"SecretToken": "emulator-secret-missing"}}
+    group_vars = {"authorize_" + option: value for option, value in connection(emulator_info).items()}
+    arguments = write_files(output_dir, "summary", {"all": {"hosts": hosts, "vars": group_vars}})
+    emulator.reset()
+    completed = subprocess.run(["ansible-playbook", "authorize.yml", "-e", "authorize_report=summary", "-e",
+                                "outcomes_path=" + os.path.join(output_dir, "front-door-summary.json")]
+                               + arguments + passthrough, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, check=False, env=dict(os.environ, ANSIBLE_SHOW_CUSTOM_STATS="1"))
+    stdout = completed.stdout
+    with open(os.path.join(output_dir, "authorize_role-front-door-summary.log"), "w") as transcript:
+        transcript.write(stdout)
+    recap = {}
+    for line in stdout.splitlines():
+        match = edge_scenarios.RECAP_LINE.match(line)
+        if match:
+            recap[match.group("host")] = (int(match.group("changed")), int(match.group("failed")))
+    table = stdout.partition("failed application  reason\n")[2].splitlines()
+    checks.expect(completed.returncode != 0 and table and table[0].startswith("fd-missing ")
+                  and "404" in table[0] and "1 of 3 applications failed: fd-missing." in stdout,
+                  "summary with a failure: the play fails and the reason is a line of a text table: %s"
+                  % (table[:1] or stdout[-300:]))
+    checks.expect(recap.get("fd-missing") == (0, 1) and all(recap.get(host) == (1, 0) for host in hosts
+                                                            if host != "fd-missing"),
+                  "summary with a failure: PLAY RECAP fails the failed application alone (%s)" % recap)
+    stats = " ".join(stdout.partition("CUSTOM STATS")[2].split())
+    checks.expect('"authorize_failed": 1' in stats and '"authorize_changed": 2' in stats
+                  and '"authorize_failed_applications": [ "fd-missing" ]' in stats,
+                  "summary with a failure: the counts and the failed application are published with set_stats: %s"
+                  % stats[:300])
+
+
 def main(checks, emulator, config, output_dir, passthrough):
     """Run the front-door scenarios; expectations go to ``checks``."""
     from entra_emulator.seed import load_seed  # pylint: disable=import-outside-toplevel
@@ -170,6 +207,7 @@ def main(checks, emulator, config, output_dir, passthrough):
     check_module_defaults(checks, emulator, applications, emulator_info, output_dir, passthrough)
     check_play_level_on_hosts(checks, emulator, applications, emulator_info, output_dir, passthrough)
     check_one_application_two_names(checks, emulator, applications, emulator_info, output_dir, passthrough)
+    check_summary_with_a_failure(checks, emulator, applications, emulator_info, output_dir, passthrough)
 
 
 def no_validation_task(stdout):

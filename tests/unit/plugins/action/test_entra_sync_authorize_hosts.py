@@ -216,15 +216,33 @@ def test_the_summary_report_counts_as_the_change_and_the_per_host_report_does_no
 
 
 @pytest.mark.parametrize('report, show_summary, shown', [('per_host', True, True), ('per_host', False, False),
-                                                         ('summary', True, False)])
-def test_the_action_shows_the_table_itself_before_the_per_host_reports(report, show_summary, shown):
+                                                         ('summary', True, True), ('summary', False, False)])
+def test_the_action_shows_the_table_itself_as_text(report, show_summary, shown):
     graph = FakeGraph()
     play = dict(PLAY, authorize_report=report, authorize_show_summary=show_summary)
     with mock.patch.object(entra_sync_authorize_hosts.display, 'display') as display:
         run({'app': application(graph, 'App')[1]}, play, graph=graph)
     texts = [call.args[0] for call in display.call_args_list]
-    # with the summary report, the report task is the table: shown once, there
     assert any(text.endswith('total 1, changed 1, ok 0, failed 0') for text in texts) is shown
+
+
+@pytest.mark.parametrize('show_summary', [True, False])
+def test_failed_applications_are_shown_as_a_table_of_reasons_and_published_as_stats(show_summary):
+    graph = FakeGraph()
+    hosts = {'good': application(graph, 'Good')[1],
+             'gone': {'authorize_service_principal_id': '00000000-0000-4000-8000-00000000dead',
+                      'authorize_credentials': {'SecretToken': 'x1234'}}}
+    play = dict(PLAY, authorize_report='summary', authorize_show_summary=show_summary)
+    with mock.patch.object(entra_sync_authorize_hosts.display, 'display') as display:
+        result, _sign_ins = run(hosts, play, graph=graph)
+    table = [call.args[0] for call in display.call_args_list if call.args[0].startswith('failed application')]
+    assert len(table) == 1
+    lines = table[0].splitlines()
+    assert lines[1].startswith("gone                ") and "Application 'gone'" in lines[1]
+    assert lines[-1].startswith('1 of 2 applications failed: gone.')
+    assert result['ansible_stats'] == {'per_host': False, 'aggregate': True, 'data': {
+        'authorize_total': 2, 'authorize_changed': 1, 'authorize_ok': 0, 'authorize_failed': 1,
+        'authorize_failed_applications': ['gone']}}
 
 
 def test_list_mode_authorizes_the_items_with_the_play_connection():

@@ -18,12 +18,14 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     SignInIntake,
     WrittenApplications,
     add_job_result,
+    failed_lines,
     failed_outcomes,
     host_report,
     refuse_shared_targets,
     job_start_failure,
     job_target,
     outcome_record,
+    outcome_stats,
     parse_host,
     parse_listed,
     parse_module_defaults,
@@ -437,29 +439,47 @@ def test_the_summary_tells_check_mode_from_a_real_change():
 # -- per-host report --------------------------------------------------------------------------------------------------
 
 def test_the_per_host_report_is_the_hosts_own_outcome():
-    result = {'report': 'per_host', 'outcomes': {'a': record('a', changed=True, msg='sent'),
-                                                 'b': record('b', failed=True, msg='it broke')}}
+    result = {'mode': 'hosts', 'report': 'per_host', 'outcomes': {'a': record('a', changed=True, msg='sent'),
+                                                                  'b': record('b', failed=True, msg='it broke')}}
     assert host_report(result, 'a') == {'changed': True, 'failed': False, 'msg': 'sent'}
     assert host_report(result, 'b') == {'changed': False, 'failed': True, 'msg': 'it broke'}
 
 
-def test_the_summary_report_is_one_report_showing_the_table():
-    lines = ['application  result  detail', 'total 1, changed 1, ok 0, failed 0']
-    result = {'report': 'summary', 'outcomes': {}, 'summary_lines': lines,
+def test_the_summary_report_with_nothing_failed_is_one_report_of_the_counts():
+    result = {'mode': 'hosts', 'report': 'summary', 'outcomes': {}, 'summary_lines': ['total 1'],
               'summary': {'total': 1, 'changed': 1, 'ok': 0, 'failed': 0}}
-    assert host_report(result, 'a') == {'changed': False, 'msg': lines, '_ansible_verbose_always': True}
-    del result['summary_lines']
     assert host_report(result, 'a') == {'changed': False, 'msg': '1 application(s): 1 changed, 0 ok, none failed.'}
 
 
-def test_the_summary_report_fails_naming_the_failed_applications_with_the_table_beside():
-    lines = ['application  result  detail', 'total 2, changed 1, ok 0, failed 1']
-    result = {'report': 'summary', 'outcomes': {}, 'summary_lines': lines, 'failed_msg': '1 of 2 applications failed: b.',
+def test_the_summary_report_with_a_failure_fails_only_the_failed_applications_hosts():
+    result = {'mode': 'hosts', 'report': 'summary', 'failed_msg': '1 of 2 applications failed: b.',
+              'outcomes': {'a': record('a', changed=True, msg='sent'), 'b': record('b', failed=True, msg='it broke')},
               'summary': {'total': 2, 'changed': 1, 'ok': 0, 'failed': 1}}
-    assert host_report(result, 'a') == {'failed': True, 'changed': False, 'msg': '1 of 2 applications failed: b.',
-                                        'summary_lines': lines}
-    del result['summary_lines']
-    assert 'summary_lines' not in host_report(result, 'a')
+    assert host_report(result, 'a') == {'changed': True, 'failed': False, 'msg': 'sent'}
+    assert host_report(result, 'b') == {'changed': False, 'failed': True, 'msg': 'it broke'}
+
+
+def test_a_failed_list_fails_its_one_report_with_a_short_message_and_no_table():
+    result = {'mode': 'list', 'report': 'summary', 'failed_msg': '1 of 2 applications failed: b.',
+              'summary_lines': ['total 2'], 'outcomes': {'b': record('b', failed=True)},
+              'summary': {'total': 2, 'changed': 1, 'ok': 0, 'failed': 1}}
+    assert host_report(result, 'localhost') == {'failed': True, 'changed': False,
+                                                'msg': '1 of 2 applications failed: b.'}
+
+
+def test_the_failed_applications_table_gives_each_reason_as_text():
+    records = {'a': record('a', changed=True), 'long-name': record('long-name', failed=True, msg='it broke'),
+               'b': record('b', failed=True, msg='not found')}
+    assert failed_lines(records) == ['failed application  reason', 'b                   not found',
+                                     'long-name           it broke']
+    assert failed_lines({'a': record('a')}) == []
+
+
+def test_the_outcome_counts_are_published_as_stats_added_up_over_batches():
+    stats = outcome_stats({'total': 3, 'changed': 1, 'ok': 1, 'failed': 1, 'failed_names': ['b']})
+    assert stats == {'per_host': False, 'aggregate': True, 'data': {
+        'authorize_total': 3, 'authorize_changed': 1, 'authorize_ok': 1, 'authorize_failed': 1,
+        'authorize_failed_applications': ['b']}}
 
 
 def test_a_host_outside_the_batch_fails_its_report_saying_why():
