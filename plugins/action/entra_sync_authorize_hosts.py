@@ -12,12 +12,17 @@ gather the outcomes into one record per application.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import collections
 import functools
+import socket
+import threading
+import time
 from collections import ChainMap
 from collections.abc import Mapping
+from urllib.parse import urlsplit
+from urllib.request import getproxies_environment, proxy_bypass_environment
 
 from ansible.errors import AnsibleError
-from ansible.utils.display import Display
 
 from ansible_collections.entra.provisioning.plugins.module_utils._client_factory import build_graph_client
 from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import settings_notices
@@ -56,9 +61,14 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_authoriza
     SyncAuthorizer,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import start_jobs_unless_running
-from ansible_collections.entra.provisioning.plugins.plugin_utils._controller_action import ControllerAction
+from ansible_collections.entra.provisioning.plugins.plugin_utils._controller_action import (
+    ControllerAction,
+)
 
-display = Display()
+# Nothing shown for this long (seconds): a line says where the run is. Shorter runs get no extra line.
+QUIET_SECONDS = 10
+# A throttling wait shorter than this (seconds) gets no line of its own.
+MIN_WAIT_SHOWN = 2
 # The action is a member of this group (meta/runtime.yml), so module_defaults for it arrive as the task's arguments.
 ACTION_GROUP = 'group/entra.provisioning.entra'
 
@@ -89,8 +99,14 @@ class ActionModule(ControllerAction):
             # Read as the authorization goes: the first sign-in group starts while later hosts are still read.
             applications = (self._parse_host(host, hostvars, play_layer, notes, defaults)
                             for host in task_vars.get('ansible_play_batch') or ())
-        records = self._authorize(applications, settings)
-        notes.warn()
+        listed = settings['applications'] if mode == 'list' else task_vars.get('ansible_play_batch')
+        progress = Progress(self.output, len(listed or ()))
+        progress.start()
+        try:
+            records = self._authorize(applications, _Run(settings, WrittenApplications(), progress))
+        finally:
+            progress.stop()
+        notes.warn(self.output)
         summary = summarize(records)
         # The per-host report needs hosts that are applications; a list has no such hosts to report on.
         report = settings['report'] if mode == 'hosts' else 'summary'
@@ -100,13 +116,13 @@ class ActionModule(ControllerAction):
             result['summary_lines'] = summary_lines(records, check_mode=bool(self._task.check_mode))
             # Shown here as text, the table costs no task of its own (a task, even skipped, costs ansible-core a
             # look at every host) and is never folded into a task result's JSON.
-            display.display('\n'.join(result['summary_lines']))
+            self.output.display('\n'.join(result['summary_lines']))
         if summary['failed']:
             result['failed_msg'] = ('%d of %d applications failed: %s. See the table of failed applications or %s.'
                                     'outcomes for each reason.' % (summary['failed'], summary['total'],
                                                                    ', '.join(summary['failed_names']),
                                                                    'authorize_result'))
-            display.display('\n'.join(failed_lines(records) + [result['failed_msg']]))
+            self.output.display('\n'.join(failed_lines(records) + [result['failed_msg']]))
         # What set_stats would publish, published by this task itself: no task of its own.
         result['ansible_stats'] = outcome_stats(summary)
         return result
@@ -130,9 +146,9 @@ class ActionModule(ControllerAction):
         args = dict(self._task.args or {})
         ignored = sorted(str(name) for name in args if name not in CONNECTION_OPTIONS)
         if ignored:
-            display.warning('module_defaults for %s sets %s, which the authorize role does not take from there (only '
-                            'the connection options); set %s instead.'
-                            % (ACTION_GROUP, ', '.join(ignored), ', '.join(variable(name) for name in ignored)))
+            self.output.warning('module_defaults for %s sets %s, which the authorize role does not take from there '
+                                '(only the connection options); set %s instead.'
+                                % (ACTION_GROUP, ', '.join(ignored), ', '.join(variable(name) for name in ignored)))
         return parse_module_defaults(args, ACTION_GROUP)
 
     def _parse_host(self, host, hostvars, play_layer, notes, defaults):
@@ -185,7 +201,7 @@ class ActionModule(ControllerAction):
 
     # -- phase 2 to 4: group by sign-in, authorize, start jobs ---------------------------------------------------
 
-    def _authorize(self, applications, settings):
+    def _authorize(self, applications, run):
         """Authorize ``applications`` (read as they come) sign-in group by sign-in group; return records by name.
 
         The groups are authorized in a thread of their own while this one reads the rest of the hosts: the first
@@ -194,12 +210,12 @@ class ActionModule(ControllerAction):
         or every host is read.
         """
         intake = SignInIntake()
-        written = WrittenApplications()
-        authorizing = start_in_thread(lambda: self._authorize_groups(intake, settings, written))
+        authorizing = start_in_thread(lambda: self._authorize_groups(intake, run))
         read, refused = [], []
         try:
             for application in refuse_shared_targets(applications):
                 read.append(application)
+                run.progress.read = len(read)
                 if application.rejected:
                     refused.append(application)
                 else:
@@ -209,36 +225,41 @@ class ActionModule(ControllerAction):
             authorizing.result()
             raise
         intake.close()
-        display.display('authorize: %d application(s) in %d sign-in group(s), %d refused before sending anything'
-                        % (len(read), len(intake.groups), len(refused)))
+        run.progress.say('%d application(s) in %d sign-in group(s), %d refused before sending anything'
+                         % (len(read), len(intake.groups), len(refused)))
         records = {}
         _keep(records, refused, failed_outcomes(refused, 'validating its variables', None))
         for part, outcomes, jobs in authorizing.result():
             _keep(records, part, outcomes, jobs, check_mode=bool(self._task.check_mode))
         done = summarize(records)
-        display.display('authorize: done: %(changed)d changed, %(ok)d ok, %(failed)d failed' % done)
+        run.progress.say('done: %(changed)d changed, %(ok)d ok, %(failed)d failed' % done)
         # Records in the order the hosts came, whatever group they went through.
         order = dict((application.name, position) for position, application in enumerate(read))
         return dict(sorted(records.items(), key=lambda item: order.get(item[0], len(order))))
 
-    def _authorize_groups(self, intake, settings, written):
+    def _authorize_groups(self, intake, run):
         """Authorize each sign-in group as it appears; return (applications, outcomes, job results) per part."""
         done = []
         try:
             for number, group in enumerate(intake.new_groups(), 1):
-                display.display('authorize: sign-in %d (%s)' % (number, group.label))
+                run.progress.say('sign-in %d (%s)' % (number, group.label), phase='signing in as %s' % group.label)
                 try:
                     client = build_graph_client(OptionAdapter.from_dict(group.connection),
-                                                max_concurrency=settings['max_concurrency'])
+                                                max_concurrency=run.settings['max_concurrency'])
+                    # A name that does not resolve fails the group at once, rather than after every retry.
+                    refuse_unresolved_names(client.settings)
+                    # Throttling waits: once the Graph client reports them (seconds, why), hand it run.progress.waiting
+                    # here, and each wait shows as a line.
                     # Signing in before the first phase makes a refused secret read as what it is, once per group.
                     client.authenticator.get_token()
                 except EntraError as error:
                     applications = list(group.arrivals())
                     done.append((applications, failed_outcomes(applications, 'signing in as %s' % group.label,
                                                                error), None))
+                    run.progress.done += len(applications)
                     continue
                 try:
-                    self._authorize_group(client, group, settings, done, written)
+                    self._authorize_group(client, group, run, done)
                 finally:
                     client.close()
         except ReadingAbortedError:
@@ -246,25 +267,28 @@ class ActionModule(ControllerAction):
             pass
         return done
 
-    def _authorize_group(self, client, group, settings, done, written):
+    def _authorize_group(self, client, group, run, done):
         warnings, deprecation = settings_notices(client.settings, variable)
         for warning in warnings:
-            display.warning('%s: %s' % (group.label, warning))
+            self.output.warning('%s: %s' % (group.label, warning))
         if deprecation:
             # The role's variable is what the user wrote; the controller shows one identical notice once per run.
-            display.deprecated(deprecation['msg'].replace('api_version', variable('api_version'), 1),
+            self.output.deprecated(deprecation['msg'].replace('api_version', variable('api_version'), 1),
                                date=deprecation['date'], collection_name=deprecation['collection_name'])
+        settings = run.settings
         for part_number, part in enumerate(group.parts(settings['applications_per_run']), 1):
             where = group.label if part_number == 1 else '%s, part %d' % (group.label, part_number)
             taken = []
             # Before it writes, the part gives up each application an earlier part or group resolved to already.
             authorizer = SyncAuthorizer(client, check_mode=bool(self._task.check_mode),
-                                        max_concurrency=settings['max_concurrency'], progress=_progress_line(where),
-                                        before_writes=functools.partial(written.refuse_claimed, taken))
+                                        max_concurrency=settings['max_concurrency'],
+                                        progress=functools.partial(run.progress.phase_of, where),
+                                        before_writes=functools.partial(run.written.refuse_claimed, taken))
             applications, outcomes = self._run_part(authorizer, group, part, taken)
-            done.append((applications, outcomes, self._start_jobs(client, group, applications, outcomes, settings)))
+            done.append((applications, outcomes, self._start_jobs(client, group, applications, outcomes, run)))
+            run.progress.done += len(applications)
 
-    def _start_jobs(self, client, group, part, outcomes, settings):
+    def _start_jobs(self, client, group, part, outcomes, run):
         """Start the jobs of the part's applications that asked for it and are authorized; one result (or None) per
         application of the part."""
         check_mode = bool(self._task.check_mode)
@@ -273,12 +297,12 @@ class ActionModule(ControllerAction):
         jobs = [None] * len(part)
         if not ready:
             return jobs
-        display.display('authorize: %s: starting the jobs of %d application(s) unless running'
-                        % (group.label, len(ready)))
+        run.progress.say('%s: starting the jobs of %d application(s) unless running' % (group.label, len(ready)),
+                         phase='%s: starting jobs' % group.label)
         targets = [job_target(outcomes[position]) for position in ready]
         try:
             results = start_jobs_unless_running(client, targets, check_mode=check_mode,
-                                                max_concurrency=settings['max_concurrency'])
+                                                max_concurrency=run.settings['max_concurrency'])
         except EntraError as error:
             results = [job_start_failure(target, error) for target in targets]
         except Exception as error:  # pylint: disable=broad-exception-caught
@@ -289,8 +313,7 @@ class ActionModule(ControllerAction):
             jobs[position] = job
         return jobs
 
-    @staticmethod
-    def _run_part(authorizer, group, part, taken):
+    def _run_part(self, authorizer, group, part, taken):
         """Authorize one part, taking its applications as they arrive (into ``taken``); return (applications,
         outcomes)."""
 
@@ -310,13 +333,86 @@ class ActionModule(ControllerAction):
             return taken, failed_outcomes(taken, 'authorizing with %s' % group.label, error)
         for outcome in outcomes:
             for warning in outcome.warnings:
-                display.warning(warning)
+                self.output.warning(warning)
         return taken, outcomes
 
 
-def _progress_line(where):
-    """Show each phase of the engine as it starts: ``authorize: <sign-in>[, part 2]: phase 2 of 5, ...``."""
-    return lambda text: display.display('authorize: %s: %s' % (where, text))
+# What one run of the action carries from phase to phase: the play-level settings, which applications are written
+# (one host each), and the progress lines.
+_Run = collections.namedtuple('_Run', 'settings written progress')
+
+
+class Progress(object):
+    """The run's progress lines (``authorize: ...``), each shown as it happens, and a line saying where the run is
+    whenever nothing was shown for ``quiet_seconds``: which phase, how many hosts read, how many applications
+    done. A run shorter than that shows no extra line."""
+
+    def __init__(self, output, total, quiet_seconds=QUIET_SECONDS, clock=time.monotonic):
+        self.output = output
+        self.total = total
+        self.read = 0
+        self.done = 0
+        self.phase = 'reading the hosts'
+        self.quiet_seconds = quiet_seconds
+        self._clock = clock
+        self._started = self._last = clock()
+        self._stopped = threading.Event()
+        self._thread = None
+
+    def say(self, text, phase=None):
+        """Show ``authorize: text`` now; ``phase`` (if given) is what the run does from now on."""
+        if phase is not None:
+            self.phase = phase
+        self._last = self._clock()
+        self.output.display('authorize: %s' % text)
+
+    def phase_of(self, where, text):
+        """The engine's progress for one sign-in group (or part) ``where``: ``phase 2 of 5, ...``."""
+        self.say('%s: %s' % (where, text), phase='%s: %s' % (where, text.split(',')[0]))
+
+    def waiting(self, seconds, reason, where=None):
+        """The hook for throttling waits: a wait of a few seconds or more gets its own line (how long, why)."""
+        if seconds >= MIN_WAIT_SHOWN:
+            self.say('%swaiting %d s: %s' % ('%s: ' % where if where else '', round(seconds), reason))
+
+    def tick(self):
+        """Show where the run is if nothing was shown for ``quiet_seconds``."""
+        now = self._clock()
+        if now - self._last >= self.quiet_seconds:
+            self.say('still %s: %d of %d host(s) read, %d application(s) done (%d s so far)'
+                     % (self.phase, self.read, self.total, self.done, now - self._started))
+
+    def start(self):
+        """Tick once a second in a thread of its own until ``stop``."""
+        def ticking():
+            while not self._stopped.wait(1):
+                self.tick()
+        self._thread = threading.Thread(target=ticking, name='authorize-progress')
+        self._thread.daemon = True
+        self._thread.start()
+
+    def stop(self):
+        """Stop ticking."""
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def refuse_unresolved_names(settings):
+    """Raise EntraError naming the host name of Graph or of the sign-in service (ConnectionSettings) that does not
+    resolve, before any request: retried, it would fail the same way after every wait. A URL the environment
+    sends through a proxy is the proxy's to resolve."""
+    for what, url in (('Graph', settings.graph_base_url), ('the sign-in service', settings.authority_host)):
+        parts = urlsplit(url)
+        proxies = getproxies_environment()
+        if (proxies.get('https') or proxies.get('all')) and not proxy_bypass_environment(parts.hostname or '', proxies):
+            continue
+        try:
+            socket.getaddrinfo(parts.hostname, parts.port or 443, 0, socket.SOCK_STREAM)
+        except socket.gaierror as error:
+            raise EntraError('the host name %s of %s (%s) does not resolve: %s. Check the name (authorize_cloud, '
+                             'authorize_graph_endpoint, authorize_authority_host) and the DNS of the controller.'
+                             % (parts.hostname, what, url, error.strerror or error))
 
 
 class _Notes(object):
@@ -343,15 +439,15 @@ class _Notes(object):
             if name in host_layer and (name not in play_layer or host_layer[name] != play_layer[name]):
                 self.play_level.setdefault(name, []).append(host)
 
-    def warn(self):
+    def warn(self, output):
         """Show one warning per variable, naming a few of its hosts."""
         for (name, close), hosts in sorted(self.unknown.items(), key=lambda item: item[0][0]):
             hint = ('Did you mean %s?' % close if close else
                     'ansible-doc -t role entra.provisioning.authorize lists the role variables.')
-            display.warning('%s (set for %s) is not a variable of the entra.provisioning.authorize role, so it is '
+            output.warning('%s (set for %s) is not a variable of the entra.provisioning.authorize role, so it is '
                             'ignored. %s' % (name, _name_hosts(hosts), hint))
         for name, hosts in sorted(self.play_level.items()):
-            display.warning('%s is set for %s, but it is read from the play only (play vars, role parameters, extra '
+            output.warning('%s is set for %s, but it is read from the play only (play vars, role parameters, extra '
                             'vars, role defaults), never from a host: the host value is ignored. Set it in the play.'
                             % (name, _name_hosts(hosts)))
 

@@ -7,25 +7,33 @@ expectation is read from ansible-doc, the PLAY RECAP, the registered outcomes an
 
 import json
 import os
+import re
 import subprocess
+import time
 
 import yaml
 
 import edge_scenarios
 from edge_scenarios import CLIENT_ID, CLIENT_SECRET, TENANT_ID, operations, run
 
-ROLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "roles", "authorize")
-
-
 def check_ansible_doc(checks):
-    """ansible-doc -t role documents every variable of meta/argument_specs.yml, with its type, default and choices."""
+    """ansible-doc -t role documents every variable of the role's page, with its type, default and choices."""
+    listed = subprocess.run(["ansible-doc", "-t", "role", "--json", "entra.provisioning.authorize"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     completed = subprocess.run(["ansible-doc", "-t", "role", "entra.provisioning.authorize"], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, check=False)
-    page = completed.stdout
-    with open(os.path.join(ROLE_DIR, "meta", "argument_specs.yml")) as specs:
-        options = yaml.safe_load(specs)["argument_specs"]["authorize"]["options"]
-    missing = [name for name in options if name not in page]
-    checks.expect(completed.returncode == 0 and "ENTRY POINT: authorize" in page and not missing,
+    # Without colours and line wrapping, so a sentence reads as one.
+    page = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", completed.stdout).split())
+    try:
+        options = json.loads(listed.stdout)["entra.provisioning.authorize"]["entry_points"]["authorize"]["options"]
+    except (ValueError, KeyError) as error:
+        options = {}
+        print("ansible-doc --json: %r: %s" % (error, listed.stdout[:500]))
+    wanted = ("authorize_timeout", "authorize_max_retries", "authorize_credentials", "authorize_max_concurrency",
+              "authorize_report", "authorize_applications")
+    missing = [name for name in options if name not in page] + [name for name in wanted if name not in options]
+    checks.expect(completed.returncode == 0 and "ENTRY POINT: authorize" in page and len(options) >= 30
+                  and not missing,
                   "ansible-doc -t role: the page lists all %d variables (exit %d, missing %s)"
                   % (len(options), completed.returncode, missing))
     shown = ("default: 30", "default: 5000", "choices: [per_host, summary]", "Must be 1 or more", "From 1 to 5000")
@@ -198,6 +206,51 @@ def check_summary_with_a_failure(checks, emulator, applications, emulator_info, 
                   % stats[:300])
 
 
+def check_long_runs_and_pipes(checks, emulator, applications, emulator_info, output_dir, passthrough):
+    """A slow run says where it is at default verbosity; the role piped into head ends; a name that does not resolve
+    fails at once, naming it."""
+    hosts, sp_ids = application_hosts(applications, range(70, 72))
+    group_vars = {"authorize_" + option: value for option, value in connection(emulator_info).items()}
+    arguments = write_files(output_dir, "slow", {"all": {"hosts": hosts, "vars": group_vars}})
+    playbook = ["ansible-playbook", "authorize.yml", "-e", "outcomes_path=" + os.path.join(output_dir, "fd.json")]
+    emulator.reset()
+    # Every Graph answer takes 4 s: the three reads are quiet for about 12 s.
+    emulator.set_faults(latency_ms=4000)
+    code, stdout, _recap = run(playbook + arguments, output_dir, "front-door-slow")
+    emulator.reset()
+    still = [line for line in stdout.splitlines() if line.startswith("authorize: still ")]
+    checks.expect(code == 0 and still and "phases 1 to 3 of 5" in still[0]
+                  and "2 of 2 host(s) read, 0 application(s) done" in still[0],
+                  "a slow run: at default verbosity a line says which phase and how many are done (%s)" % still)
+
+    # Piped into head: the play ends (no hang) and does its work.
+    for lines in (3, 8):
+        emulator.reset()
+        command = " ".join(["timeout", "120"] + playbook + arguments + passthrough) + " | head -%d" % lines
+        completed = subprocess.run(["bash", "-o", "pipefail", "-c", command + "; exit ${PIPESTATUS[0]}"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
+        checks.expect(completed.returncode != 124 and acquired_ids(emulator.log()) == sorted(sp_ids.values()),
+                      "piped into head -%d: ansible-playbook ends (exit %d, 124 is a hang) and authorizes both "
+                      "applications" % (lines, completed.returncode))
+
+    # A Graph host name that does not resolve: the group fails at once, nothing is retried or sent.
+    unresolved = dict(group_vars, authorize_graph_endpoint="https://graph.no-such-cloud.invalid")
+    arguments = write_files(output_dir, "dns", {"all": {"hosts": hosts, "vars": unresolved}})
+    outcomes_path = os.path.join(output_dir, "front-door-dns.json")
+    emulator.reset()
+    started = time.monotonic()
+    code, _stdout, recap = run(["ansible-playbook", "authorize.yml", "-e", "outcomes_path=" + outcomes_path]
+                               + arguments + passthrough, output_dir, "front-door-dns")
+    seconds = time.monotonic() - started
+    with open(outcomes_path) as outcomes_file:
+        messages = [outcome["msg"] for outcome in json.load(outcomes_file).values()]
+    checks.expect(code != 0 and all(recap[host][2] == 1 for host in hosts) and not emulator.log()
+                  and all("the host name graph.no-such-cloud.invalid of Graph" in message for message in messages)
+                  and seconds < 30,
+                  "a name that does not resolve: every host fails at once (%.1f s), naming it, nothing sent: %s"
+                  % (seconds, messages[:1]))
+
+
 def main(checks, emulator, config, output_dir, passthrough):
     """Run the front-door scenarios; expectations go to ``checks``."""
     from entra_emulator.seed import load_seed  # pylint: disable=import-outside-toplevel
@@ -208,6 +261,7 @@ def main(checks, emulator, config, output_dir, passthrough):
     check_play_level_on_hosts(checks, emulator, applications, emulator_info, output_dir, passthrough)
     check_one_application_two_names(checks, emulator, applications, emulator_info, output_dir, passthrough)
     check_summary_with_a_failure(checks, emulator, applications, emulator_info, output_dir, passthrough)
+    check_long_runs_and_pipes(checks, emulator, applications, emulator_info, output_dir, passthrough)
 
 
 def no_validation_task(stdout):
