@@ -118,11 +118,18 @@ class OptionChecker(object):
     ``name_of`` turns an option into what the user wrote (``authorize_timeout`` for the role, ``timeout`` for
     module_defaults); ansible-core's messages then name it. On top of the spec: a text option refuses a list or a
     mapping (ansible-core would turn it into its Python text), and numbers keep their BOUNDS.
+
+    Values that already have their spec's type (text for ``str``, a boolean for ``bool``, ...) and are among its
+    choices are what the validator would return unchanged, so they are taken as they are: a thousand hosts whose
+    variables need no conversion cost no validator run each (about 1.5 ms a host). Any other value set goes through
+    the validator, which converts it or says what is wrong.
     """
 
     def __init__(self, spec, name_of=variable):
         self.spec = spec
         self.name_of = name_of
+        self._defaults = dict((option, definition.get('default')) for option, definition in spec.items())
+        self._as_validated = dict((option, _as_validated(definition)) for option, definition in spec.items())
         self._validator = ArgumentSpecValidator(dict((name_of(option), dict(definition))
                                                      for option, definition in spec.items()))
 
@@ -130,15 +137,29 @@ class OptionChecker(object):
         """Return every option of the spec (``values`` checked and converted, defaults for the rest).
 
         ``values`` is ``{option: value}``; ``where`` says whose values they are in a message (``host 'expenses'``).
-        Raises InvalidInputError naming every problem. The values of secret options are registered first.
+        Raises InvalidInputError naming every problem; the values of secret options are registered before any
+        message is built.
         """
+        # null is unset, as it is for a module option: the default (or the environment) applies.
+        given = dict((option, value) for option, value in values.items() if value is not None and option in self.spec)
+        as_validated = self._as_validated
+        if all(as_validated[option](value) for option, value in given.items()):
+            checked = dict(self._defaults, **given)
+            problems = []
+        else:
+            checked, problems = self._validate(given)
+        if not problems:
+            problems.extend(self._out_of_bounds(checked))
+        if problems:
+            raise InvalidInputError('%s: %s.' % (where, '; '.join(problem.rstrip('.') for problem in problems)))
+        return checked
+
+    def _validate(self, given):
+        """Run ansible-core's validator; return (every option of the spec, the problems found)."""
         problems = []
         parameters = {}
-        for option, value in values.items():
-            definition = self.spec.get(option)
-            if definition is None or value is None:
-                # null is unset, as it is for a module option: the default (or the environment) applies.
-                continue
+        for option, value in given.items():
+            definition = self.spec[option]
             if definition.get('no_log'):
                 # The ``key`` of a credentials pair is its name, not a secret (the only no_log option with pairs).
                 register_leaves(value, ('key',))
@@ -148,12 +169,7 @@ class OptionChecker(object):
             parameters[self.name_of(option)] = value
         result = self._validator.validate(parameters)
         problems.extend(error.msg for error in result.errors.errors)
-        checked = dict((option, result.validated_parameters.get(self.name_of(option))) for option in self.spec)
-        if not problems:
-            problems.extend(self._out_of_bounds(checked))
-        if problems:
-            raise InvalidInputError('%s: %s.' % (where, '; '.join(problem.rstrip('.') for problem in problems)))
-        return checked
+        return dict((option, result.validated_parameters.get(self.name_of(option))) for option in self.spec), problems
 
     def _out_of_bounds(self, checked):
         for option, (lowest, highest) in sorted(BOUNDS.items()):
@@ -163,6 +179,24 @@ class OptionChecker(object):
             if value < lowest or (highest is not None and value > highest):
                 wanted = '%d or more' % lowest if highest is None else 'from %d to %d' % (lowest, highest)
                 yield '%s must be %s, got %d' % (self.name_of(option), wanted, value)
+
+
+def _as_validated(definition):
+    """Return a test of a value: True when ansible-core's validator would return it unchanged for ``definition``
+    (it has the type already, a path has no ``~`` or ``$`` to expand, and it is one of the choices, if any)."""
+    kind = definition.get('type', 'str')
+    choices = definition.get('choices')
+    if choices:
+        return lambda value: isinstance(value, str) and kind == 'str' and value in choices
+    if kind == 'raw':
+        return lambda value: True
+    if kind == 'int':
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
+    if kind == 'bool':
+        return lambda value: isinstance(value, bool)
+    if kind == 'path':
+        return lambda value: isinstance(value, str) and '~' not in value and '$' not in value
+    return lambda value: kind == 'str' and isinstance(value, str)
 
 
 _HOST_CHECKER = OptionChecker(HOST_SPEC)
@@ -281,8 +315,16 @@ def _connection(checked, where):
     """
     connection = dict((option, checked[option]) for option in CONNECTION_OPTIONS if checked[option] not in (None, ''))
     if 'cloud' in connection:
-        connection['cloud'] = resolve_cloud(connection['cloud'], where).name
+        cloud = connection['cloud']
+        canonical = _CANONICAL_CLOUDS.get(cloud)
+        if canonical is None:
+            canonical = _CANONICAL_CLOUDS[cloud] = resolve_cloud(cloud, where).name
+        connection['cloud'] = canonical
     return connection
+
+
+# Each cloud name seen, with its canonical name: a thousand hosts of one group name the same cloud.
+_CANONICAL_CLOUDS = {}
 
 
 class SignInGroup(object):

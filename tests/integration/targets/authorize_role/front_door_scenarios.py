@@ -74,6 +74,25 @@ def write_files(output_dir, label, inventory, extra_vars=None):
     return arguments
 
 
+def run_role(emulator, output_dir, label, inventory, passthrough, extra=(), faults=None):
+    """Reset the emulator (then set ``faults``) and run the role over ``inventory``; return (exit code, output,
+    recap, outcomes, log)."""
+    arguments = write_files(output_dir, label, inventory)
+    outcomes_path = os.path.join(output_dir, "front-door-%s.json" % label)
+    if os.path.exists(outcomes_path):
+        os.remove(outcomes_path)
+    emulator.reset()
+    if faults:
+        emulator.set_faults(**faults)
+    code, stdout, recap = run(["ansible-playbook", "authorize.yml", "-e", "outcomes_path=" + outcomes_path]
+                              + list(extra) + arguments + passthrough, output_dir, "front-door-%s" % label)
+    outcomes = {}
+    if os.path.exists(outcomes_path):
+        with open(outcomes_path) as outcomes_file:
+            outcomes = json.load(outcomes_file)
+    return code, stdout, recap, outcomes, emulator.log()
+
+
 def acquired_ids(entries):
     """The service principal ids acquireAccessToken was sent for."""
     return sorted(entry["path"].split("/")[-3] for entry in operations(entries, "acquireAccessToken"))
@@ -108,15 +127,12 @@ def check_play_level_on_hosts(checks, emulator, applications, emulator_info, out
     hosts[names[0]]["authorize_max_concurrency"] = 0
     hosts[names[2]]["authorize_report"] = "summary"
     group_vars = {"authorize_" + option: value for option, value in connection(emulator_info).items()}
-    arguments = write_files(output_dir, "play-level", {"all": {"hosts": hosts, "vars": group_vars}})
-    emulator.reset()
-    code, stdout, recap = run(["ansible-playbook", "authorize.yml", "-e", "outcomes_path=" +
-                               os.path.join(output_dir, "front-door-play-level.json")] + arguments + passthrough,
-                              output_dir, "front-door-play-level")
+    code, stdout, recap, _outcomes, entries = run_role(emulator, output_dir, "play-level",
+                                                       {"all": {"hosts": hosts, "vars": group_vars}}, passthrough)
     flat = " ".join(stdout.split())
     checks.expect(code == 0 and sorted(recap) == names
                   and all(recap[host][1:] == (1, 0) for host in names)
-                  and acquired_ids(emulator.log()) == sorted(sp_ids.values()),
+                  and acquired_ids(entries) == sorted(sp_ids.values()),
                   "play-level on hosts: every application is authorized and reported per host (exit %d, recap %s)"
                   % (code, recap))
     checks.expect("authorize_max_concurrency is set for host '%s', but it is read from the play only" % names[0] in flat
@@ -134,14 +150,9 @@ def check_one_application_two_names(checks, emulator, applications, emulator_inf
                           "authorize_credentials": credentials},
              "fd-by-name": {"authorize_display_name": application["display_name"], "authorize_credentials": credentials,
                             "authorize_timeout": 31}}
-    arguments = write_files(output_dir, "two-names", {"all": {"hosts": hosts, "vars": group_vars}})
-    outcomes_path = os.path.join(output_dir, "front-door-two-names.json")
-    emulator.reset()
-    code, _stdout, recap = run(["ansible-playbook", "authorize.yml", "-e", "outcomes_path=" + outcomes_path]
-                               + arguments + passthrough, output_dir, "front-door-two-names")
-    with open(outcomes_path) as outcomes_file:
-        message = json.load(outcomes_file)["fd-by-name"]["msg"] or ""
-    entries = emulator.log()
+    code, _stdout, recap, outcomes, entries = run_role(emulator, output_dir, "two-names",
+                                                       {"all": {"hosts": hosts, "vars": group_vars}}, passthrough)
+    message = outcomes.get("fd-by-name", {}).get("msg") or ""
     checks.expect(acquired_ids(entries) == [application["service_principal_id"]]
                   and len(operations(entries, "token")) == 2
                   and recap.get("fd-by-id", (0, 0, 1))[1:] == (1, 0) and recap.get("fd-by-name", (0, 0, 0))[2] == 1,
@@ -157,13 +168,9 @@ def check_one_application_two_names(checks, emulator, applications, emulator_inf
              "fd-global": {"authorize_service_principal_id": application["service_principal_id"],
                            "authorize_credentials": credentials, "authorize_cloud": "global",
                            "authorize_timeout": 31}}
-    arguments = write_files(output_dir, "two-clouds", {"all": {"hosts": hosts, "vars": group_vars}})
-    emulator.reset()
-    code, _stdout, recap = run(["ansible-playbook", "authorize.yml", "-e", "outcomes_path=" + outcomes_path]
-                               + arguments + passthrough, output_dir, "front-door-two-clouds")
-    with open(outcomes_path) as outcomes_file:
-        message = json.load(outcomes_file)["fd-global"]["msg"] or ""
-    entries = emulator.log()
+    code, _stdout, recap, outcomes, entries = run_role(emulator, output_dir, "two-clouds",
+                                                       {"all": {"hosts": hosts, "vars": group_vars}}, passthrough)
+    message = outcomes.get("fd-global", {}).get("msg") or ""
     checks.expect(acquired_ids(entries) == [application["service_principal_id"]]
                   and len(operations(entries, "token")) == 1 and "host 'fd-azurecloud' names too" in message,
                   "AzureCloud and global on one tenant: one sign-in, one write, the second host refused naming the "
@@ -211,19 +218,18 @@ def check_long_runs_and_pipes(checks, emulator, applications, emulator_info, out
     fails at once, naming it."""
     hosts, sp_ids = application_hosts(applications, range(70, 72))
     group_vars = {"authorize_" + option: value for option, value in connection(emulator_info).items()}
-    arguments = write_files(output_dir, "slow", {"all": {"hosts": hosts, "vars": group_vars}})
-    playbook = ["ansible-playbook", "authorize.yml", "-e", "outcomes_path=" + os.path.join(output_dir, "fd.json")]
-    emulator.reset()
+    inventory = {"all": {"hosts": hosts, "vars": group_vars}}
     # Every Graph answer takes 4 s: the three reads are quiet for about 12 s.
-    emulator.set_faults(latency_ms=4000)
-    code, stdout, _recap = run(playbook + arguments, output_dir, "front-door-slow")
-    emulator.reset()
+    code, stdout, _recap, _outcomes, _entries = run_role(emulator, output_dir, "slow", inventory, passthrough,
+                                                         faults={"latency_ms": 4000})
     still = [line for line in stdout.splitlines() if line.startswith("authorize: still ")]
     checks.expect(code == 0 and still and "phases 1 to 3 of 5" in still[0]
                   and "2 of 2 host(s) read, 0 application(s) done" in still[0],
                   "a slow run: at default verbosity a line says which phase and how many are done (%s)" % still)
 
     # Piped into head: the play ends (no hang) and does its work.
+    arguments = write_files(output_dir, "pipe", inventory)
+    playbook = ["ansible-playbook", "authorize.yml", "-e", "outcomes_path=" + os.path.join(output_dir, "fd.json")]
     for lines in (3, 8):
         emulator.reset()
         command = " ".join(["timeout", "120"] + playbook + arguments + passthrough) + " | head -%d" % lines
@@ -235,16 +241,12 @@ def check_long_runs_and_pipes(checks, emulator, applications, emulator_info, out
 
     # A Graph host name that does not resolve: the group fails at once, nothing is retried or sent.
     unresolved = dict(group_vars, authorize_graph_endpoint="https://graph.no-such-cloud.invalid")
-    arguments = write_files(output_dir, "dns", {"all": {"hosts": hosts, "vars": unresolved}})
-    outcomes_path = os.path.join(output_dir, "front-door-dns.json")
-    emulator.reset()
     started = time.monotonic()
-    code, _stdout, recap = run(["ansible-playbook", "authorize.yml", "-e", "outcomes_path=" + outcomes_path]
-                               + arguments + passthrough, output_dir, "front-door-dns")
+    code, _stdout, recap, outcomes, entries = run_role(emulator, output_dir, "dns",
+                                                       {"all": {"hosts": hosts, "vars": unresolved}}, passthrough)
     seconds = time.monotonic() - started
-    with open(outcomes_path) as outcomes_file:
-        messages = [outcome["msg"] for outcome in json.load(outcomes_file).values()]
-    checks.expect(code != 0 and all(recap[host][2] == 1 for host in hosts) and not emulator.log()
+    messages = [outcome["msg"] for outcome in outcomes.values()]
+    checks.expect(code != 0 and messages and all(recap[host][2] == 1 for host in hosts) and not entries
                   and all("the host name graph.no-such-cloud.invalid of Graph" in message for message in messages)
                   and seconds < 30,
                   "a name that does not resolve: every host fails at once (%.1f s), naming it, nothing sent: %s"

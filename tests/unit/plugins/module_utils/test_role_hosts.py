@@ -14,6 +14,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_authoriza
 from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts import (
     CONNECTION_OPTIONS,
     HOST_OPTIONS,
+    HOST_SPEC,
+    OptionChecker,
     ReadingAbortedError,
     SignInIntake,
     WrittenApplications,
@@ -158,6 +160,18 @@ def test_module_defaults_are_checked_in_the_modules_own_words():
 def test_module_defaults_come_after_the_hosts_variables():
     application = parse_host('expenses', host_values(timeout=12), defaults={'timeout': 45, 'max_retries': 1})
     assert application.connection['timeout'] == 12 and application.connection['max_retries'] == 1
+
+
+@pytest.mark.parametrize('overrides', [
+    {},
+    {'timeout': 45, 'force': True, 'api_version': 'beta', 'ca_path': '/etc/ssl/ca.pem', 'job_id': 'scim.1'},
+    {'timeout': '45', 'force': 'yes', 'ca_path': '~/ca.pem', 'app_id': 2024, 'service_principal_id': None},
+])
+def test_values_taken_as_they_are_are_what_ansible_cores_validator_returns(overrides):
+    checker = OptionChecker(HOST_SPEC)
+    values = dict((option, value) for option, value in host_values(**overrides).items() if value is not None)
+    validated, problems = checker._validate(values)  # pylint: disable=protected-access
+    assert not problems and checker.check(values, "host 'a'") == validated
 
 
 @pytest.mark.parametrize('names, expected', [
