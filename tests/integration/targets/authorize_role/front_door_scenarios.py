@@ -14,7 +14,7 @@ import time
 import yaml
 
 import edge_scenarios
-from edge_scenarios import CLIENT_ID, CLIENT_SECRET, TENANT_ID, operations, run
+from edge_scenarios import CLIENT_ID, CLIENT_SECRET, TENANT_ID, operations, run, touched
 
 def check_ansible_doc(checks):
     """ansible-doc -t role documents every variable of the role's page, with its type, default and choices."""
@@ -203,8 +203,9 @@ def check_summary_with_a_failure(checks, emulator, applications, emulator_info, 
                   and "404" in table[0] and "1 of 3 applications failed: fd-missing." in stdout,
                   "summary with a failure: the play fails and the reason is a line of a text table: %s"
                   % (table[:1] or stdout[-300:]))
-    checks.expect(recap.get("fd-missing") == (0, 1) and all(recap.get(host) == (1, 0) for host in hosts
-                                                            if host != "fd-missing"),
+    # (The first host also counts the action's own task, changed with the summary report.)
+    checks.expect(recap.get("fd-missing") == (0, 1) and all(recap.get(host, (0, 1))[0] >= 1 and recap[host][1] == 0
+                                                            for host in hosts if host != "fd-missing"),
                   "summary with a failure: PLAY RECAP fails the failed application alone (%s)" % recap)
     stats = " ".join(stdout.partition("CUSTOM STATS")[2].split())
     checks.expect('"authorize_failed": 1' in stats and '"authorize_changed": 2' in stats
@@ -235,22 +236,26 @@ def check_long_runs_and_pipes(checks, emulator, applications, emulator_info, out
         command = " ".join(["timeout", "120"] + playbook + arguments + passthrough) + " | head -%d" % lines
         completed = subprocess.run(["bash", "-o", "pipefail", "-c", command + "; exit ${PIPESTATUS[0]}"],
                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
-        checks.expect(completed.returncode != 124 and acquired_ids(emulator.log()) == sorted(sp_ids.values()),
+        # timeout's 124 (or 137) is a hang; ansible-playbook itself ends with 120 when its last flush finds no reader.
+        checks.expect(completed.returncode not in (124, 137)
+                      and acquired_ids(emulator.log()) == sorted(sp_ids.values()),
                       "piped into head -%d: ansible-playbook ends (exit %d, 124 is a hang) and authorizes both "
                       "applications" % (lines, completed.returncode))
 
-    # A Graph host name that does not resolve: the group fails at once, nothing is retried or sent.
-    unresolved = dict(group_vars, authorize_graph_endpoint="https://graph.no-such-cloud.invalid")
+    # A Graph host name that does not resolve (on one host, its own sign-in group): that group fails at once, and
+    # nothing is retried or sent for it; the other host is authorized.
+    bad, good = sorted(hosts)
+    hosts[bad]["authorize_graph_endpoint"] = "https://graph.no-such-cloud.invalid"
     started = time.monotonic()
     code, _stdout, recap, outcomes, entries = run_role(emulator, output_dir, "dns",
-                                                       {"all": {"hosts": hosts, "vars": unresolved}}, passthrough)
+                                                       {"all": {"hosts": hosts, "vars": group_vars}}, passthrough)
     seconds = time.monotonic() - started
-    messages = [outcome["msg"] for outcome in outcomes.values()]
-    checks.expect(code != 0 and messages and all(recap[host][2] == 1 for host in hosts) and not entries
-                  and all("the host name graph.no-such-cloud.invalid of Graph" in message for message in messages)
-                  and seconds < 30,
-                  "a name that does not resolve: every host fails at once (%.1f s), naming it, nothing sent: %s"
-                  % (seconds, messages[:1]))
+    message = outcomes.get(bad, {}).get("msg") or ""
+    checks.expect(code != 0 and recap.get(bad, (0, 0, 0))[2] == 1 and recap.get(good, (0, 0, 1))[2] == 0
+                  and "the host name graph.no-such-cloud.invalid of Graph" in message
+                  and not touched(entries, sp_ids[bad]) and len(operations(entries, "token")) == 1 and seconds < 30,
+                  "a name that does not resolve: its host fails at once (the run took %.1f s), naming it, nothing "
+                  "sent for it, the other host authorized: %s" % (seconds, message))
 
 
 def main(checks, emulator, config, output_dir, passthrough):
