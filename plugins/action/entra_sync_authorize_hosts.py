@@ -107,6 +107,10 @@ class ActionModule(ControllerAction):
         finally:
             progress.stop()
         notes.warn(self.output)
+        return self._result(records, mode, settings)
+
+    def _result(self, records, mode, settings):
+        """The task's result for ``records``; the summary table and the failed applications are shown as text."""
         summary = summarize(records)
         # The per-host report needs hosts that are applications; a list has no such hosts to report on.
         report = settings['report'] if mode == 'hosts' else 'summary'
