@@ -278,7 +278,7 @@ class ActionModule(ControllerAction):
         if deprecation:
             # The role's variable is what the user wrote; the controller shows one identical notice once per run.
             self.output.deprecated(deprecation['msg'].replace('api_version', variable('api_version'), 1),
-                               date=deprecation['date'], collection_name=deprecation['collection_name'])
+                                   date=deprecation['date'], collection_name=deprecation['collection_name'])
         settings = run.settings
         for part_number, part in enumerate(group.parts(settings['applications_per_run']), 1):
             where = group.label if part_number == 1 else '%s, part %d' % (group.label, part_number)
@@ -449,11 +449,11 @@ class _Notes(object):
             hint = ('Did you mean %s?' % close if close else
                     'ansible-doc -t role entra.provisioning.authorize lists the role variables.')
             output.warning('%s (set for %s) is not a variable of the entra.provisioning.authorize role, so it is '
-                            'ignored. %s' % (name, _name_hosts(hosts), hint))
+                           'ignored. %s' % (name, _name_hosts(hosts), hint))
         for name, hosts in sorted(self.play_level.items()):
             output.warning('%s is set for %s, but it is read from the play only (play vars, role parameters, extra '
-                            'vars, role defaults), never from a host: the host value is ignored. Set it in the play.'
-                            % (name, _name_hosts(hosts)))
+                           'vars, role defaults), never from a host: the host value is ignored. Set it in the play.'
+                           % (name, _name_hosts(hosts)))
 
 
 def _name_hosts(hosts):

@@ -18,7 +18,7 @@ description:
     reads per application. It reads the variable directly rather than through templates, which keeps the report of
     a large inventory as cheap as a bare per-host task.
   - When C(authorize_result) says the report is a summary (C(authorize_report=summary) with no failed
-    application, or a list of applications), the role runs it once and it is the summary: the counts (the action
+    application, or a list of applications), the role runs it once and it is the summary, the counts (the action
     printed the tables), failing with the names of the applications that failed when a listed one did.
   - With C(authorize_report=summary) and a failed application, the role runs it on every host and each reports its
     own outcome, so the PLAY RECAP fails exactly the failed applications.

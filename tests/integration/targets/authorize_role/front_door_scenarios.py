@@ -16,6 +16,7 @@ import yaml
 import edge_scenarios
 from edge_scenarios import CLIENT_ID, CLIENT_SECRET, TENANT_ID, operations, run, touched
 
+
 def check_ansible_doc(checks):
     """ansible-doc -t role documents every variable of the role's page, with its type, default and choices."""
     listed = subprocess.run(["ansible-doc", "-t", "role", "--json", "entra.provisioning.authorize"],
@@ -274,4 +275,3 @@ def main(checks, emulator, config, output_dir, passthrough):
 def no_validation_task(stdout):
     """True when ansible-core ran no per-host validate_argument_spec task for the role."""
     return "Validating arguments against arg spec" not in stdout
-
