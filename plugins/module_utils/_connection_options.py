@@ -17,6 +17,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._graph.clouds i
     clouds_for_authority_host,
     resolve_cloud,
 )
+from ansible_collections.entra.provisioning.plugins.module_utils._deprecations import beta_deprecation
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import InvalidInputError
 
 API_VERSIONS = ('v1.0', 'beta')
@@ -24,6 +25,8 @@ DEFAULT_API_VERSION = 'v1.0'
 DEFAULT_TIMEOUT = 30
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_MAX_CONCURRENCY = 4
+# The lowest value each number option takes; the same for a module option and the role variable that feeds it.
+MINIMUMS = dict(timeout=1, max_retries=0, max_concurrency=1)
 # A connection that takes longer than this will not come; failing early leaves time for a retry.
 MAX_CONNECT_TIMEOUT = 10
 _LOOPBACK_HOSTS = frozenset(('localhost', '127.0.0.1', '::1'))
@@ -169,6 +172,21 @@ class ConnectionOptions(object):
             _check_ca_path(ca_path)
             return ca_path
         return True
+
+
+def settings_notices(settings, name_of=None):
+    """Return what a run must tell the user about ``settings`` (ConnectionSettings): ``(warnings, deprecation)``.
+
+    The warnings are the endpoint notices (an endpoint that is not the cloud's own, a version path removed) and the
+    one for ``validate_certs`` false; ``deprecation`` is ``beta_deprecation``'s (or None). ``name_of`` names an
+    option the way the caller's user wrote it (the role: ``authorize_validate_certs``).
+    """
+    name_of = name_of or str
+    warnings = list(settings.warnings)
+    if settings.verify is False:
+        warnings.append('%s is false: TLS certificates of Graph and the sign-in service are not checked, so the '
+                        'token could be handed to an impostor.' % name_of('validate_certs'))
+    return warnings, beta_deprecation(settings.api_version)
 
 
 def _check_ca_path(ca_path):

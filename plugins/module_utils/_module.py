@@ -14,8 +14,10 @@ import re
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.entra.provisioning.plugins.module_utils._auth.authenticator import Authenticator
-from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import ConnectionOptions
-from ansible_collections.entra.provisioning.plugins.module_utils._deprecations import beta_deprecation
+from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import (
+    ConnectionOptions,
+    settings_notices,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
     EntraError,
     InvalidInputError,
@@ -75,12 +77,9 @@ class EntraModule(AnsibleModule):
                 self._graph_client = build_graph_client(self.option_adapter, max_concurrency=max_concurrency)
             except EntraError as error:
                 self.fail_from_error(error)
-            for warning in self._graph_client.settings.warnings:
+            warnings, notice = settings_notices(self._graph_client.settings)
+            for warning in warnings:
                 self.warn(warning)
-            if self._graph_client.settings.verify is False:
-                self.warn('validate_certs is false: TLS certificates of Graph and the sign-in service are not '
-                          'checked, so the token could be handed to an impostor.')
-            notice = beta_deprecation(self._graph_client.settings.api_version)
             if notice:
                 self.deprecate(notice['msg'], date=notice['date'], collection_name=notice['collection_name'])
         return self._graph_client

@@ -6,7 +6,8 @@
 
 Each inventory host is an application. Its variables are read one by one (the first layer that holds a variable
 wins: the host's own variables, which include its groups', then the play's, which include the role defaults),
-validated on their own so a bad host fails alone, and grouped by everything that decides the sign-in and the
+validated on their own so a bad host fails alone (against the modules' own argument specs, with ansible-core's
+ArgumentSpecValidator: a role variable is ``authorize_`` + a module option), and grouped by everything that decides the
 endpoint, secrets included, so a secret is only ever used for the applications that declared it. After the
 authorization, the applications that asked for it (``authorize_start_job``) have their job started; that outcome is
 written into the same record. Nothing in this file talks to Ansible or the network: the action plugin hands in the
@@ -16,15 +17,22 @@ layers, a templating function and the engines' outcomes.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import difflib
 import itertools
 import queue
 
-from ansible.module_utils.parsing.convert_bool import BOOLEANS, boolean
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.entra.provisioning.plugins.module_utils._auth.authenticator import AUTH_METHODS
-from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import API_VERSIONS
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.clouds import resolve_cloud
+from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import (
+    DEFAULT_MAX_CONCURRENCY,
+    MINIMUMS,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
+from ansible_collections.entra.provisioning.plugins.module_utils._items import check_items, register_leaves, yaml_kind
+from ansible_collections.entra.provisioning.plugins.module_utils._module import shared_argument_spec
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.authorization import (
+    APPLICATION_ITEM_SPEC,
     ApplicationOutcome,
     parse_request,
 )
@@ -32,32 +40,49 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync.common im
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.targets import TARGET_OPTIONS
 
 PREFIX = 'authorize_'
-
-# Per application: which one, what to send, and the switches that travel with it (they never split a sign-in).
-APPLICATION_OPTIONS = TARGET_OPTIONS + ('credentials', 'job_id', 'force', 'verify', 'start_job')
-_SWITCHES = ('force', 'verify', 'start_job')
-
-# Everything that decides how and where the sign-in happens. Two hosts share one client only when all of these are
-# equal, the secret, certificate password and token included.
-CONNECTION_OPTIONS = (
-    'tenant_id', 'client_id', 'auth_method', 'client_secret', 'client_certificate_path',
-    'client_certificate_password', 'federated_token_file', 'access_token', 'cloud', 'graph_endpoint',
-    'authority_host', 'ca_path', 'validate_certs', 'api_version',
-)
-HOST_OPTIONS = APPLICATION_OPTIONS + CONNECTION_OPTIONS
-
-_BOOL_OPTIONS = frozenset(('force', 'verify', 'validate_certs'))
-_CHOICES = {'auth_method': AUTH_METHODS, 'api_version': API_VERSIONS}
-
-# Read once for the play (from the host the role's action runs on), not per application.
+# The role registers the action's result under this name; it is no setting.
+RESULT_VARIABLE = 'authorize_result'
 REPORTS = ('per_host', 'summary')
-# A sign-in group is one part unless it is larger than 5000: progress is shown phase by phase, and every part
-# boundary is a barrier where the last envelopes of a phase leave slots idle.
-RUN_DEFAULTS = dict(report='per_host', show_summary=True, max_concurrency=4, applications_per_run=5000)
-# More envelopes in flight than this only earns 429s from one tenant; a phase of more applications than this
-# (250 envelopes, about two seconds at 25 ms each) delays its progress line.
-RUN_BOUNDS = dict(max_concurrency=(1, 20), applications_per_run=(1, 5000))
-RUN_OPTIONS = tuple(RUN_DEFAULTS) + ('applications',)
+# What ansible-core's argument spec knows of an _items spec entry (the rest is for _items' own messages).
+_SPEC_KEYS = ('type', 'choices', 'no_log', 'default', 'elements')
+
+
+def _argument_spec(item_spec):
+    return dict((key, value) for key, value in item_spec.items() if key in _SPEC_KEYS)
+
+
+# Per application, the options of an entra_sync_acquire_token applications item (with the module's defaults for the
+# switches) and the role's own start_job; none of them splits a sign-in. A list of authorize_applications takes the
+# same keys per item.
+APPLICATION_SPEC = dict((option, _argument_spec(definition)) for option, definition in APPLICATION_ITEM_SPEC.items()
+                        if option != 'name')
+APPLICATION_SPEC['force'].update(default=False)
+APPLICATION_SPEC['verify'].update(default=True)
+APPLICATION_SPEC['start_job'] = dict(type='bool', default=False)
+LISTED_ITEM_SPEC = dict(APPLICATION_ITEM_SPEC, start_job=dict(type='bool'))
+# Everything that decides how and where the sign-in happens: the modules' shared options. Two hosts share one client
+# only when all of these are equal, the secret, certificate password and token included.
+CONNECTION_SPEC = shared_argument_spec()
+# Read once for the play, from the play's variables (never a host's).
+RUN_SPEC = dict(
+    report=dict(type='str', choices=list(REPORTS), default='per_host'),
+    show_summary=dict(type='bool', default=True),
+    max_concurrency=dict(type='int', default=DEFAULT_MAX_CONCURRENCY),
+    # A sign-in group is one part unless it is larger than this: every part boundary is a barrier where the last
+    # envelopes of a phase leave slots idle.
+    applications_per_run=dict(type='int', default=5000),
+    # Checked item by item (a bad item fails alone), not here.
+    applications=dict(type='raw'),
+)
+# (lowest, highest or None) of the number options: the modules' minimums, and the role's part size.
+BOUNDS = dict(((option, (lowest, None)) for option, lowest in MINIMUMS.items()), applications_per_run=(1, 5000))
+HOST_SPEC = dict(APPLICATION_SPEC, **CONNECTION_SPEC)
+ROLE_SPEC = dict(HOST_SPEC, **RUN_SPEC)
+APPLICATION_OPTIONS = tuple(APPLICATION_SPEC)
+CONNECTION_OPTIONS = tuple(CONNECTION_SPEC)
+HOST_OPTIONS = tuple(HOST_SPEC)
+RUN_OPTIONS = tuple(RUN_SPEC)
+ROLE_VARIABLES = frozenset(PREFIX + option for option in ROLE_SPEC)
 
 
 def variable(option):
@@ -87,25 +112,126 @@ def resolve_values(options, layers, template):
     return values
 
 
-def parse_run_settings(values):
-    """Validate the play-level variables (report, summary, concurrency, part size); return a dict of them.
+class OptionChecker(object):
+    """Checks options against an argument spec with ansible-core's ArgumentSpecValidator, as a module's are.
 
-    Raises InvalidInputError naming the role variable, its bounds and what was given.
+    ``name_of`` turns an option into what the user wrote (``authorize_timeout`` for the role, ``timeout`` for
+    module_defaults); ansible-core's messages then name it. On top of the spec: a text option refuses a list or a
+    mapping (ansible-core would turn it into its Python text), and numbers keep their BOUNDS.
+
+    Values that already have their spec's type (text for ``str``, a boolean for ``bool``, ...) and are among its
+    choices are what the validator would return unchanged, so they are taken as they are: a thousand hosts whose
+    variables need no conversion cost no validator run each (about 1.5 ms a host). Any other value set goes through
+    the validator, which converts it or says what is wrong.
     """
-    settings = dict(RUN_DEFAULTS)
-    for option in RUN_DEFAULTS:
-        value = values.get(option)
-        if value is None:
-            continue
-        if option == 'report':
-            if value not in REPORTS:
-                raise InvalidInputError('%s must be one of %s, got %r.' % (variable(option), ', '.join(REPORTS), value))
-        elif option == 'show_summary':
-            value = _boolean(value, variable(option))
+
+    def __init__(self, spec, name_of=variable):
+        self.spec = spec
+        self.name_of = name_of
+        self._defaults = dict((option, definition.get('default')) for option, definition in spec.items())
+        self._as_validated = dict((option, _as_validated(definition)) for option, definition in spec.items())
+        self._validator = ArgumentSpecValidator(dict((name_of(option), dict(definition))
+                                                     for option, definition in spec.items()))
+
+    def check(self, values, where):
+        """Return every option of the spec (``values`` checked and converted, defaults for the rest).
+
+        ``values`` is ``{option: value}``; ``where`` says whose values they are in a message (``host 'expenses'``).
+        Raises InvalidInputError naming every problem; the values of secret options are registered before any
+        message is built.
+        """
+        # null is unset, as it is for a module option: the default (or the environment) applies.
+        given = dict((option, value) for option, value in values.items() if value is not None and option in self.spec)
+        as_validated = self._as_validated
+        if all(as_validated[option](value) for option, value in given.items()):
+            checked = dict(self._defaults, **given)
+            problems = []
         else:
-            value = _bounded_int(value, variable(option), *RUN_BOUNDS[option])
-        settings[option] = value
-    return settings
+            checked, problems = self._validate(given)
+        if not problems:
+            problems.extend(self._out_of_bounds(checked))
+        if problems:
+            raise InvalidInputError('%s: %s.' % (where, '; '.join(problem.rstrip('.') for problem in problems)))
+        return checked
+
+    def _validate(self, given):
+        """Run ansible-core's validator; return (every option of the spec, the problems found)."""
+        problems = []
+        parameters = {}
+        for option, value in given.items():
+            definition = self.spec[option]
+            if definition.get('no_log'):
+                # The ``key`` of a credentials pair is its name, not a secret (the only no_log option with pairs).
+                register_leaves(value, ('key',))
+            if definition.get('type') in ('str', 'path') and isinstance(value, (dict, list, tuple)):
+                problems.append('%s must be a string, got %s' % (self.name_of(option), yaml_kind(value)))
+                continue
+            parameters[self.name_of(option)] = value
+        result = self._validator.validate(parameters)
+        problems.extend(error.msg for error in result.errors.errors)
+        return dict((option, result.validated_parameters.get(self.name_of(option))) for option in self.spec), problems
+
+    def _out_of_bounds(self, checked):
+        for option, (lowest, highest) in sorted(BOUNDS.items()):
+            value = checked.get(option)
+            if option not in self.spec or value is None:
+                continue
+            if value < lowest or (highest is not None and value > highest):
+                wanted = '%d or more' % lowest if highest is None else 'from %d to %d' % (lowest, highest)
+                yield '%s must be %s, got %d' % (self.name_of(option), wanted, value)
+
+
+def _as_validated(definition):
+    """Return a test of a value: True when ansible-core's validator would return it unchanged for ``definition``
+    (it has the type already, a path has no ``~`` or ``$`` to expand, and it is one of the choices, if any)."""
+    kind = definition.get('type', 'str')
+    choices = definition.get('choices')
+    if choices:
+        return lambda value: isinstance(value, str) and kind == 'str' and value in choices
+    if kind == 'raw':
+        return lambda value: True
+    if kind == 'int':
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
+    if kind == 'bool':
+        return lambda value: isinstance(value, bool)
+    if kind == 'path':
+        return lambda value: isinstance(value, str) and '~' not in value and '$' not in value
+    return lambda value: kind == 'str' and isinstance(value, str)
+
+
+_HOST_CHECKER = OptionChecker(HOST_SPEC)
+_RUN_CHECKER = OptionChecker(RUN_SPEC)
+_DEFAULTS_CHECKER = OptionChecker(CONNECTION_SPEC, name_of=str)
+
+
+def parse_run_settings(values):
+    """Validate the play-level variables (report, summary, concurrency, part size, list); return a dict of them.
+
+    Raises InvalidInputError naming each role variable, what is wrong and what was given.
+    """
+    return _RUN_CHECKER.check(values, "The play's role variables")
+
+
+def parse_module_defaults(args, action_group):
+    """Validate the connection options ``module_defaults`` gives the role's action (as ``args``) for
+    ``action_group``; return the ones set. Options that are not connection options are left out."""
+    values = dict((option, value) for option, value in (args or {}).items()
+                  if option in CONNECTION_SPEC and value not in (None, ''))
+    checked = _DEFAULTS_CHECKER.check(values, 'module_defaults for %s' % action_group)
+    return dict((option, checked[option]) for option in values)
+
+
+def unknown_variables(names):
+    """Return ``{name: closest role variable or None}`` for each ``authorize_*`` name of ``names`` that the role
+    does not know (a misspelling is otherwise silently ignored)."""
+    unknown = {}
+    for name in names:
+        if isinstance(name, str) and name.startswith(PREFIX) and name not in ROLE_VARIABLES \
+                and name != RESULT_VARIABLE:
+            # Compared without the prefix every name shares, which would make any two names look alike.
+            close = difflib.get_close_matches(name[len(PREFIX):], sorted(ROLE_SPEC), n=1, cutoff=0.75)
+            unknown[name] = variable(close[0]) if close else None
+    return unknown
 
 
 class HostApplication(object):
@@ -132,92 +258,73 @@ class HostApplication(object):
         return tuple(sorted(self.connection.items()))
 
 
-def parse_host(host, values):
+def parse_host(host, values, defaults=None):
     """Validate one host's role variables (``{option: value}`` from ``resolve_values``) into a HostApplication.
 
-    A bad variable gives a rejected HostApplication whose error names the role variable and the host; the other
-    hosts are not affected.
+    ``defaults`` are the connection options module_defaults gives (checked by ``parse_module_defaults``); the host's
+    variables come first. A bad variable gives a rejected HostApplication whose error names the role variable and
+    the host; the other hosts are not affected.
     """
     try:
-        connection = parse_connection(values, lambda option: host_variable(option, host))
-        options = application_options(values, lambda option: host_variable(option, host))
+        checked = _HOST_CHECKER.check(dict(defaults or {}, **values), "host '%s'" % host)
+        options = dict((option, checked[option]) for option in APPLICATION_OPTIONS)
         options['name'] = host
         names = dict((option, host_variable(option, host)) for option in APPLICATION_OPTIONS)
         request = parse_request(options, where="host '%s'." % host, names=names)
+        connection = _connection(checked, "host '%s': %s" % (host, variable('cloud')))
     except EntraError as error:
         return HostApplication(host, SyncRequest.rejected(host, error))
-    return HostApplication(host, request, connection, start_job=options.get('start_job', False))
+    return HostApplication(host, request, connection, start_job=checked['start_job'])
 
 
-def parse_listed(items, connection_values):
-    """Validate ``authorize_applications`` (a list of dicts) into HostApplications that share one sign-in.
+def parse_listed(items, play_values, defaults=None):
+    """Validate ``authorize_applications`` (a list of mappings) into HostApplications that share one sign-in.
 
-    ``connection_values`` are the play's connection variables; each bad item is rejected on its own. Raises
-    InvalidInputError when the list itself or the connection variables are unusable.
+    ``play_values`` are the play's role variables: its connection variables sign in for every item, its
+    ``authorize_force``/``authorize_verify``/``authorize_start_job`` are the items' defaults. Each item is checked
+    like an ``applications`` item of entra_sync_acquire_token (unknown keys with the closest name, types, repeated
+    names) and fails alone. Raises InvalidInputError when the list itself or the play's variables are unusable.
     """
-    if not isinstance(items, list) or not items:
-        raise InvalidInputError('%s must be a non-empty list of applications (dicts with a target and credentials), '
-                                'got %s.' % (variable('applications'), _describe_type(items)))
-    connection = parse_connection(connection_values, variable)
+    if items == []:
+        raise InvalidInputError('%s is empty: list at least one application.' % variable('applications'))
+    checked_play = _HOST_CHECKER.check(dict(defaults or {}, **play_values), "The play's role variables")
+    connection = _connection(checked_play, variable('cloud'))
     applications = []
-    for index, item in enumerate(items):
-        where = '%s[%d]' % (variable('applications'), index)
-        label = where
+    for checked in check_items(items, variable('applications'), LISTED_ITEM_SPEC, label_fallbacks=TARGET_OPTIONS):
         try:
-            if not isinstance(item, dict):
-                raise InvalidInputError('%s must be a dict with a target and credentials, got %s.'
-                                        % (where, _describe_type(item)))
-            label = str(item.get('name') or next((item[name] for name in TARGET_OPTIONS if item.get(name)), where))
-            unknown = sorted(str(key) for key in item if key not in APPLICATION_OPTIONS + ('name',))
-            if unknown:
-                raise InvalidInputError('%s has unknown keys %s; the keys are name, %s.'
-                                        % (where, ', '.join(unknown), ', '.join(APPLICATION_OPTIONS)))
-            options = application_options(item, lambda option, where=where: '%s.%s' % (where, option))
-            options['name'] = label
-            request = parse_request(options, where=where + '.')
+            if checked.error is not None:
+                raise checked.error
+            options = dict(checked.values)
+            for switch in ('force', 'verify', 'start_job'):
+                if options.get(switch) is None:
+                    options[switch] = checked_play[switch]
+            options['name'] = checked.label
+            request = parse_request(options, where=checked.where + '.')
         except EntraError as error:
-            applications.append(HostApplication(label, SyncRequest.rejected(label, error)))
+            applications.append(HostApplication(checked.label, SyncRequest.rejected(checked.label, error)))
             continue
-        applications.append(HostApplication(label, request, connection, start_job=options.get('start_job', False)))
+        applications.append(HostApplication(checked.label, request, connection, start_job=options['start_job']))
     return applications
 
 
-def application_options(values, name_of):
-    """Return the per-application options of ``values`` shaped for ``parse_request``.
+def _connection(checked, where):
+    """The connection options of checked values; empty ones are left out, so the environment fallbacks apply.
 
-    Credentials pass as written: ``parse_request`` (through ``normalize_credentials``) takes a mapping of key to
-    value as well as a list of ``{key, value}`` and refuses every other shape. The switches (``force``,
-    ``verify``, ``start_job``) are booleans.
+    The cloud is its canonical name (``AzureCloud`` is ``global``), so two spellings make one sign-in and the
+    clash checks see one cloud. ``where`` names the cloud variable in an error.
     """
-    options = dict((option, values[option]) for option in APPLICATION_OPTIONS if values.get(option) is not None)
-    for option in _SWITCHES:
-        if option in options:
-            options[option] = _boolean(options[option], name_of(option))
-    for option in TARGET_OPTIONS + ('job_id',):
-        if option in options:
-            options[option] = _text(options[option], name_of(option))
-    return options
-
-
-def parse_connection(values, name_of):
-    """Return the connection options of ``values`` checked for type and choice (no network, no environment).
-
-    Empty values are left out, so the environment fallbacks of the client factory still apply.
-    """
-    connection = {}
-    for option in CONNECTION_OPTIONS:
-        value = values.get(option)
-        if value is None or value == '':
-            continue
-        if option in _BOOL_OPTIONS:
-            value = _boolean(value, name_of(option))
-        else:
-            value = _text(value, name_of(option))
-            if option in _CHOICES and value not in _CHOICES[option]:
-                raise InvalidInputError('%s must be one of %s, got %r.'
-                                        % (name_of(option), ', '.join(_CHOICES[option]), value))
-        connection[option] = value
+    connection = dict((option, checked[option]) for option in CONNECTION_OPTIONS if checked[option] not in (None, ''))
+    if 'cloud' in connection:
+        cloud = connection['cloud']
+        canonical = _CANONICAL_CLOUDS.get(cloud)
+        if canonical is None:
+            canonical = _CANONICAL_CLOUDS[cloud] = resolve_cloud(cloud, where).name
+        connection['cloud'] = canonical
     return connection
+
+
+# Each cloud name seen, with its canonical name: a thousand hosts of one group name the same cloud.
+_CANONICAL_CLOUDS = {}
 
 
 class SignInGroup(object):
@@ -348,6 +455,41 @@ def refuse_shared_targets(applications):
         yield application
 
 
+class WrittenApplications(object):
+    """The applications this run writes, by what their names resolved to: one application, one write per run.
+
+    Each sign-in group (and each part of one) resolves its hosts' targets on its own, and the engine refuses a
+    repeat only within one part. Before a part writes, ``refuse_claimed`` fails each of its applications that a
+    host of an earlier part or group resolved to already (same cloud, tenant and appId), naming every host
+    involved; the first one keeps it.
+    """
+
+    def __init__(self):
+        self._hosts = {}
+
+    def refuse_claimed(self, applications, outcomes):
+        """Claim each resolved application of ``applications`` (HostApplications, with their ApplicationOutcomes
+        in the same order) or fail its outcome when another host claimed it first."""
+        for application, outcome in zip(applications, outcomes):
+            if outcome.failed or not outcome.app_id:
+                continue
+            key = (application.connection.get('cloud'), str(application.connection.get('tenant_id') or '').lower(),
+                   outcome.app_id.lower())
+            hosts = self._hosts.setdefault(key, [])
+            if hosts:
+                outcome.fail('checking that no other host writes it', '%s resolves to the same application (appId '
+                             '%s) as %s: the service keeps one set of credentials per application, so it is written '
+                             'once per run, for %s.'
+                             % (host_variable(application.request.target_option, application.name), outcome.app_id,
+                                _hosts_named(hosts), "host '%s'" % hosts[0]),
+                             'Keep the application on one host.')
+            hosts.append(application.name)
+
+
+def _hosts_named(hosts):
+    return ('host ' if len(hosts) == 1 else 'hosts ') + ', '.join("'%s'" % host for host in hosts)
+
+
 def failed_outcomes(applications, step, error):
     """Return ApplicationOutcomes that record ``error`` (an EntraError or a text) at ``step`` for each application."""
     outcomes = []
@@ -433,10 +575,12 @@ def summarize(records):
 def host_report(result, host):
     """Return the report task's result for ``host`` from the authorize action's ``result``.
 
-    Per host: the host's own outcome. With the summary report (or a list of applications) the task runs once and
-    is the summary: its lines as the task's message, failed when any application failed.
+    Per host, the host's own outcome. With the summary report the task runs once, as the summary, unless an
+    application failed: then it runs on every host of the batch and each reports its own outcome, so the PLAY
+    RECAP (and AWX's host summary) fails exactly the failed applications and never a healthy one. A list of
+    applications has no hosts to report on: its one report is the summary.
     """
-    if result.get('report') != 'per_host':
+    if result.get('mode') == 'list' or (result.get('report') != 'per_host' and not result['summary']['failed']):
         return summary_report(result)
     record = result['outcomes'].get(host)
     if record is None:
@@ -449,19 +593,31 @@ def host_report(result, host):
 
 
 def summary_report(result):
-    """The one report of ``authorize_report: summary``: the summary table shown like a debug message (unless
-    ``authorize_show_summary`` is false), and a failure naming the failed applications when there are any."""
-    lines = result.get('summary_lines')
+    """The one report of a summary: the counts (the action showed the tables already), failing with the names of
+    the failed applications when there are any."""
     if result.get('failed_msg'):
-        report = dict(failed=True, changed=False, msg=result['failed_msg'])
-        if lines:
-            report['summary_lines'] = lines
-        return report
-    if not lines:
-        return dict(changed=False, msg='%(total)d application(s): %(changed)d changed, %(ok)d ok, none failed.'
-                    % result['summary'])
-    # What ansible.builtin.debug sets: the callback shows the message without -v.
-    return dict(changed=False, msg=lines, _ansible_verbose_always=True)
+        return dict(failed=True, changed=False, msg=result['failed_msg'])
+    return dict(changed=False, msg='%(total)d application(s): %(changed)d changed, %(ok)d ok, none failed.'
+                % result['summary'])
+
+
+def failed_lines(records):
+    """Return the table of the failed applications and why each failed, for people; empty when none failed."""
+    failed = [(name, record['msg']) for name, record in records.items() if record['failed']]
+    if not failed:
+        return []
+    width = max([len('failed application')] + [len(name) for name, _reason in failed])
+    return ['%-*s  %s' % (width, 'failed application', 'reason')] + [
+        '%-*s  %s' % (width, name, reason) for name, reason in sorted(failed)]
+
+
+def outcome_stats(summary):
+    """The run's counts and failed applications as ``set_stats`` data (``ansible_stats`` of a result): added up
+    over the play's batches, shown by ``show_custom_stats`` and handed to AWX as the job's artifacts, so a workflow
+    can branch on them."""
+    return dict(per_host=False, aggregate=True, data=dict(
+        authorize_total=summary['total'], authorize_changed=summary['changed'], authorize_ok=summary['ok'],
+        authorize_failed=summary['failed'], authorize_failed_applications=list(summary['failed_names'])))
 
 
 def summary_lines(records, check_mode=False):
@@ -505,44 +661,3 @@ def _job_detail(record, check_mode):
     if record['job_status_before'] is not None:
         return '; job already running (%s)' % record['job_status_before']
     return ''
-
-
-def _boolean(value, name):
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).lower() in BOOLEANS:
-        return boolean(value, strict=True)
-    raise InvalidInputError('%s must be true or false, got %r.' % (name, value))
-
-
-def _bounded_int(value, name, low, high):
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise InvalidInputError('%s must be a whole number from %d to %d, got %s.' % (name, low, high,
-                                                                                      _describe_type(value)))
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise InvalidInputError('%s must be a whole number from %d to %d, got %r.' % (name, low, high, value))
-    if not low <= number <= high:
-        raise InvalidInputError('%s must be from %d to %d, got %d.' % (name, low, high, number))
-    return number
-
-
-def _text(value, name):
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidInputError('%s must be a string, got %s.' % (name, _describe_type(value)))
-    return str(value)
-
-
-def _describe_type(value):
-    if isinstance(value, str):
-        return 'a string'
-    if isinstance(value, dict):
-        return 'a mapping'
-    if isinstance(value, list):
-        return 'a list'
-    if value is None:
-        return 'nothing'
-    return 'a %s' % type(value).__name__

@@ -18,9 +18,9 @@ description:
   - It takes the hosts of the play batch (C(ansible_play_batch), so C(--limit), C(serial) and hosts that already
     failed are honoured); each host is an application. For each host it reads the role's C(authorize_*)
     variables (the host's own and its groups' first, then the play's, then the role defaults; unset connection
-    variables then fall back to the environment, such as E(AZURE_CLIENT_SECRET)), renders them in that host's
-    context and validates them on their own. A host with a bad variable fails alone, with a message naming the
-    variable and the host.
+    variables then come from C(module_defaults), then the environment, such as E(AZURE_CLIENT_SECRET)), renders
+    them in that host's context and validates them on their own. A host with a bad variable fails alone, with a
+    message naming the variable and the host.
   - Hosts are grouped by everything that decides the sign-in and the endpoint (tenant, client, auth method, the
     secret, certificate or token itself, cloud, endpoints, CA, TLS setting, API version). Each group signs in
     once and is authorized part by part (C(authorize_applications_per_run)), every phase through Graph
@@ -33,18 +33,32 @@ description:
     quarantine). In check mode the job is read and what would be started is reported; nothing is sent. A failed
     start fails that application alone; its C(authorized) stays what the authorization found.
   - When C(authorize_applications) is set, its items are authorized instead, with the connection variables of
-    the host the action runs on.
-  - It takes no options; everything comes from the role variables, documented in the role's README. Run-level
-    variables (C(authorize_report), C(authorize_show_summary), C(authorize_max_concurrency),
-    C(authorize_applications_per_run), C(authorize_applications)) are read once, as the host the action runs on
-    sees them; C(authorize_max_concurrency) must be 1 to 20 and C(authorize_applications_per_run) 1 to 5000.
-  - It does not fail when applications fail; it returns every outcome, and the role reports them (per host, or
-    by failing once at the end with O(ignore:authorize_report=summary)). It fails only when a play-level variable
+    the host the action runs on (and C(module_defaults)).
+  - It takes no options of its own; everything comes from the role variables (C(ansible-doc -t role
+    entra.provisioning.authorize)). A connection option no role variable sets is taken from C(module_defaults)
+    for C(group/entra.provisioning.entra), then from the environment. Other options from C(module_defaults) are
+    ignored with a warning. Run-level variables (C(authorize_report), C(authorize_show_summary),
+    C(authorize_max_concurrency), C(authorize_applications_per_run), C(authorize_applications)) are read once,
+    from the play (play vars, role parameters, extra vars, role defaults), never from a host (a host that sets
+    one gets a warning); C(authorize_max_concurrency) must be 1 or more (as the modules'
+    O(entra.provisioning.entra_sync_acquire_token#module:max_concurrency))
+    and C(authorize_applications_per_run) 1 to 5000.
+  - It does not fail when applications fail; it returns every outcome, and the role reports them per host (with
+    O(ignore:authorize_report=summary), per host only when an application failed). It prints the summary table and
+    a table of the failed applications with their reasons as text, and publishes the counts as
+    C(ansible.builtin.set_stats) does (C(authorize_total), C(authorize_changed), C(authorize_ok),
+    C(authorize_failed), C(authorize_failed_applications)), added up over the play's batches. It fails only when a play-level variable
     is unusable, before anything is sent.
 author:
   - entra.provisioning maintainers (@entra-provisioning)
 options: {}
 attributes:
+  action_group:
+    description: Use C(group/entra.provisioning.entra) in C(module_defaults) to set the connection options for the
+      role; the role's C(authorize_*) variables come first, the environment after.
+    support: full
+    membership:
+      - entra.provisioning.entra
   action:
     support: full
     description: Indicates this has a corresponding action plugin so some parts of the options can be executed on

@@ -17,9 +17,11 @@ description:
     and makes this host's task V(ok), V(changed) or V(failed) with that application's message, so the PLAY RECAP
     reads per application. It reads the variable directly rather than through templates, which keeps the report of
     a large inventory as cheap as a bare per-host task.
-  - When C(authorize_result) says the report is a summary (C(authorize_report=summary), or a list of applications),
-    the role runs it once and it is the summary. Its message is the summary table (unless
-    C(authorize_show_summary) is false), and it fails naming the applications that failed, if any did.
+  - When C(authorize_result) says the report is a summary (C(authorize_report=summary) with no failed
+    application, or a list of applications), the role runs it once and it is the summary, the counts (the action
+    printed the tables), failing with the names of the applications that failed when a listed one did.
+  - With C(authorize_report=summary) and a failed application, the role runs it on every host and each reports its
+    own outcome, so the PLAY RECAP fails exactly the failed applications.
   - It takes no options.
 author:
   - entra.provisioning maintainers (@entra-provisioning)
@@ -71,17 +73,10 @@ msg:
   description:
     - Per host, the application's outcome (a text), as in
       RV(entra.provisioning.entra_sync_authorize_hosts#module:outcomes).
-    - With the summary report, the summary table (a list of lines) when no application failed, else the text naming
-      the applications that failed.
+    - As the summary, the counts when no application failed, else the text naming the applications that failed.
   returned: always
-  type: raw
+  type: str
   sample: "Application 'expenses' (servicePrincipal 3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b): provisioning authorized."
-summary_lines:
-  description: The summary table, beside the failure of the summary report.
-  returned: with the summary report, when an application failed and C(authorize_show_summary) is true
-  type: list
-  elements: str
-  sample: ["application  result   detail", "total 11, changed 4, ok 0, failed 7"]
 job_status_before:
   description: The status code of the application's job before the role started it (C(authorize_start_job)).
   returned: when C(authorize_start_job) is true and the application was authorized

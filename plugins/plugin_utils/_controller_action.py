@@ -12,11 +12,87 @@ user, and every text passes the collection's redaction first.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import multiprocessing
+import os
+import stat
+
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry, redact
+
+
+class ControllerOutput(object):
+    """What an action tells the user: lines on standard output as it goes, warnings and deprecations with its result.
+
+    A line an action displays in its worker process is written by ansible-core's results thread in the main process;
+    when that output is a pipe whose reader has gone (``ansible-playbook ... | head``), the write fails and the
+    results thread stops, so the play waits forever for its results. So when the main process writes into a pipe,
+    a line goes into that pipe directly (and to ansible's log through the results thread, which then writes
+    nothing), and once nobody reads it, nowhere. Warnings and deprecations travel in the task's result, where the
+    callback shows them and a failed write is harmless.
+    """
+
+    def __init__(self, display=None):
+        self._display = display or Display()
+        self.warnings = []
+        self.deprecations = []
+        self._pipe = None
+        self._looked = False
+        self._pipe_gone = False
+
+    def display(self, text):
+        """Show ``text`` on standard output now."""
+        pipe = self._main_stdout_pipe()
+        if pipe is None:
+            self._display.display(text)
+            return
+        self._display.display(text, log_only=True)
+        if self._pipe_gone:
+            return
+        try:
+            os.write(pipe, (text + '\n').encode('utf-8', 'replace'))
+        except OSError:
+            # The reader has gone (EPIPE): nothing more is shown, the play goes on.
+            self._pipe_gone = True
+
+    def warning(self, text):
+        """Have the task's result show ``text`` as a warning."""
+        self.warnings.append(text)
+
+    def deprecated(self, text, date=None, collection_name=None):
+        """Have the task's result show ``text`` as a deprecation (the controller shows an identical one once)."""
+        self.deprecations.append(dict(msg=text, date=date, collection_name=collection_name))
+
+    def result_fields(self):
+        """The ``warnings`` and ``deprecations`` of the result, those there are."""
+        fields = dict(warnings=list(self.warnings), deprecations=list(self.deprecations))
+        return dict((name, value) for name, value in fields.items() if value)
+
+    def close(self):
+        """Let go of the main process's standard output."""
+        if self._pipe is not None:
+            os.close(self._pipe)
+            self._pipe = None
+
+    def _main_stdout_pipe(self):
+        """A descriptor of the main process's standard output when it is a pipe (a worker's own is /dev/null),
+        else None: a terminal, a file, AWX's pseudo-terminal or a system without /proc."""
+        if not self._looked:
+            self._looked = True
+            parent = multiprocessing.parent_process()
+            if parent is None:
+                # Not a worker (a unit test, a direct call): the display writes itself.
+                return None
+            path = '/proc/%d/fd/1' % parent.pid
+            try:
+                if stat.S_ISFIFO(os.stat(path).st_mode):
+                    self._pipe = os.open(path, os.O_WRONLY)
+            except OSError:
+                self._pipe = None
+        return self._pipe
 
 
 class ControllerAction(ActionBase):
@@ -29,9 +105,15 @@ class ControllerAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         """Run the subclass's work and turn any exception into a failed result."""
         result = super(ControllerAction, self).run(tmp, task_vars)
+        # What the run shows as it goes, and the warnings its result carries.
+        self.output = ControllerOutput()
         # One task is one run: the secrets it meets are masked in everything it reports and forgotten after it.
-        with SecretRegistry().in_use():
-            self._run_and_report(result, task_vars or {})
+        try:
+            with SecretRegistry().in_use():
+                self._run_and_report(result, task_vars or {})
+                result.update(self.output.result_fields())
+        finally:
+            self.output.close()
         return result
 
     def _run_and_report(self, result, task_vars):

@@ -109,10 +109,13 @@ class SyncAuthorizer(SyncEngine):
     INHERITED = ('force', 'verify')
     parse = staticmethod(parse_request)
 
-    def __init__(self, client, check_mode=False, max_concurrency=None, progress=None):
+    def __init__(self, client, check_mode=False, max_concurrency=None, progress=None, before_writes=None):
         super(SyncAuthorizer, self).__init__(client, check_mode=check_mode, max_concurrency=max_concurrency)
         # progress(text) hears the reads start, then each write phase: 'phase 4 of 5, acquireAccessToken (998 ...)'.
         self.progress = progress
+        # before_writes(outcomes), after every read and before any write, may fail outcomes (the role refuses an
+        # application another sign-in group or part writes in the same run).
+        self.before_writes = before_writes
         # The reads, each a step of the BatchPipeline: its request, and what follows its answer.
         self._checking = _Step(saved_credentials_request, self._take_check)
         self._listing = _Step(jobs_request, self._take_jobs)
@@ -144,6 +147,8 @@ class SyncAuthorizer(SyncEngine):
             self._arriving(requests, outcomes), self._resolving)
         # Two requests naming one application were read side by side; only the first may write.
         refuse_repeated_applications(outcomes)
+        if self.before_writes is not None:
+            self.before_writes(outcomes)
         self._decide(outcomes)
         for number, (step, phase) in enumerate(writes, 4):
             self._tell('phase %d of %d, %s (%d application(s) not failed)'

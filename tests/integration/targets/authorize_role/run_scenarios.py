@@ -18,6 +18,7 @@ import time
 from entra_test_helpers.checks import Checks
 
 import edge_scenarios
+import front_door_scenarios
 import job_scenarios
 
 TENANT_GROUPS = {
@@ -69,9 +70,7 @@ def build_inventory(seed, emulator_info):
         groups[group] = {"hosts": hosts, "vars": {
             "authorize_tenant_id": tenant["id"], "authorize_client_id": client_id, "authorize_client_secret": secret,
             "authorize_cloud": tenant["cloud"], "authorize_graph_endpoint": cloud["graph_endpoint"],
-            "authorize_authority_host": cloud["authority_host"], "authorize_ca_path": emulator_info["ca_path"],
-            # Small parts so the 90-application tenant is split, as a long run would be.
-            "authorize_applications_per_run": 40}}
+            "authorize_authority_host": cloud["authority_host"], "authorize_ca_path": emulator_info["ca_path"]}}
     return {"all": {"children": groups}}, expected_failures
 
 
@@ -79,7 +78,10 @@ def run_playbook(output_dir, inventory_path, outcomes_path, extra_arguments):
     """Run the test playbook; return a PlaybookRun (recap is {host: (changed, failed)}, outcomes may be None)."""
     if os.path.exists(outcomes_path):
         os.remove(outcomes_path)
-    command = ["ansible-playbook", "authorize.yml", "-i", inventory_path, "-e", "outcomes_path=" + outcomes_path]
+    # Small parts so the 90-application tenant is split, as a long run would be; a play-level setting, so not a
+    # group variable.
+    command = ["ansible-playbook", "authorize.yml", "-i", inventory_path, "-e", "outcomes_path=" + outcomes_path,
+               "-e", "authorize_applications_per_run=40"]
     started = time.monotonic()
     completed = subprocess.run(command + extra_arguments, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, check=False)
@@ -180,6 +182,8 @@ def main(config_path, output_dir, passthrough):
                   % (len(authorized), len(good_hosts)))
     checks.expect("total 200, changed %d, ok 2, failed 6" % (len(good_hosts) - 2) in stdout,
                   "full run: the summary table counts every application")
+    checks.expect(front_door_scenarios.no_validation_task(stdout),
+                  "full run: ansible-core added no per-host validation task (the role's page has no main entry point)")
     checks.expect(", part 3: phases 1 to 3 of 5, as the applications come: resolving the targets" in stdout
                   and ", part 3: phase 5 of 5, verifying (" in stdout,
                   "full run: progress names each part of the split tenant and each phase as it starts")
@@ -237,6 +241,7 @@ def main(config_path, output_dir, passthrough):
 
     edge_scenarios.main(checks, emulator, config, output_dir, passthrough)
     job_scenarios.main(checks, emulator, config, output_dir, passthrough)
+    front_door_scenarios.main(checks, emulator, config, output_dir, passthrough)
 
     if checks.failures:
         print("%d expectation(s) failed" % len(checks.failures))

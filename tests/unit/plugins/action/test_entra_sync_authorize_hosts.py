@@ -20,6 +20,7 @@ import pytest
 
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar
+from ansible.utils.display import Display
 
 try:
     from ansible.template import trust_as_template
@@ -53,13 +54,16 @@ class SignIns(object):
         self.graph = graph
         self.refuse_secret = refuse_secret
         self.options = []
+        self.clients = []
 
     def __call__(self, option_adapter, max_concurrency=None):
         names = ('tenant_id', 'client_id', 'client_secret', 'cloud', 'auth_method', 'access_token')
         options = dict((name, option_adapter.get_option(name)) for name in names)
         self.options.append(options)
         client = mock.Mock(wraps=self.graph)
-        client.settings = mock.Mock(verify=True, cloud=self.graph.settings.cloud, api_version='v1.0', warnings=())
+        self.clients.append(client)
+        client.settings = mock.Mock(verify=True, cloud=self.graph.settings.cloud, api_version='v1.0', warnings=(),
+                                    graph_base_url='https://localhost', authority_host='https://localhost')
         client.authenticator = mock.Mock()
         client.close = mock.Mock()
         if options['client_secret'] == self.refuse_secret:
@@ -124,6 +128,40 @@ def test_two_hosts_naming_one_application_with_other_sign_ins_leave_it_to_the_fi
     assert len(graph.calls_of('acquireAccessToken')) == 1 and app.authorized
 
 
+def test_one_application_named_two_ways_with_two_sign_ins_is_written_once_naming_both_hosts():
+    graph = FakeGraph()
+    app, by_id = application(graph, 'Shared')
+    by_name = {'authorize_display_name': 'Shared', 'authorize_credentials': by_id['authorize_credentials'],
+               'authorize_client_secret': HOST_SECRET}
+    result, sign_ins = run(dict([('by-id', by_id), ('by-name', by_name)]), PLAY, graph=graph)
+    assert sorted(options['client_secret'] for options in sign_ins.options) == [GROUP_SECRET, HOST_SECRET]
+    assert result['outcomes']['by-id']['changed'] and not result['outcomes']['by-id']['failed']
+    refused = result['outcomes']['by-name']
+    assert refused['failed'] and not refused['changed']
+    assert ("authorize_display_name of host 'by-name' resolves to the same application (appId %s) as host 'by-id'"
+            % app.app_id) in refused['msg']
+    assert len(graph.calls_of('acquireAccessToken')) == 1
+
+
+def test_one_application_in_two_parts_of_one_sign_in_is_written_once():
+    graph = FakeGraph()
+    app, by_id = application(graph, 'Shared')
+    by_app_id = {'authorize_app_id': app.app_id, 'authorize_credentials': by_id['authorize_credentials']}
+    result, _sign_ins = run(dict([('by-id', by_id), ('by-app-id', by_app_id)]),
+                            dict(PLAY, authorize_applications_per_run=1), graph=graph)
+    assert result['outcomes']['by-app-id']['failed'] and "as host 'by-id'" in result['outcomes']['by-app-id']['msg']
+    assert len(graph.calls_of('acquireAccessToken')) == 1
+
+
+def test_a_cloud_spelt_two_ways_is_one_sign_in():
+    graph = FakeGraph()
+    hosts = dict([('first', application(graph, 'First', authorize_cloud='AzureCloud')[1]),
+                  ('second', application(graph, 'Second', authorize_cloud='global')[1])])
+    result, sign_ins = run(hosts, PLAY, graph=graph)
+    assert [options['cloud'] for options in sign_ins.options] == ['global']
+    assert result['summary']['changed'] == 2
+
+
 def test_a_refused_secret_fails_only_the_hosts_that_declared_it():
     graph = FakeGraph()
     hosts = dict([('wrong', application(graph, 'Wrong', authorize_client_secret=HOST_SECRET)[1]),
@@ -182,15 +220,33 @@ def test_the_summary_report_counts_as_the_change_and_the_per_host_report_does_no
 
 
 @pytest.mark.parametrize('report, show_summary, shown', [('per_host', True, True), ('per_host', False, False),
-                                                         ('summary', True, False)])
-def test_the_action_shows_the_table_itself_before_the_per_host_reports(report, show_summary, shown):
+                                                         ('summary', True, True), ('summary', False, False)])
+def test_the_action_shows_the_table_itself_as_text(report, show_summary, shown):
     graph = FakeGraph()
     play = dict(PLAY, authorize_report=report, authorize_show_summary=show_summary)
-    with mock.patch.object(entra_sync_authorize_hosts.display, 'display') as display:
+    with mock.patch.object(Display(), 'display') as display:
         run({'app': application(graph, 'App')[1]}, play, graph=graph)
     texts = [call.args[0] for call in display.call_args_list]
-    # with the summary report, the report task is the table: shown once, there
     assert any(text.endswith('total 1, changed 1, ok 0, failed 0') for text in texts) is shown
+
+
+@pytest.mark.parametrize('show_summary', [True, False])
+def test_failed_applications_are_shown_as_a_table_of_reasons_and_published_as_stats(show_summary):
+    graph = FakeGraph()
+    hosts = {'good': application(graph, 'Good')[1],
+             'gone': {'authorize_service_principal_id': '00000000-0000-4000-8000-00000000dead',
+                      'authorize_credentials': {'SecretToken': 'x1234'}}}
+    play = dict(PLAY, authorize_report='summary', authorize_show_summary=show_summary)
+    with mock.patch.object(Display(), 'display') as display:
+        result, _sign_ins = run(hosts, play, graph=graph)
+    table = [call.args[0] for call in display.call_args_list if call.args[0].startswith('failed application')]
+    assert len(table) == 1
+    lines = table[0].splitlines()
+    assert lines[1].startswith("gone                ") and "Application 'gone'" in lines[1]
+    assert lines[-1].startswith('1 of 2 applications failed: gone.')
+    assert result['ansible_stats'] == {'per_host': False, 'aggregate': True, 'data': {
+        'authorize_total': 2, 'authorize_changed': 1, 'authorize_ok': 0, 'authorize_failed': 1,
+        'authorize_failed_applications': ['gone']}}
 
 
 def test_list_mode_authorizes_the_items_with_the_play_connection():
@@ -207,14 +263,53 @@ def test_a_bad_play_level_variable_fails_the_task_before_any_request():
     graph = FakeGraph()
     result, sign_ins = run({'app': application(graph, 'App')[1]}, dict(PLAY, authorize_applications_per_run=0),
                            graph=graph)
-    assert result['failed'] and result['msg'] == 'authorize_applications_per_run must be from 1 to 5000, got 0.'
+    assert result['failed'] and result['msg'] == ("The play's role variables: authorize_applications_per_run must be "
+                                                  "from 1 to 5000, got 0.")
     assert not sign_ins.options and not graph.calls
 
 
-def test_options_given_to_the_action_are_refused():
+def test_module_defaults_give_connection_options_after_the_role_variables():
     graph = FakeGraph()
-    result, _sign_ins = run({'app': application(graph, 'App')[1]}, PLAY, graph=graph, args={'tenant_id': 'x'})
-    assert result['failed'] and 'takes no options (got tenant_id)' in result['msg']
+    hosts = {'own': application(graph, 'Own', authorize_client_secret=HOST_SECRET)[1],
+             'group': application(graph, 'Group')[1]}
+    play = dict((name, value) for name, value in PLAY.items() if name != 'authorize_client_secret')
+    result, sign_ins = run(hosts, play, graph=graph, args={'client_secret': GROUP_SECRET, 'timeout': '45'})
+    assert not result.get('failed') and result['summary']['failed'] == 0
+    assert sorted(options['client_secret'] for options in sign_ins.options) == [GROUP_SECRET, HOST_SECRET]
+
+
+def test_module_defaults_are_checked_and_other_options_are_ignored_with_a_warning():
+    graph = FakeGraph()
+    hosts = {'app': application(graph, 'App')[1]}
+    result, sign_ins = run(hosts, PLAY, graph=graph, args={'timeout': 0})
+    assert result['failed'] and result['msg'] == (
+        'module_defaults for group/entra.provisioning.entra: timeout must be 1 or more, got 0.')
+    assert not sign_ins.options
+    result, _sign_ins = run(hosts, PLAY, graph=graph, args={'force': True})
+    assert not result.get('failed')
+    assert ('module_defaults for group/entra.provisioning.entra sets force, which the authorize role does not take '
+            'from there (only the connection options); set authorize_force instead.' in result['warnings'])
+
+
+def test_play_level_settings_come_from_the_play_and_a_host_setting_one_is_warned_about():
+    graph = FakeGraph()
+    hosts = {'first': dict(application(graph, 'First')[1], authorize_max_concurrency=0),
+             'second': dict(application(graph, 'Second')[1], authorize_report='summary')}
+    result, _sign_ins = run(hosts, PLAY, graph=graph)
+    assert not result.get('failed') and result['report'] == 'per_host' and result['summary']['changed'] == 2
+    texts = result['warnings']
+    assert ("authorize_max_concurrency is set for host 'first', but it is read from the play only (play vars, role "
+            "parameters, extra vars, role defaults), never from a host: the host value is ignored. Set it in the "
+            "play.") in texts
+    assert any(text.startswith("authorize_report is set for host 'second'") for text in texts)
+
+
+def test_an_extra_var_seen_on_every_host_is_the_plays_and_not_warned_about():
+    graph = FakeGraph()
+    hosts = {'app': dict(application(graph, 'App')[1], authorize_report='summary')}
+    result, _sign_ins = run(hosts, dict(PLAY, authorize_report='summary'), graph=graph)
+    assert result['report'] == 'summary'
+    assert not [text for text in result.get('warnings', []) if 'authorize_report' in text]
 
 
 def test_an_unexpected_error_is_a_failure_without_a_traceback(monkeypatch):
@@ -351,3 +446,91 @@ def test_start_job_false_never_calls_the_job_engine():
     run_with_jobs({'app': application(graph, 'App', authorize_start_job=False)[1]}, job_starts, play_layer=PLAY,
                   graph=graph)
     assert not job_starts.calls
+
+
+def test_a_misspelt_role_variable_is_warned_about_with_its_closest_name():
+    graph = FakeGraph()
+    hosts = dict(('app%d' % number, dict(application(graph, 'App%d' % number)[1], authorize_timout=60))
+                 for number in range(5))
+    result, _sign_ins = run(hosts, dict(PLAY, authorize_forse=True), graph=graph)
+    assert not result.get('failed')
+    texts = result['warnings']
+    assert ("authorize_forse (set for the play) is not a variable of the entra.provisioning.authorize role, so it is "
+            "ignored. Did you mean authorize_force?") in texts
+    assert ("authorize_timout (set for hosts 'app0', 'app1', 'app2' and 2 more) is not a variable of the "
+            "entra.provisioning.authorize role, so it is ignored. Did you mean authorize_timeout?") in texts
+
+
+def test_beta_and_the_endpoint_notices_are_shown_as_the_modules_show_them():
+    graph = FakeGraph()
+    hosts = {'app': application(graph, 'App')[1]}
+    sign_ins = SignIns(graph)
+
+    def client_with_notices(option_adapter, max_concurrency=None):
+        client = sign_ins(option_adapter, max_concurrency)
+        client.settings = mock.Mock(verify=False, cloud=graph.settings.cloud, api_version='beta',
+                                    warnings=('graph_endpoint https://gw.example is not the global Graph',),
+                                    graph_base_url='https://localhost', authority_host='https://localhost')
+        return client
+
+    task_vars = dict(hostvars=FakeHostVars(hosts), ansible_play_batch=['app'], inventory_hostname='app')
+    with mock.patch.object(entra_sync_authorize_hosts, 'build_graph_client', client_with_notices):
+        result = make_action(dict(PLAY, authorize_api_version='beta')).run(task_vars=task_vars)
+    texts = ' '.join(result['warnings'])
+    assert 'graph_endpoint https://gw.example is not the global Graph' in texts
+    assert 'authorize_validate_certs is false: TLS certificates of Graph and the sign-in service' in texts
+    [deprecation] = result['deprecations']
+    assert deprecation['msg'].startswith('authorize_api_version beta: Microsoft Graph beta marks')
+    assert (deprecation['date'], deprecation['collection_name']) == ('2027-07-06', 'entra.provisioning')
+
+
+def test_a_host_name_that_does_not_resolve_fails_its_group_at_once_naming_it():
+    graph = FakeGraph()
+    sign_ins = SignIns(graph)
+
+    def unresolvable(option_adapter, max_concurrency=None):
+        client = sign_ins(option_adapter, max_concurrency)
+        client.settings.graph_base_url = 'https://graph.no-such-cloud.invalid'
+        return client
+
+    task_vars = dict(hostvars=FakeHostVars({'app': application(graph, 'App')[1]}), ansible_play_batch=['app'],
+                     inventory_hostname='app')
+    with mock.patch.object(entra_sync_authorize_hosts, 'build_graph_client', unresolvable), \
+            mock.patch.object(entra_sync_authorize_hosts.socket, 'getaddrinfo',
+                              side_effect=entra_sync_authorize_hosts.socket.gaierror(-2, 'Name or service not known')):
+        result = make_action(PLAY).run(task_vars=task_vars)
+    message = result['outcomes']['app']['msg']
+    assert result['outcomes']['app']['failed'] and 'the host name graph.no-such-cloud.invalid of Graph' in message
+    assert 'does not resolve: Name or service not known' in message
+    # Failed before signing in: no token was asked for, nothing reached Graph.
+    assert not sign_ins.clients[0].authenticator.get_token.called and not graph.calls
+
+
+def test_a_proxy_resolves_the_names_itself(monkeypatch):
+    monkeypatch.setenv('HTTPS_PROXY', 'http://proxy.example:3128')
+    monkeypatch.delenv('NO_PROXY', raising=False)
+    monkeypatch.delenv('no_proxy', raising=False)
+    settings = mock.Mock(graph_base_url='https://graph.no-such-cloud.invalid', authority_host='https://login.invalid')
+    with mock.patch.object(entra_sync_authorize_hosts.socket, 'getaddrinfo') as getaddrinfo:
+        entra_sync_authorize_hosts.refuse_unresolved_names(settings)
+    assert not getaddrinfo.called
+
+
+def test_progress_says_where_a_quiet_run_is_and_a_short_run_gets_no_extra_line():
+    shown = []
+    clock = [100.0]
+    progress = entra_sync_authorize_hosts.Progress(mock.Mock(display=shown.append), 1000, quiet_seconds=10,
+                                                   clock=lambda: clock[0])
+    progress.phase_of('global / contoso / client', 'phases 1 to 3 of 5, as the applications come: resolving')
+    progress.read, progress.done = 400, 0
+    clock[0] += 9
+    progress.tick()
+    assert len(shown) == 1
+    clock[0] += 1
+    progress.tick()
+    assert shown[-1] == ('authorize: still global / contoso / client: phases 1 to 3 of 5: 400 of 1000 host(s) read, '
+                         '0 application(s) done (10 s so far)')
+    progress.waiting(1, 'Retry-After')
+    progress.waiting(12, 'Graph answered 429 with Retry-After: 12', where='global / contoso / client')
+    assert shown[-1] == 'authorize: global / contoso / client: waiting 12 s: Graph answered 429 with Retry-After: 12'
+    assert len(shown) == 3

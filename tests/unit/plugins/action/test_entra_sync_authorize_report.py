@@ -37,11 +37,12 @@ def test_the_report_action_without_a_registered_result_fails_saying_why():
 
 
 def test_the_report_action_is_the_summary_for_the_summary_report():
-    registered = {'report': 'summary', 'outcomes': {}, 'summary_lines': ['total 0, changed 0, ok 0, failed 0'],
+    registered = {'mode': 'list', 'report': 'summary', 'outcomes': {}, 'summary_lines': ['total 0'],
                   'summary': {'total': 0, 'changed': 0, 'ok': 0, 'failed': 0}}
     report = make_report_action().run(task_vars={'authorize_result': registered, 'inventory_hostname': 'app'})
-    assert report['msg'] == ['total 0, changed 0, ok 0, failed 0'] and report['changed'] is False
-    assert not report.get('failed') and report['_ansible_verbose_always'] is True
+    assert report['msg'] == '0 application(s): 0 changed, 0 ok, none failed.' and report['changed'] is False
+    assert not report.get('failed')
     registered['failed_msg'] = '1 of 1 applications failed: app.'
+    registered['summary']['failed'] = 1
     report = make_report_action().run(task_vars={'authorize_result': registered, 'inventory_hostname': 'app'})
     assert report['failed'] is True and report['msg'] == '1 of 1 applications failed: app.'

@@ -12,25 +12,33 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import start_in_thread
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.authorization import ApplicationOutcome
 from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts import (
+    CONNECTION_OPTIONS,
     HOST_OPTIONS,
-    RUN_DEFAULTS,
+    HOST_SPEC,
+    OptionChecker,
     ReadingAbortedError,
     SignInIntake,
+    WrittenApplications,
     add_job_result,
+    failed_lines,
     failed_outcomes,
     host_report,
     refuse_shared_targets,
     job_start_failure,
     job_target,
     outcome_record,
+    outcome_stats,
     parse_host,
     parse_listed,
+    parse_module_defaults,
     parse_run_settings,
     ready_to_start,
     resolve_values,
     summarize,
     summary_lines,
+    unknown_variables,
 )
+from ansible_collections.entra.provisioning.plugins.module_utils._module import shared_argument_spec
 
 GUID = '3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b'
 OTHER_GUID = '4a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'
@@ -76,27 +84,104 @@ def test_each_value_is_rendered_with_the_variable_name():
 
 # -- play-level settings ------------------------------------------------------------------------------------------
 
-def test_run_settings_default_to_the_role_defaults():
-    assert parse_run_settings({}) == RUN_DEFAULTS
+def test_run_settings_default_to_the_documented_defaults():
+    assert parse_run_settings({}) == dict(report='per_host', show_summary=True, max_concurrency=4,
+                                          applications_per_run=5000, applications=None)
+
+
+PLAY = "The play's role variables: "
 
 
 @pytest.mark.parametrize('option, value, message', [
-    ('applications_per_run', 0, 'authorize_applications_per_run must be from 1 to 5000, got 0.'),
-    ('applications_per_run', '-1', 'authorize_applications_per_run must be from 1 to 5000, got -1.'),
-    ('max_concurrency', 21, 'authorize_max_concurrency must be from 1 to 20, got 21.'),
-    ('max_concurrency', 'many', "authorize_max_concurrency must be a whole number from 1 to 20, got 'many'."),
-    ('max_concurrency', True, 'authorize_max_concurrency must be a whole number from 1 to 20, got a bool.'),
-    ('report', 'all', "authorize_report must be one of per_host, summary, got 'all'."),
-    ('show_summary', 'perhaps', "authorize_show_summary must be true or false, got 'perhaps'."),
+    # bounds: the modules' minimum for max_concurrency, the role's own range for the part size
+    ('applications_per_run', 0, PLAY + 'authorize_applications_per_run must be from 1 to 5000, got 0.'),
+    ('applications_per_run', '-1', PLAY + 'authorize_applications_per_run must be from 1 to 5000, got -1.'),
+    ('max_concurrency', 0, PLAY + 'authorize_max_concurrency must be 1 or more, got 0.'),
+    # types and choices, in ansible-core's words, naming the role variable
+    ('max_concurrency', 'many', PLAY + "argument 'authorize_max_concurrency' is of type str and we were unable to "
+                                       "convert to int"),
+    ('report', 'all', PLAY + 'value of authorize_report must be one of: per_host, summary, got: all.'),
+    ('show_summary', 'perhaps', PLAY + "argument 'authorize_show_summary' is of type str and we were unable to "
+                                       "convert to bool"),
 ])
 def test_run_settings_out_of_bounds_are_refused_naming_the_variable(option, value, message):
     with pytest.raises(InvalidInputError) as raised:
         parse_run_settings({option: value})
-    assert raised.value.message == message
+    assert raised.value.message.startswith(message)
 
 
-def test_run_settings_accept_numbers_given_as_text():
-    assert parse_run_settings({'max_concurrency': '8', 'show_summary': 'no'})['max_concurrency'] == 8
+def test_run_settings_accept_numbers_given_as_text_and_the_modules_concurrency_bound():
+    settings = parse_run_settings({'max_concurrency': '8', 'show_summary': 'no'})
+    assert settings['max_concurrency'] == 8 and settings['show_summary'] is False
+    # The modules take any concurrency from 1: so does the role (it stopped at 20).
+    assert parse_run_settings({'max_concurrency': 32})['max_concurrency'] == 32
+
+
+def test_every_problem_of_a_play_is_named_at_once():
+    with pytest.raises(InvalidInputError) as raised:
+        parse_run_settings({'report': 'all', 'max_concurrency': 'many'})
+    assert 'authorize_report' in raised.value.message and 'authorize_max_concurrency' in raised.value.message
+
+
+# -- the same options as the modules ------------------------------------------------------------------------------
+
+def test_every_shared_module_option_is_a_role_variable():
+    assert set(shared_argument_spec()) == set(CONNECTION_OPTIONS)
+    assert set(CONNECTION_OPTIONS) <= set(HOST_OPTIONS)
+
+
+def test_connection_numbers_reach_the_sign_in_converted():
+    application = parse_host('expenses', host_values(timeout='60', max_retries=0))
+    assert not application.rejected
+    assert application.connection['timeout'] == 60 and application.connection['max_retries'] == 0
+
+
+@pytest.mark.parametrize('overrides, message', [
+    ({'timeout': 0}, "host 'expenses': authorize_timeout must be 1 or more, got 0."),
+    ({'max_retries': -1}, "host 'expenses': authorize_max_retries must be 0 or more, got -1."),
+    ({'timeout': 'soon'}, "host 'expenses': argument 'authorize_timeout' is of type str and we were unable to "
+                          "convert to int"),
+    ({'api_version': 'v2.0'}, "host 'expenses': value of authorize_api_version must be one of: v1.0, beta, got: "
+                              "v2.0."),
+])
+def test_connection_options_keep_the_modules_types_choices_and_bounds(overrides, message):
+    application = parse_host('expenses', host_values(**overrides))
+    assert application.rejected and application.request.rejection.message.startswith(message)
+
+
+def test_module_defaults_are_checked_in_the_modules_own_words():
+    assert parse_module_defaults({'timeout': '45', 'tenant_id': 'contoso.example'}, 'group/e.p.entra') == {
+        'timeout': 45, 'tenant_id': 'contoso.example'}
+    with pytest.raises(InvalidInputError) as raised:
+        parse_module_defaults({'timeout': 0}, 'group/e.p.entra')
+    assert raised.value.message == 'module_defaults for group/e.p.entra: timeout must be 1 or more, got 0.'
+
+
+def test_module_defaults_come_after_the_hosts_variables():
+    application = parse_host('expenses', host_values(timeout=12), defaults={'timeout': 45, 'max_retries': 1})
+    assert application.connection['timeout'] == 12 and application.connection['max_retries'] == 1
+
+
+@pytest.mark.parametrize('overrides', [
+    {},
+    {'timeout': 45, 'force': True, 'api_version': 'beta', 'ca_path': '/etc/ssl/ca.pem', 'job_id': 'scim.1'},
+    {'timeout': '45', 'force': 'yes', 'ca_path': '~/ca.pem', 'app_id': 2024, 'service_principal_id': None},
+])
+def test_values_taken_as_they_are_are_what_ansible_cores_validator_returns(overrides):
+    checker = OptionChecker(HOST_SPEC)
+    values = dict((option, value) for option, value in host_values(**overrides).items() if value is not None)
+    validated, problems = checker._validate(values)  # pylint: disable=protected-access
+    assert not problems and checker.check(values, "host 'a'") == validated
+
+
+@pytest.mark.parametrize('names, expected', [
+    (['authorize_timout'], {'authorize_timout': 'authorize_timeout'}),
+    (['authorize_client_secert', 'authorize_force'], {'authorize_client_secert': 'authorize_client_secret'}),
+    (['authorize_colour'], {'authorize_colour': None}),
+    (['authorize_result', 'ansible_host', 'authorize_max_concurrency'], {}),
+])
+def test_an_unknown_role_variable_is_found_with_its_closest_name(names, expected):
+    assert unknown_variables(names) == expected
 
 
 # -- per-host validation ------------------------------------------------------------------------------------------
@@ -115,10 +200,13 @@ def test_a_good_host_becomes_a_request_labelled_by_the_host():
     ({'credentials': [{'key': 'SecretToken', 'value': 'x1234', 'note': 'y'}]},
      "authorize_credentials of host 'expenses'[0] has 'note' besides key and value"),
     ({'service_principal_id': 'not-a-guid'}, "authorize_service_principal_id of host 'expenses'"),
-    ({'force': 'sometimes'}, "authorize_force of host 'expenses' must be true or false"),
-    ({'auth_method': 'password'}, "authorize_auth_method of host 'expenses' must be one of auto"),
-    ({'validate_certs': 'maybe'}, "authorize_validate_certs of host 'expenses' must be true or false"),
-    ({'tenant_id': ['a', 'b']}, "authorize_tenant_id of host 'expenses' must be a string, got a list"),
+    ({'force': 'sometimes'}, "host 'expenses': argument 'authorize_force' is of type str and we were unable to "
+                             "convert to bool"),
+    ({'auth_method': 'password'}, "host 'expenses': value of authorize_auth_method must be one of: auto"),
+    ({'validate_certs': 'maybe'}, "host 'expenses': argument 'authorize_validate_certs' is of type str"),
+    ({'tenant_id': ['a', 'b']}, "host 'expenses': authorize_tenant_id must be a string, got a list"),
+    ({'client_secret': {'value': SECRET_TWO}}, "host 'expenses': authorize_client_secret must be a string, got a "
+                                               "mapping"),
     ({'service_principal_id': None}, "host 'expenses': give exactly one of authorize_service_principal_id"),
 ])
 def test_a_bad_host_is_rejected_naming_the_variable_and_the_host(overrides, named):
@@ -204,6 +292,52 @@ def test_a_target_named_again_with_another_sign_in_is_refused_naming_both_hosts(
     assert [group.applications for group in group_by_sign_in(kept)][1] == [other_tenant]
 
 
+def test_a_cloud_is_kept_by_its_canonical_name_and_an_unknown_one_names_the_host():
+    assert parse_host('a', host_values(cloud='AzureCloud')).connection['cloud'] == 'global'
+    application = parse_host('a', host_values(cloud='mars'))
+    assert application.rejected
+    assert application.request.rejection.message.startswith("host 'a': authorize_cloud 'mars' is not a known cloud")
+
+
+def test_one_target_in_two_spellings_of_a_cloud_with_two_sign_ins_is_refused():
+    first = parse_host('first', host_values(cloud='AzureCloud'))
+    second = parse_host('second', host_values(cloud='global', client_secret=SECRET_TWO))
+    refused = list(refuse_shared_targets([first, second]))[1]
+    assert refused.rejected and "host 'first' names too" in refused.request.rejection.message
+
+
+class Resolved(object):
+    """An outcome after the reads: resolved (appId) or failed."""
+
+    def __init__(self, app_id, failed=False):
+        self.app_id = app_id
+        self.failed = failed
+        self.msg = None
+
+    def fail(self, step, error, advice=None):
+        self.failed = True
+        self.msg = '%s: %s %s' % (step, error, advice)
+
+
+def test_each_application_is_written_once_per_run_and_the_refusal_names_every_host():
+    written = WrittenApplications()
+    hosts = [parse_host(name, host_values()) for name in ('a', 'b', 'c')]
+    outcomes = [Resolved('APP-1'), Resolved('app-1'), Resolved('app-1')]
+    written.refuse_claimed(hosts[:1], outcomes[:1])
+    written.refuse_claimed(hosts[1:], outcomes[1:])
+    assert [outcome.failed for outcome in outcomes] == [False, True, True]
+    assert "as host 'a':" in outcomes[1].msg and "as hosts 'a', 'b':" in outcomes[2].msg
+    assert "authorize_service_principal_id of host 'c' resolves to the same application" in outcomes[2].msg
+
+
+def test_the_same_app_id_in_another_tenant_is_another_application():
+    written = WrittenApplications()
+    outcomes = [Resolved('app-1'), Resolved('app-1')]
+    written.refuse_claimed([parse_host('a', host_values())], outcomes[:1])
+    written.refuse_claimed([parse_host('b', host_values(tenant_id='fabrikam.example'))], outcomes[1:])
+    assert not any(outcome.failed for outcome in outcomes)
+
+
 def test_a_group_splits_into_parts_of_the_configured_size():
     group = group_by_sign_in([parse_host('h%d' % number, host_values()) for number in range(5)])[0]
     assert [len(list(part)) for part in group.parts(2)] == [2, 2, 1]
@@ -250,13 +384,33 @@ def test_listed_applications_share_the_play_connection_and_fail_one_by_one():
                                   'colour': 'blue'}], CONNECTION)
     assert [application.rejected for application in applications] == [False, True, True]
     assert 'authorize_applications[1].credentials' in applications[1].request.rejection.message
-    assert 'authorize_applications[2] has unknown keys colour' in applications[2].request.rejection.message
+    assert ("authorize_applications[2]: 'colour' is not an option. Valid options"
+            in applications[2].request.rejection.message)
     assert applications[0].connection['client_secret'] == SECRET_ONE
 
 
-@pytest.mark.parametrize('items', [[], 'expenses', {'name': 'expenses'}])
-def test_a_list_that_is_no_list_is_refused(items):
-    with pytest.raises(InvalidInputError, match='authorize_applications must be a non-empty list'):
+def test_a_misspelt_listed_key_gets_the_closest_name():
+    listed = parse_listed([{'name': 'one', 'service_principal_id': GUID, 'credentials': {'SecretToken': 'ab12'},
+                            'forse': True}], CONNECTION)
+    assert listed[0].rejected
+    assert "authorize_applications[0]: 'forse' is not an option. Did you mean force?" in (
+        listed[0].request.rejection.message)
+
+
+def test_listed_items_take_the_plays_switches_unless_they_set_their_own():
+    listed = parse_listed([{'service_principal_id': GUID, 'credentials': {'SecretToken': 'ab12'}},
+                           {'app_id': GUID, 'credentials': {'SecretToken': 'cd34'}, 'force': False}],
+                          dict(CONNECTION, force=True))
+    assert [application.request.settings['force'] for application in listed] == [True, False]
+
+
+@pytest.mark.parametrize('items, message', [
+    ([], 'authorize_applications is empty'),
+    ('expenses', 'authorize_applications must be a list with one mapping per application, got a string'),
+    ({'name': 'expenses'}, 'authorize_applications must be a list with one mapping per application, got a mapping'),
+])
+def test_a_list_that_is_no_list_is_refused(items, message):
+    with pytest.raises(InvalidInputError, match=message):
         parse_listed(items, CONNECTION)
 
 
@@ -299,29 +453,47 @@ def test_the_summary_tells_check_mode_from_a_real_change():
 # -- per-host report --------------------------------------------------------------------------------------------------
 
 def test_the_per_host_report_is_the_hosts_own_outcome():
-    result = {'report': 'per_host', 'outcomes': {'a': record('a', changed=True, msg='sent'),
-                                                 'b': record('b', failed=True, msg='it broke')}}
+    result = {'mode': 'hosts', 'report': 'per_host', 'outcomes': {'a': record('a', changed=True, msg='sent'),
+                                                                  'b': record('b', failed=True, msg='it broke')}}
     assert host_report(result, 'a') == {'changed': True, 'failed': False, 'msg': 'sent'}
     assert host_report(result, 'b') == {'changed': False, 'failed': True, 'msg': 'it broke'}
 
 
-def test_the_summary_report_is_one_report_showing_the_table():
-    lines = ['application  result  detail', 'total 1, changed 1, ok 0, failed 0']
-    result = {'report': 'summary', 'outcomes': {}, 'summary_lines': lines,
+def test_the_summary_report_with_nothing_failed_is_one_report_of_the_counts():
+    result = {'mode': 'hosts', 'report': 'summary', 'outcomes': {}, 'summary_lines': ['total 1'],
               'summary': {'total': 1, 'changed': 1, 'ok': 0, 'failed': 0}}
-    assert host_report(result, 'a') == {'changed': False, 'msg': lines, '_ansible_verbose_always': True}
-    del result['summary_lines']
     assert host_report(result, 'a') == {'changed': False, 'msg': '1 application(s): 1 changed, 0 ok, none failed.'}
 
 
-def test_the_summary_report_fails_naming_the_failed_applications_with_the_table_beside():
-    lines = ['application  result  detail', 'total 2, changed 1, ok 0, failed 1']
-    result = {'report': 'summary', 'outcomes': {}, 'summary_lines': lines, 'failed_msg': '1 of 2 applications failed: b.',
+def test_the_summary_report_with_a_failure_fails_only_the_failed_applications_hosts():
+    result = {'mode': 'hosts', 'report': 'summary', 'failed_msg': '1 of 2 applications failed: b.',
+              'outcomes': {'a': record('a', changed=True, msg='sent'), 'b': record('b', failed=True, msg='it broke')},
               'summary': {'total': 2, 'changed': 1, 'ok': 0, 'failed': 1}}
-    assert host_report(result, 'a') == {'failed': True, 'changed': False, 'msg': '1 of 2 applications failed: b.',
-                                        'summary_lines': lines}
-    del result['summary_lines']
-    assert 'summary_lines' not in host_report(result, 'a')
+    assert host_report(result, 'a') == {'changed': True, 'failed': False, 'msg': 'sent'}
+    assert host_report(result, 'b') == {'changed': False, 'failed': True, 'msg': 'it broke'}
+
+
+def test_a_failed_list_fails_its_one_report_with_a_short_message_and_no_table():
+    result = {'mode': 'list', 'report': 'summary', 'failed_msg': '1 of 2 applications failed: b.',
+              'summary_lines': ['total 2'], 'outcomes': {'b': record('b', failed=True)},
+              'summary': {'total': 2, 'changed': 1, 'ok': 0, 'failed': 1}}
+    assert host_report(result, 'localhost') == {'failed': True, 'changed': False,
+                                                'msg': '1 of 2 applications failed: b.'}
+
+
+def test_the_failed_applications_table_gives_each_reason_as_text():
+    records = {'a': record('a', changed=True), 'long-name': record('long-name', failed=True, msg='it broke'),
+               'b': record('b', failed=True, msg='not found')}
+    assert failed_lines(records) == ['failed application  reason', 'b                   not found',
+                                     'long-name           it broke']
+    assert failed_lines({'a': record('a')}) == []
+
+
+def test_the_outcome_counts_are_published_as_stats_added_up_over_batches():
+    stats = outcome_stats({'total': 3, 'changed': 1, 'ok': 1, 'failed': 1, 'failed_names': ['b']})
+    assert stats == {'per_host': False, 'aggregate': True, 'data': {
+        'authorize_total': 3, 'authorize_changed': 1, 'authorize_ok': 1, 'authorize_failed': 1,
+        'authorize_failed_applications': ['b']}}
 
 
 def test_a_host_outside_the_batch_fails_its_report_saying_why():
@@ -355,7 +527,8 @@ def test_start_job_is_a_per_host_switch(value, expected):
 def test_a_start_job_that_is_not_a_boolean_fails_its_host_naming_it():
     application = parse_host('app', host_values(start_job='sometimes'))
     assert application.rejected
-    assert "authorize_start_job of host 'app' must be true or false, got 'sometimes'" in application.request.rejection.message
+    assert ("host 'app': argument 'authorize_start_job' is of type str and we were unable to convert to bool: The "
+            "value 'sometimes' is not a valid boolean" in application.request.rejection.message)
 
 
 def test_start_job_never_splits_a_sign_in_group():
