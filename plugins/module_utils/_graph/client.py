@@ -121,7 +121,7 @@ class GraphClient(object):
         return self.request('GET', path, params=params).json
 
     def iter_pages(self, path, params=None):
-        """Yield each page (a dict with a ``value`` list) of a list, following ``@odata.nextLink`` on the Graph host only.
+        """Yield each page (a dict with a ``value`` list) of a list, following ``@odata.nextLink`` (_next_link_url).
 
         A page of another shape raises EntraError (every caller reads ``value`` and the next link from it).
 
@@ -153,7 +153,7 @@ class GraphClient(object):
             next_link = page.get('@odata.nextLink')
             if not next_link:
                 return
-            self._refuse_foreign_link(next_link)
+            next_link = self._next_link_url(next_link)
             digest = hashlib.sha256(str(next_link).encode('utf-8', 'surrogatepass')).digest()
             if digest in seen_links:
                 raise EntraError(
@@ -190,16 +190,22 @@ class GraphClient(object):
 
     # -- internals --------------------------------------------------------------------------------------------
 
-    def _refuse_foreign_link(self, link):
+    def _next_link_url(self, link):
+        """Where to ask for the next page: ``link`` itself on graph_endpoint; a link on the cloud's own Graph root
+        (Graph writes next links on its own host, also for a client that reached it through a proxy or a private
+        endpoint) through graph_endpoint, same path and query. Any other host is refused: the request would carry
+        the bearer token there."""
         base = urlsplit(self.settings.graph_base_url)
         target = urlsplit(link)
-        same_origin = (target.scheme.lower() == base.scheme.lower()
-                       and target.netloc.lower() == base.netloc.lower()
-                       and target.path.startswith(base.path + '/'))
-        if not same_origin:
-            raise EntraError('Refusing to follow @odata.nextLink to %s://%s: it is not the Graph endpoint %s, and the '
-                             'request would carry the bearer token there.'
-                             % (target.scheme, target.netloc, self.settings.graph_base_url))
+        for root in (base, urlsplit(self.settings.cloud.graph_root)):
+            if (target.scheme.lower() == root.scheme.lower() and target.netloc.lower() == root.netloc.lower()
+                    and target.path.startswith(root.path + '/')):
+                relative = target.path[len(root.path):] + ('?' + target.query if target.query else '')
+                return self.settings.graph_base_url + relative
+        raise EntraError('Refusing to follow @odata.nextLink to %s://%s: it is neither graph_endpoint %s nor the Graph '
+                         'of the %s cloud (%s), and the request would carry the bearer token there.'
+                         % (target.scheme, target.netloc, self.settings.graph_base_url, self.settings.cloud.name,
+                            self.settings.cloud.graph_root))
 
     def _send(self, method, url, body=None, headers=None, idempotent=None, carries_credentials=False, items=None,
               not_before=0.0):

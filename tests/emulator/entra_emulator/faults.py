@@ -46,6 +46,9 @@ DEFAULT_FAULTS = {
     # true: PUT v1.0 .../synchronization/secrets naming Oauth2TokenExchangeUri answers 400 NotInAllowList (single
     # source: Microsoft's SCIM onboarding tooling; status unconfirmed).
     "refuse_oauth2_token_exchange_uri": False,
+    # true: @odata.nextLink is built on the cloud's own Graph root (https://graph.microsoft.com, ...) whatever host
+    # the listing was asked on, as Graph does for a client behind a proxy or a private endpoint.
+    "next_links_on_cloud_root": False,
 }
 TARGET_OUTAGE_ANSWERS = (401, 403, 500, 502, 503, 504, "timeout", "token_exchange")
 
@@ -220,6 +223,10 @@ def normalize_faults(changes, base=None):
         if not isinstance(changes["refuse_oauth2_token_exchange_uri"], bool):
             raise FaultError("refuse_oauth2_token_exchange_uri must be true or false")
         faults["refuse_oauth2_token_exchange_uri"] = changes["refuse_oauth2_token_exchange_uri"]
+    if "next_links_on_cloud_root" in changes:
+        if not isinstance(changes["next_links_on_cloud_root"], bool):
+            raise FaultError("next_links_on_cloud_root must be true or false")
+        faults["next_links_on_cloud_root"] = changes["next_links_on_cloud_root"]
     return faults
 
 

@@ -13,7 +13,8 @@ import time
 import urllib.parse
 import uuid
 
-from .constants import AUTHORIZATION_CODE_KEY, DEFAULT_PAGE_SIZE, DIRECTORY_READ_PERMISSIONS, MAX_BATCH_REQUESTS
+from .constants import AUTHORIZATION_CODE_KEY, DEFAULT_PAGE_SIZE, DIRECTORY_READ_PERMISSIONS, GRAPH_ROOTS
+from .constants import MAX_BATCH_REQUESTS
 from .constants import MAX_PAGE_SIZE, PERMISSION_OWNED_BY, PERMISSION_SYNC_ALL, PERMISSION_SYNC_READ_ALL
 from .constants import SENSITIVE_SECRET_KEYS, SYNCHRONIZATION_SECRET_KEYS
 from .faults import retry_after_header, take_rule, take_target_outage
@@ -468,7 +469,9 @@ def list_collection(call, collection):
         for name in ("$filter", "$select"):
             if call.query.get(name):
                 query[name] = call.query[name]
-        body["@odata.nextLink"] = "%s/%s/%s?%s" % (call.base_url, call.version, collection,
+        # Graph writes next links on its own host; the switch shows that to a client that came through another.
+        root = GRAPH_ROOTS[call.cloud] if (call.faults or {}).get("next_links_on_cloud_root") else call.base_url
+        body["@odata.nextLink"] = "%s/%s/%s?%s" % (root, call.version, collection,
                                                    urllib.parse.urlencode(query, quote_via=urllib.parse.quote))
     return _ok(body)
 

@@ -187,6 +187,24 @@ def check_listing(checks, scenario, emulator, hosts, listed_count):
              len([entry for entry in entries if entry["kind"] == "token"]), len(lists), len(envelopes)), flush=True)
 
 
+def check_next_links_on_cloud_root(checks, scenario, emulator, hosts):
+    """Graph writes next links on its own host: behind graph_endpoint (a proxy, here the emulator) every page is read."""
+    emulator.set_faults(next_links_on_cloud_root=True)
+    emulator.clear_log()
+    try:
+        code, inventory, stderr = scenario.inventory(scenario.inventory_file("plain"))
+        entries = emulator.log()
+    finally:
+        emulator.set_faults(next_links_on_cloud_root=False)
+    host_vars = (inventory or {}).get("_meta", {}).get("hostvars", {})
+    lists = operations(entries, "servicePrincipals.list")
+    checks.expect(code == 0 and sorted(host_vars) == sorted(hosts) and len(lists) == 2
+                  and lists[1]["query"].get("$skiptoken"),
+                  "next links on https://graph.microsoft.com are followed through graph_endpoint: every page read, "
+                  "the same %d hosts (exit %d, %d listing pages, %d hosts) %s"
+                  % (len(hosts), code, len(lists), len(host_vars), flat(stderr)[-300:]))
+
+
 def check_filters(checks, scenario, emulator):
     """display_name_prefix and tag go to Graph; template_id is applied to the jobs that came back."""
     emulator.clear_log()
@@ -540,6 +558,7 @@ def main(config_path, output_dir):
     checks = Checks()
     emulator.reset()
     check_listing(checks, scenario, emulator, hosts, listed_count)
+    check_next_links_on_cloud_root(checks, scenario, emulator, hosts)
     check_filters(checks, scenario, emulator)
     check_constructable(checks, scenario)
     check_cache(checks, scenario, emulator, hosts)

@@ -383,6 +383,18 @@ def test_next_link_outside_the_configured_base_path_is_refused(http, retry_polic
         client.get_all('groups')
 
 
+def test_next_link_on_the_clouds_own_graph_is_followed_through_the_custom_endpoint(http, retry_policy):
+    # Graph writes next links on its own host, also for a client behind a proxy or a private endpoint.
+    client = make_client({'access_token': graph_token(), 'graph_endpoint': 'https://proxy.contoso.example/graph'},
+                         retry_policy=retry_policy)
+    http.add(responses.GET, 'https://proxy.contoso.example/graph/v1.0/groups',
+             json={'value': [1], '@odata.nextLink': 'https://graph.microsoft.com/v1.0/groups?$skiptoken=a%2Bb'})
+    http.add(responses.GET, 'https://proxy.contoso.example/graph/v1.0/groups?$skiptoken=a%2Bb', json={'value': [2]})
+    assert client.get_all('groups') == [1, 2]
+    assert [call.request.url for call in http.calls][-1] == (
+        'https://proxy.contoso.example/graph/v1.0/groups?$skiptoken=a%2Bb')
+
+
 def test_next_link_on_a_custom_graph_endpoint_is_followed(http, retry_policy):
     client = make_client({'access_token': graph_token(), 'graph_endpoint': 'https://127.0.0.1:8443'},
                          retry_policy=retry_policy)
