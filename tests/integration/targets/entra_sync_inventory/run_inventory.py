@@ -543,6 +543,17 @@ def check_role(checks, scenario, emulator, hosts):
     recap = dict((match.group(1), match.group(2)) for match in RECAP_LINE.finditer(stdout))
     checks.expect(recap == dict((name, "1") for name in quarantined),
                   "PLAY RECAP: the quarantined applications, each changed, and no other host (%s)" % recap)
+    emulator.clear_log()
+    code, stdout, stderr = scenario.run(["ansible-playbook", "-i", scenario.inventory_file("role"), "-i",
+                                         secrets_path, "lift_quarantine.yml"])
+    restarts = operations(emulator.log(), "jobs.restart")
+    recap = dict((match.group(1), match.group(2)) for match in RECAP_LINE.finditer(stdout))
+    checks.expect(code == 0 and recap == dict((name, "1") for name in quarantined)
+                  and sorted(entry["path"].split("/")[3] for entry in restarts) == wanted
+                  and all(entry.get("body") == {} for entry in restarts),
+                  "docs/inventory.md step 5: a restart without reset_scope (body {}) per quarantined application, in "
+                  "its own cloud and endpoints, and each job read again is no longer quarantined (exit %d, %s) %s"
+                  % (code, recap, (stdout + stderr)[-600:]))
 
 
 def main(config_path, output_dir):
