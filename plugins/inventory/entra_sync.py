@@ -133,8 +133,10 @@ from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.entra.provisioning.plugins.module_utils._graph.client_factory import build_graph_client
-from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import ConnectionOptions
-from ansible_collections.entra.provisioning.plugins.module_utils._deprecations import beta_deprecation
+from ansible_collections.entra.provisioning.plugins.module_utils._connection_options import (
+    ConnectionOptions,
+    settings_notices,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
 from ansible_collections.entra.provisioning.plugins.module_utils._items import _unknown_key_problem, yaml_kind
 from ansible_collections.entra.provisioning.plugins.module_utils._options import (
@@ -247,12 +249,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._check_cache_options()
         settings = ConnectionOptions(OptionResolver(self._options_adapter())).settings(
             max_concurrency=self.get_option('max_concurrency'))
-        for warning in settings.warnings:
+        warnings, notice = settings_notices(settings)
+        for warning in warnings:
             display.warning('entra_sync inventory: %s' % warning)
-        if settings.verify is False:
-            display.warning('entra_sync inventory: validate_certs is false: TLS certificates of Graph and the sign-in '
-                            'service are not checked, so the token could be handed to an impostor.')
-        notice = beta_deprecation(settings.api_version)
         if notice:
             display.deprecated(notice['msg'], date=notice['date'], collection_name=notice['collection_name'])
         return filters
