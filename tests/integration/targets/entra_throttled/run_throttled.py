@@ -83,7 +83,6 @@ def main(config_path, output_dir, passthrough):
     """Run both scenarios; exit non-zero when any expectation failed."""
     with open(config_path) as config_file:
         config = json.load(config_file)
-    sys.path.insert(0, config["emulator_pythonpath"])
     from entra_emulator import ControlClient  # pylint: disable=import-outside-toplevel
 
     emulator_info = config["emulator"]
