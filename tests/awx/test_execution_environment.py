@@ -88,7 +88,7 @@ def test_build_context_has_a_containerfile_that_installs_the_collection_and_its_
     assert "introspect.py introspect" in containerfile_text
     # ... and the final stage installs what it found.
     assert "/output/scripts/install-from-bindep" in containerfile_text
-    assert re.search(r'ANSIBLE_INSTALL_REFS=".*ansible-core>=2\.18.*ansible-runner', containerfile_text)
+    assert re.search(r'ANSIBLE_INSTALL_REFS=".*ansible-core>=2\.19.*ansible-runner', containerfile_text)
 
 
 def test_build_context_carries_the_built_collection(build_context, collection_tarball):

@@ -13,7 +13,6 @@ import os
 import pytest
 import yaml
 from entra_emulator.seed import load_seed
-from entra_test_helpers.inventory import plain
 
 import awx_emulation
 from conftest import EXAMPLE_SEED, TENANT_IDS, next_job_id

@@ -50,6 +50,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import BatchRequest  # noqa: E402
 from ansible_collections.entra.provisioning.plugins.module_utils._graph.client_factory import build_graph_client  # noqa: E402
+from ansible_collections.entra.provisioning.plugins.module_utils._graph.throttle import forget_shared_throttles  # noqa: E402
 from ansible_collections.entra.provisioning.plugins.module_utils._options import OptionAdapter  # noqa: E402
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry  # noqa: E402
 
@@ -110,9 +111,12 @@ def emulator():
 
 @pytest.fixture(autouse=True)
 def run_secrets():
-    """Each test is one run of the client, with its own secret registry, as a module or a plugin task is."""
+    """Each test is one run of the client, with its own secret registry and its own tenant throttles (a pause or
+    pace learned by an earlier test's throttled tenant would otherwise carry over), as a module or a plugin task is."""
+    forget_shared_throttles()
     with SecretRegistry().in_use():
         yield
+    forget_shared_throttles()
 
 
 @pytest.fixture(autouse=True)
