@@ -324,7 +324,9 @@ class SyncJobs(SyncEngine):
         job_path = '%s/synchronization/jobs/%s' % (outcome.path, path_segment(outcome.job_id))
         if action == 'delete':
             return BatchRequest('DELETE', job_path)
-        body = None
+        # Every action carries a JSON body: the service answers a bodyless one 400 "Empty Payload. JSON content
+        # expected." and restart with empty criteria is the portal's restart, which lifts a quarantine.
+        body = {}
         scope = outcome.request.settings.get('reset_scope')
         if action == 'restart' and scope:
             body = {'criteria': {'resetScope': ', '.join(scope)}}

@@ -26,6 +26,14 @@ assert len(SYNCHRONIZATION_SECRET_KEYS) == 45
 
 AUTHORIZATION_CODE_KEY = "Oauth2AuthorizationCode"
 
+# Keys whose saved value GET .../synchronization/secrets answers as "*" (that the service masks is seen in real use:
+# Terraform azuread keeps its own value where it reads "*"; which keys it masks is inferred: those holding a secret).
+SENSITIVE_SECRET_KEYS = frozenset({
+    "Password", "SecretToken", "AppKey", "ClientSecret", "ConsumerSecret", "TokenKey", "Oauth2AccessToken",
+    "Oauth2RefreshToken", "Oauth2ClientSecret", "Oauth2AuthorizationCode", "ConnectionString",
+    "SyncAgentCompatibilityKey",
+})
+
 # Application permissions the emulator understands.
 PERMISSION_SYNC_ALL = "Synchronization.ReadWrite.All"
 PERMISSION_SYNC_READ_ALL = "Synchronization.Read.All"

@@ -33,6 +33,8 @@ def application_state(application):
         "service_principal_id": record["service_principal_id"],
         "authorized": application.authorized,
         "saved_credential_keys": sorted(application.saved_credentials),
+        # Not a secret: the accidental-deletion threshold and notification e-mail, as saved (parsed), or None.
+        "saved_notification_settings": _notification_settings(application.saved_credentials),
         "used_authorization_codes": len(application.used_codes),
         "dropped_secret_payloads": application.dropped_secret_payloads,
         "jobs": [{"id": job_id, "templateId": job["templateId"], "state": job["state"], "code": job["code"],
@@ -41,6 +43,13 @@ def application_state(application):
                  for job_id, job in application.jobs.items()],
         "visible": application.is_visible(time.monotonic()),
     }
+
+
+def _notification_settings(saved):
+    try:
+        return json.loads(saved.get("SyncNotificationSettings") or "null")
+    except ValueError:
+        return None
 
 
 def _find_application(state, identifier):

@@ -39,7 +39,15 @@ DEFAULT_FAULTS = {
     "malformed_answers": [],
     # Seconds a service principal/application created at run time answers 404.
     "eventual_consistency_seconds": 0,
+    # [{"applications": [sp id | application id | appId, ...] (absent: every app), "answer": 401|403|500|502|503|504|
+    # "timeout"|"token_exchange", "count": N (absent: until cleared)}]: the provisioning target (SCIM endpoint or its
+    # token endpoint) is down or erring, so validateCredentials cannot check even saved credentials that work.
+    "target_outages": [],
+    # true: PUT v1.0 .../synchronization/secrets naming Oauth2TokenExchangeUri answers 400 NotInAllowList (single
+    # source: Microsoft's SCIM onboarding tooling; status unconfirmed).
+    "refuse_oauth2_token_exchange_uri": False,
 }
+TARGET_OUTAGE_ANSWERS = (401, 403, 500, 502, 503, 504, "timeout", "token_exchange")
 
 
 class FaultError(ValueError):
@@ -193,7 +201,38 @@ def normalize_faults(changes, base=None):
                               "methods": [str(item).upper() for item in methods],
                               "body": copy.deepcopy(rule.get("body", {"value": "malformed"}))})
         faults["malformed_answers"] = malformed
+    if "target_outages" in changes:
+        outages = []
+        for position, rule in enumerate(_rules(changes["target_outages"], "target_outages")):
+            where = "target_outages[%d]" % position
+            answer = rule.get("answer", 503)
+            if answer not in TARGET_OUTAGE_ANSWERS:
+                raise FaultError("%s.answer must be one of %s" % (where, TARGET_OUTAGE_ANSWERS))
+            applications = rule.get("applications")
+            if applications is not None and not isinstance(applications, list):
+                raise FaultError("%s.applications must be a list of ids" % where)
+            outages.append({"answer": answer,
+                            "count": _count(rule, where) if rule.get("count") is not None else None,
+                            "applications": [str(item).lower() for item in applications]
+                            if applications is not None else None})
+        faults["target_outages"] = outages
+    if "refuse_oauth2_token_exchange_uri" in changes:
+        if not isinstance(changes["refuse_oauth2_token_exchange_uri"], bool):
+            raise FaultError("refuse_oauth2_token_exchange_uri must be true or false")
+        faults["refuse_oauth2_token_exchange_uri"] = changes["refuse_oauth2_token_exchange_uri"]
     return faults
+
+
+def take_target_outage(rules, application_ids):
+    """The first outage rule that covers an application (one of its ids), spending one count; None when none."""
+    for rule in rules:
+        if rule["count"] is not None and rule["count"] <= 0:
+            continue
+        if rule["applications"] is None or any(identifier in rule["applications"] for identifier in application_ids):
+            if rule["count"] is not None:
+                rule["count"] -= 1
+            return rule
+    return None
 
 
 def _matches(rule, path, target):

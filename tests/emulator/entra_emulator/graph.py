@@ -15,8 +15,8 @@ import uuid
 
 from .constants import AUTHORIZATION_CODE_KEY, DEFAULT_PAGE_SIZE, DIRECTORY_READ_PERMISSIONS, MAX_BATCH_REQUESTS
 from .constants import MAX_PAGE_SIZE, PERMISSION_OWNED_BY, PERMISSION_SYNC_ALL, PERMISSION_SYNC_READ_ALL
-from .constants import SYNCHRONIZATION_SECRET_KEYS
-from .faults import retry_after_header, take_rule
+from .constants import SENSITIVE_SECRET_KEYS, SYNCHRONIZATION_SECRET_KEYS
+from .faults import retry_after_header, take_rule, take_target_outage
 from .state import redact, seeded_job, utc_timestamp
 
 ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
@@ -33,7 +33,7 @@ class GraphCall:
     """One Graph request, direct or an item of a $batch, after authentication."""
 
     __slots__ = ("method", "version", "path", "query", "content_type", "body", "claims", "tenant", "principal",
-                 "cloud", "base_url", "request_id", "client_request_id", "operation")
+                 "cloud", "base_url", "request_id", "client_request_id", "operation", "faults")
 
     def __init__(self, method, version, path, query, content_type, body, claims, tenant, principal, cloud,
                  base_url, request_id, client_request_id):
@@ -51,6 +51,8 @@ class GraphCall:
         self.request_id = request_id
         self.client_request_id = client_request_id
         self.operation = "unknown"
+        # The faults in force (set by request_faults before dispatch): target outages, the NotInAllowList switch.
+        self.faults = None
 
 
 def error_body(code, message, request_id, client_request_id):
@@ -90,8 +92,14 @@ def _is_json(content_type):
     return bool(content_type) and content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
-def _read_body(call, type_name):
-    """Return (body_dict, None) or (None, error answer) applying Graph's content-type and JSON rules."""
+def _read_body(call, type_name, required=False):
+    """Return (body_dict, None) or (None, error answer) applying Graph's content-type and JSON rules.
+
+    `required`: the synchronization actions and PUT secrets answer a request without a body 400 "Empty Payload. JSON
+    content expected." (seen in real use: docs-contrib #1133 for PUT secrets, #7083), whatever its Content-Type.
+    """
+    if required and call.body is None:
+        return None, graph_error(call, 400, "BadRequest", "Empty Payload. JSON content expected.")
     if not _is_json(call.content_type) or call.body is _MALFORMED:
         return None, graph_error(call, 400, "BadRequest",
                                  "Unable to read JSON request payload. Please ensure Content-Type header is set and"
@@ -162,6 +170,21 @@ def _denied(call):
     return graph_error(call, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 
 
+def _sync_denied(call):
+    """The refusal of a synchronization call the caller's permissions do not allow.
+
+    A caller holding a Synchronization permission that does not cover the call (Synchronization.Read.All writing)
+    gets 403 Authorization_RequestDenied; one without any gets what its seed says: 401 UnknownError with an empty
+    message (seen in real use: docs-contrib #8800, zerotrustassessment #1382, terraform-provider-azuread #1628) or
+    403 (the default, which the documented permission tables suggest).
+    """
+    roles = _roles(call)
+    holds_sync = PERMISSION_SYNC_ALL in roles or PERMISSION_SYNC_READ_ALL in roles
+    if not holds_sync and call.principal is not None and call.principal.synchronization_denial == 401:
+        return graph_error(call, 401, "UnknownError", "")
+    return _denied(call)
+
+
 def _may_read_objects(call):
     return any(role in DIRECTORY_READ_PERMISSIONS for role in _roles(call))
 
@@ -211,18 +234,20 @@ def application_json(application):
 
 
 def job_json(job_id, job):
-    """A synchronizationJob resource."""
+    """A synchronizationJob resource with the synchronizationStatus of the v1.0 CSDL."""
+    last = job.get("lastExecution")
     return {
         "id": job_id,
         "templateId": job["templateId"],
         "schedule": {"expiration": None, "interval": "PT40M", "state": job["state"]},
         "status": {
             "code": job["code"],
-            "countSuccessiveCompleteFailures": 0,
+            "countSuccessiveCompleteFailures": 1 if last and last["state"] == "Failed" else 0,
             "escrowsPruned": False,
-            "lastExecution": job.get("lastExecution"),
+            "lastExecution": last,
             "lastSuccessfulExecution": job.get("lastSuccessfulExecution"),
-            "lastSuccessfulExecutionWithExports": None,
+            "lastSuccessfulExecutionWithExports": job.get("lastSuccessfulExecutionWithExports"),
+            "progress": [],
             "quarantine": job.get("quarantine"),
             "steadyStateFirstAchievedTime": "0001-01-01T00:00:00Z",
             "steadyStateLastAchievedTime": "0001-01-01T00:00:00Z",
@@ -523,7 +548,7 @@ def _validation_unavailable(call, message):
 def acquire_access_token(call, application):
     """POST .../synchronization/acquireAccessToken."""
     call.operation = "acquireAccessToken"
-    body, error = _read_body(call, "microsoft.graph.acquireAccessToken")
+    body, error = _read_body(call, "microsoft.graph.acquireAccessToken", required=True)
     if error:
         return error
     for name in body:
@@ -533,7 +558,7 @@ def acquire_access_token(call, application):
     if error:
         return error
     if not _may_act(call, application):
-        return _denied(call)
+        return _sync_denied(call)
     message = check_credentials(application, given, consume=True)
     if message:
         return _credentials_rejected(call, message)
@@ -542,33 +567,72 @@ def acquire_access_token(call, application):
     return _NO_CONTENT
 
 
-def validate_credentials(call, application, job_id):
-    """POST .../synchronization/jobs/{jobId}/validateCredentials."""
-    call.operation = "validateCredentials"
-    body, error = _read_body(call, "microsoft.graph.validateCredentials")
+_VALIDATE_PARAMETERS = ("applicationIdentifier", "templateId", "useSavedCredentials", "credentials")
+# Inferred wording (the code is seen in real use; its message is the connector's free text): how the target answered.
+_TARGET_ANSWERS = {401: "HTTP/401 Unauthorized", 403: "HTTP/403 Forbidden", 500: "HTTP/500 Internal Server Error",
+                   502: "HTTP/502 Bad Gateway", 503: "HTTP/503 Service Unavailable", 504: "HTTP/504 Gateway Timeout"}
+
+
+def _read_validate_body(call):
+    """The validateCredentials body: returns (use_saved, given, None) or (None, None, error)."""
+    body, error = _read_body(call, "microsoft.graph.validateCredentials", required=True)
     if error:
-        return error
-    allowed = ("applicationIdentifier", "templateId", "useSavedCredentials", "credentials")
+        return None, None, error
     for name in body:
-        if name not in allowed:
-            return _unknown_property(call, name, "microsoft.graph.validateCredentials")
+        if name not in _VALIDATE_PARAMETERS:
+            return None, None, _unknown_property(call, name, "microsoft.graph.validateCredentials")
     use_saved = body.get("useSavedCredentials", False)
+    if use_saved is None:
+        use_saved = False
     if not isinstance(use_saved, bool):
-        return graph_error(call, 400, "BadRequest", "'useSavedCredentials' must be a boolean.")
+        return None, None, graph_error(call, 400, "BadRequest", "'useSavedCredentials' must be a boolean.")
     given = {}
     if not use_saved or body.get("credentials") is not None:
         given, error = _read_secret_pairs(call, body, "credentials")
         if error:
-            return error
-    if job_id not in application.jobs:
-        return graph_error(call, 404, "Request_ResourceNotFound", "Job '%s' does not exist." % job_id)
-    if not _may_act(call, application):
-        return _denied(call)
+            return None, None, error
+    return use_saved, given, None
+
+
+def _rejected_by_target(application, answer=401):
+    return ("No valid saved credentials for application '%s': the target rejected them (it answered %s)."
+            % (application.record["display_name"], _TARGET_ANSWERS[answer]))
+
+
+def _target_outage(call, application):
+    """The validateCredentials answer while the target of `application` is down (a `target_outages` fault), or None.
+
+    A target that answers 401/403 looks exactly like one that refuses the credentials (the same message); a 5xx, a
+    timeout or a failed token exchange says so in the message. The code is CredentialValidationUnavailable either way.
+    """
+    record = application.record
+    rule = take_target_outage((call.faults or {}).get("target_outages") or (),
+                              (record["service_principal_id"], record["application_id"], record["app_id"]))
+    if rule is None:
+        return None
+    answer = rule["answer"]
+    if answer in (401, 403):
+        message = _rejected_by_target(application, answer)
+    elif answer == "timeout":
+        message = ("Could not validate the credentials of application '%s': the target did not answer (the"
+                   " connection timed out)." % record["display_name"])
+    elif answer == "token_exchange":
+        message = ("Could not validate the credentials of application '%s': the OAuth token exchange with the"
+                   " target's token endpoint failed." % record["display_name"])
+    else:
+        message = ("Could not validate the credentials of application '%s': the target answered %s."
+                   % (record["display_name"], _TARGET_ANSWERS[answer]))
+    return _validation_unavailable(call, message)
+
+
+def _validate(call, application, use_saved, given):
+    """Test saved or given credentials against the app's target; never saves and never redeems a code."""
+    outage = _target_outage(call, application)
+    if outage:
+        return outage
     if use_saved:
         if not application.authorized:
-            return _validation_unavailable(
-                call, "No valid saved credentials for application '%s': the target rejected them."
-                % application.record["display_name"])
+            return _validation_unavailable(call, _rejected_by_target(application))
         return _NO_CONTENT
     message = check_credentials(application, given, consume=False)
     if message:
@@ -576,9 +640,50 @@ def validate_credentials(call, application, job_id):
     return _NO_CONTENT
 
 
+def validate_credentials(call, application, job_id):
+    """POST .../synchronization/jobs/{jobId}/validateCredentials."""
+    call.operation = "validateCredentials"
+    use_saved, given, error = _read_validate_body(call)
+    if error:
+        return error
+    if job_id not in application.jobs:
+        return graph_error(call, 404, "Request_ResourceNotFound", "Job '%s' does not exist." % job_id)
+    if not _may_act(call, application):
+        return _sync_denied(call)
+    return _validate(call, application, use_saved, given)
+
+
+def validate_credentials_without_job(call, application):
+    """POST .../synchronization/jobs/validateCredentials (bound to the jobs collection in the v1.0 CSDL).
+
+    Tests credentials for a template before any job exists. A missing templateId, or missing credentials when
+    useSavedCredentials is not true, answers 400 RequestMissingRequiredParameter (seen in real use); a template the
+    app does not offer answers 400 BadRequest (inferred).
+    """
+    call.operation = "jobs.validateCredentials"
+    body, error = _read_body(call, "microsoft.graph.validateCredentials", required=True)
+    if error:
+        return error
+    template_id = body.get("templateId")
+    if not isinstance(template_id, str) or not template_id:
+        return graph_error(call, 400, "RequestMissingRequiredParameter", "The parameter 'templateId' is required.")
+    if body.get("useSavedCredentials") is not True and body.get("credentials") is None:
+        return graph_error(call, 400, "RequestMissingRequiredParameter", "The parameter 'credentials' is required.")
+    use_saved, given, error = _read_validate_body(call)
+    if error:
+        return error
+    if not _may_act(call, application):
+        return _sync_denied(call)
+    if template_id not in [template["id"] for template in application.record["templates"]]:
+        return graph_error(call, 400, "BadRequest", "Template '%s' is not a template of this application."
+                           % template_id)
+    return _validate(call, application, use_saved, given)
+
+
 _BEARER_KEYS = frozenset({"SecretToken"})
 _CLIENT_CREDENTIAL_KEYS = frozenset({"Oauth2ClientId", "Oauth2ClientSecret", "Oauth2TokenExchangeUri"})
 _REQUIRED_WITH_SECRETS = ("SyncNotificationSettings", "SyncAll")
+_TOKEN_EXCHANGE_URI_KEY = "Oauth2TokenExchangeUri"
 
 
 def put_secrets(call, application):
@@ -587,10 +692,12 @@ def put_secrets(call, application):
     Reported by users and Microsoft's tooling, not documented (see README): the set is replaced, not merged;
     without SyncNotificationSettings and SyncAll the payload is dropped (204, nothing saved); bearer-token keys
     mixed with OAuth client-credential keys answer 500; a SyncNotificationSettings that is not JSON answers
-    UnknownError wrapping InvalidNotificationSettings.
+    UnknownError wrapping InvalidNotificationSettings; with the `refuse_oauth2_token_exchange_uri` switch, v1.0
+    refuses Oauth2TokenExchangeUri as NotInAllowList (single source).
     """
     call.operation = "secrets.put"
-    body, error = _read_body(call, "microsoft.graph.synchronizationSecretKeyStringValuePair collection")
+    body, error = _read_body(call, "microsoft.graph.synchronizationSecretKeyStringValuePair collection",
+                             required=True)
     if error:
         return error
     for name in body:
@@ -600,7 +707,12 @@ def put_secrets(call, application):
     if error:
         return error
     if not _may_act(call, application):
-        return _denied(call)
+        return _sync_denied(call)
+    if (call.faults or {}).get("refuse_oauth2_token_exchange_uri") and call.version == "v1.0" \
+            and _TOKEN_EXCHANGE_URI_KEY in given:
+        # Single source (Microsoft's SCIM onboarding tooling): the code is reported, status and wording are inferred.
+        return graph_error(call, 400, "NotInAllowList",
+                           "The secret key '%s' is not in the allow list." % _TOKEN_EXCHANGE_URI_KEY)
     if set(given) & _BEARER_KEYS and set(given) & _CLIENT_CREDENTIAL_KEYS:
         return graph_error(call, 500, "InternalError", "An internal server error occurred while saving secrets.")
     if any(key not in given for key in _REQUIRED_WITH_SECRETS):
@@ -623,11 +735,25 @@ def put_secrets(call, application):
     return _NO_CONTENT
 
 
+def get_secrets(call, application):
+    """GET .../synchronization/secrets: the saved set, sensitive values as "*" (seen in real use: Terraform azuread).
+
+    Nothing saved answers an empty list (inferred); Synchronization.Read.All may read it (inferred).
+    """
+    call.operation = "secrets.get"
+    if not _may_act(call, application, read_only=True):
+        return _sync_denied(call)
+    return _ok({"@odata.context": _context(call, "servicePrincipals('%s')/synchronization/secrets"
+                                           % application.record["service_principal_id"]),
+                "value": [{"key": key, "value": "*" if key in SENSITIVE_SECRET_KEYS and value else value}
+                          for key, value in application.saved_credentials.items()]})
+
+
 def list_jobs(call, application):
     """GET .../synchronization/jobs."""
     call.operation = "jobs.list"
     if not _may_act(call, application, read_only=True):
-        return _denied(call)
+        return _sync_denied(call)
     return _ok({"@odata.context": _context(call, "servicePrincipals('%s')/synchronization/jobs"
                                            % application.record["service_principal_id"]),
                 "value": [job_json(job_id, job) for job_id, job in application.jobs.items()]})
@@ -640,7 +766,7 @@ def get_job(call, application, job_id):
     if job is None:
         return graph_error(call, 404, "Request_ResourceNotFound", "Job '%s' does not exist." % job_id)
     if not _may_act(call, application, read_only=True):
-        return _denied(call)
+        return _sync_denied(call)
     body = {"@odata.context": _context(call, "servicePrincipals('%s')/synchronization/jobs/$entity"
                                        % application.record["service_principal_id"])}
     body.update(job_json(job_id, job))
@@ -649,6 +775,9 @@ def get_job(call, application, job_id):
 
 _JOB_ACTIONS = ("start", "pause", "restart")
 RESET_SCOPE_FLAGS = ("None", "ConnectorDataStore", "Escrows", "Watermark", "QuarantineState", "Full", "ForceDeletes")
+# Documented (synchronizationJobRestartCriteria): empty criteria emulate the portal's "Restart provisioning", which
+# is this scope.
+PORTAL_RESTART_SCOPE = frozenset({"Watermark", "Escrows", "QuarantineState"})
 
 
 def create_job(call, application):
@@ -661,7 +790,7 @@ def create_job(call, application):
     if not isinstance(template_id, str) or not template_id:
         return graph_error(call, 400, "RequestMissingRequiredParameter", "The parameter 'templateId' is required.")
     if not _may_act(call, application):
-        return _denied(call)
+        return _sync_denied(call)
     if template_id not in [template["id"] for template in application.record["templates"]]:
         # Inferred: the answer for an unknown template is not documented.
         return graph_error(call, 400, "BadRequest", "Template '%s' is not a template of this application."
@@ -681,20 +810,35 @@ def delete_job(call, application, job_id):
     if job_id not in application.jobs:
         return graph_error(call, 404, "Request_ResourceNotFound", "Job '%s' does not exist." % job_id)
     if not _may_act(call, application):
-        return _denied(call)
+        return _sync_denied(call)
     del application.jobs[job_id]
     return _NO_CONTENT
 
 
-def _read_reset_scope(call):
-    """The restart body's criteria.resetScope as a set of flags; returns (flags, None) or (None, error)."""
-    if call.body is None:
+def _read_action_body(call, action):
+    """The body of start/pause/restart; returns (criteria flags, None) or (None, error).
+
+    restart requires a JSON body (400 "Empty Payload..." without one) and takes only `criteria` {resetScope}; empty
+    criteria give the empty set (the caller reads it as the portal's restart). start and pause take no parameter and
+    no body: their pages say to send none and the official SDKs send none, so a bodyless one is accepted (and `{}`).
+    """
+    if action != "restart" and call.body is None:
         return set(), None
-    body, error = _read_body(call, "microsoft.graph.restart")
+    body, error = _read_body(call, "microsoft.graph." + action, required=True)
     if error:
         return None, error
+    allowed = ("criteria",) if action == "restart" else ()
+    for name in body:
+        if name not in allowed:
+            # Inferred wording: OData's message for a parameter the action does not declare.
+            return None, graph_error(call, 400, "BadRequest", "The parameter '%s' in the request payload is not a"
+                                                              " valid parameter for the operation '%s'."
+                                     % (name, action))
     criteria = body.get("criteria") or {}
-    scope = criteria.get("resetScope") if isinstance(criteria, dict) else None
+    if not isinstance(criteria, dict):
+        return None, graph_error(call, 400, "BadRequest", "'criteria' must be a synchronizationJobRestartCriteria"
+                                                          " object.")
+    scope = criteria.get("resetScope")
     if scope is None:
         return set(), None
     flags = {flag.strip() for flag in str(scope).split(",") if flag.strip()}
@@ -707,20 +851,20 @@ def _read_reset_scope(call):
 def job_action(call, application, job_id, action):
     """POST .../synchronization/jobs/{jobId}/start|pause|restart.
 
-    Documented: start resumes a paused job and clears a quarantine; the docs warn against calling start on a
-    running job. Inferred (README): such a start stops the job (it ends up Paused) and is counted.
+    Documented: start resumes a paused job and clears a quarantine; restart with empty criteria does what the portal's
+    "Restart provisioning" does (Watermark, Escrows, QuarantineState), so it lifts a quarantine too; the docs warn
+    against calling start on a running job. Inferred (README): such a start stops the job (it ends up Paused) and is
+    counted.
     """
     call.operation = "jobs." + action
     job = application.jobs.get(job_id)
     if job is None:
         return graph_error(call, 404, "Request_ResourceNotFound", "Job '%s' does not exist." % job_id)
-    flags = set()
-    if action == "restart":
-        flags, error = _read_reset_scope(call)
-        if error:
-            return error
+    flags, error = _read_action_body(call, action)
+    if error:
+        return error
     if not _may_act(call, application):
-        return _denied(call)
+        return _sync_denied(call)
     if action == "pause":
         job["state"], job["code"] = "Paused", "Paused"
     elif action == "start" and job["code"] == "Active":
@@ -730,7 +874,7 @@ def job_action(call, application, job_id, action):
         job["state"], job["code"], job["quarantine"] = "Active", "Active", None
     else:
         job["lastRestartScope"] = ", ".join(sorted(flags)) or None
-        if flags & {"QuarantineState", "Full"}:
+        if flags & {"QuarantineState", "Full"} or not flags:
             job["quarantine"] = None
         job["state"] = "Active"
         job["code"] = "Quarantine" if job["quarantine"] else "Active"
@@ -741,7 +885,7 @@ def list_templates(call, application):
     """GET .../synchronization/templates: the app's templates, one of them marked default."""
     call.operation = "templates.list"
     if not _may_act(call, application, read_only=True):
-        return _denied(call)
+        return _sync_denied(call)
     return _ok({"value": [{"id": template["id"], "applicationId": application.record["app_id"],
                            "default": template["default"], "description": None, "discoverable": True,
                            "factoryTag": template["id"], "metadata": []}
@@ -756,6 +900,10 @@ def _method_not_allowed(call):
 
 def _segment_not_found(call, segment):
     return graph_error(call, 400, "BadRequest", "Resource not found for the segment '%s'." % segment)
+
+
+# validateCredentials bound to the jobs collection, by its short and its qualified name.
+_COLLECTION_VALIDATE = ("validateCredentials", "microsoft.graph.validateCredentials")
 
 
 def dispatch(call):
@@ -794,6 +942,8 @@ def dispatch(call):
     if action == "acquireAccessToken" and not tail:
         return acquire_access_token(call, application) if call.method == "POST" else _method_not_allowed(call)
     if action == "secrets" and not tail:
+        if call.method == "GET":
+            return get_secrets(call, application)
         return put_secrets(call, application) if call.method == "PUT" else _method_not_allowed(call)
     if action == "templates" and not tail:
         return list_templates(call, application) if call.method == "GET" else _method_not_allowed(call)
@@ -803,6 +953,10 @@ def dispatch(call):
                 return create_job(call, application)
             return list_jobs(call, application) if call.method == "GET" else _method_not_allowed(call)
         job_id = tail[0]
+        if len(tail) == 1 and job_id in _COLLECTION_VALIDATE:
+            if call.method != "POST":
+                return _method_not_allowed(call)
+            return validate_credentials_without_job(call, application)
         if len(tail) == 1:
             if call.method == "DELETE":
                 return delete_job(call, application, job_id)
@@ -824,6 +978,7 @@ def dispatch(call):
 def request_faults(state, call, absolute_path):
     """Apply the per-request faults (rate limit, 5xx bursts, 409); returns an error answer or None."""
     faults = state.faults
+    call.faults = faults
     retry = state.limiter.take(faults["rate_limit"], call.tenant.id, time.monotonic())
     if retry is not None:
         state.count_throttled(call.tenant.id)

@@ -17,6 +17,7 @@ Template strings may use the placeholders {name}, {index}, {tenant_id}, {app_id}
 """
 
 import copy
+import json
 import re
 import uuid
 
@@ -26,9 +27,16 @@ from .constants import AUTHORIZATION_CODE_KEY, CLOUDS, FEDERATION_DEFAULT_AUDIEN
 from .constants import KNOWN_PERMISSIONS, SYNCHRONIZATION_SECRET_KEYS
 
 
-# synchronizationStatusCode, and the state of a synchronizationTaskExecution, as Graph spells them.
+# synchronizationStatusCode, the state of a synchronizationTaskExecution and quarantineReason, as the v1.0 CSDL
+# spells them.
 JOB_STATUS_CODES = ("NotConfigured", "NotRun", "Active", "Paused", "Quarantine")
 EXECUTION_STATES = ("Succeeded", "Failed", "EntryLevelErrors")
+QUARANTINE_REASONS = ("EncounteredBaseEscrowThreshold", "EncounteredTotalEscrowThreshold",
+                      "EncounteredEscrowProportionThreshold", "EncounteredQuarantineException", "Unknown",
+                      "QuarantinedOnDemand", "TooManyDeletes", "IngestionInterrupted")
+# How Graph answers a principal's synchronization call that its permissions do not allow: 401 UnknownError with an
+# empty message (seen in real use) or 403 Authorization_RequestDenied.
+SYNCHRONIZATION_DENIALS = (401, 403)
 
 
 class SeedError(ValueError):
@@ -116,7 +124,15 @@ def _expand_client(raw, tenant_id, where):
         "certificates": certificates,
         "federated_credentials": federated,
         "permissions": _permissions(raw.get("permissions"), where + ".permissions"),
+        "synchronization_denial": _synchronization_denial(raw, where),
     }
+
+
+def _synchronization_denial(raw, where):
+    denial = raw.get("synchronization_denial", 403)
+    if denial not in SYNCHRONIZATION_DENIALS:
+        raise SeedError("%s.synchronization_denial: %r is not one of %s" % (where, denial, SYNCHRONIZATION_DENIALS))
+    return denial
 
 
 def _expand_identity(raw, tenant_id, where):
@@ -138,6 +154,7 @@ def _expand_identity(raw, tenant_id, where):
         "display_name": str(raw.get("display_name", "%s-assigned identity %s" % (kind, client_id))),
         "object_id": derived_id(tenant_id, "managedIdentity", client_id),
         "permissions": _permissions(raw.get("permissions"), where + ".permissions"),
+        "synchronization_denial": _synchronization_denial(raw, where),
     }
 
 
@@ -159,6 +176,31 @@ def _expand_credentials(raw, where):
         else:
             accepted[key] = str(value)
     return accepted, codes
+
+
+def _expand_saved_secrets(raw, where):
+    """What an admin saved (portal or earlier writes) before the run: {key: value}, keys checked like Graph does."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise SeedError("%s: saved_secrets must map key names to values" % where)
+    saved = {}
+    for key, value in raw.items():
+        if key not in SYNCHRONIZATION_SECRET_KEYS:
+            raise SeedError("%s: %r is not a synchronizationSecret key name" % (where, key))
+        # A mapping is stored as the JSON text Graph keeps (SyncNotificationSettings is such a text).
+        saved[key] = json.dumps(value, separators=(",", ":")) if isinstance(value, dict) else str(value)
+    return saved
+
+
+def _synchronization_error(raw, where):
+    """A seeded synchronizationError {code, message, tenantActionable}, or None when not given."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not raw.get("code"):
+        raise SeedError("%s: needs at least a code (and message, tenant_actionable)" % where)
+    return {"code": str(raw["code"]), "message": str(raw.get("message", "")),
+            "tenantActionable": bool(raw.get("tenant_actionable", raw.get("tenantActionable", True)))}
 
 
 def expand_application(raw, tenant, where, name=None):
@@ -194,13 +236,21 @@ def expand_application(raw, tenant, where, name=None):
         if last_run is not None and last_run not in EXECUTION_STATES:
             raise SeedError("%s.jobs[%d].last_execution: %r is not one of %s"
                             % (where, position, last_run, ", ".join(EXECUTION_STATES)))
+        reason = str(job.get("quarantine_reason", "EncounteredQuarantineException"))
+        if reason not in QUARANTINE_REASONS:
+            raise SeedError("%s.jobs[%d].quarantine_reason: %r is not one of %s"
+                            % (where, position, reason, ", ".join(QUARANTINE_REASONS)))
         jobs.append({
             "id": str(job.get("id") or derived_job_id(tenant_id, name, str(template_id), position,
                                                       service_principal_id)),
             "templateId": str(template_id),
             "code": code,
-            "quarantine_reason": str(job.get("quarantine_reason", "EncounteredQuarantineException")),
+            "quarantine_reason": reason,
+            "quarantine_error": _synchronization_error(job.get("quarantine_error"),
+                                                       "%s.jobs[%d].quarantine_error" % (where, position)),
             "last_execution": last_run,
+            "last_execution_error": _synchronization_error(job.get("last_execution_error"),
+                                                           "%s.jobs[%d].last_execution_error" % (where, position)),
         })
     accepted, codes = _expand_credentials(raw.get("accepted_credentials"), where + ".accepted_credentials")
     templates = _expand_templates(raw.get("templates"), jobs, where + ".templates")
@@ -217,6 +267,7 @@ def expand_application(raw, tenant, where, name=None):
         "templates": templates,
         "accepted_credentials": accepted,
         "authorization_codes": codes,
+        "saved_secrets": _expand_saved_secrets(raw.get("saved_secrets"), where + ".saved_secrets"),
         "authorized": bool(raw.get("authorized", False)),
         "application_template_id": raw.get("application_template_id"),
         "tags": [str(tag) for tag in _as_list(raw.get("tags"))] or None,

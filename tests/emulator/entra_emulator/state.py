@@ -50,23 +50,55 @@ def utc_timestamp(epoch=None, with_zone=True):
 # scheduled, a paused one paused, one that never started disabled.
 _SCHEDULE_STATE_BY_CODE = {"Active": "Active", "Quarantine": "Active", "Paused": "Paused"}
 
+# Inferred: what a quarantine says when the seed names no error. The codes and texts are the emulator's; the shape
+# (synchronizationError {code, message, tenantActionable}) is the CSDL's.
+_QUARANTINE_ERRORS = {
+    "TooManyDeletes": ("TooManyDeletes", "The provisioning job was quarantined because the number of deletions in a"
+                       " cycle exceeded the accidental deletions threshold.", True),
+    "QuarantinedOnDemand": ("QuarantinedOnDemand", "The provisioning job was put in quarantine on request.", True),
+    "EncounteredQuarantineException": (
+        "SystemForCrossDomainIdentityManagementCredentialValidationUnavailable",
+        "The provisioning service could not authenticate to the target application: it answered HTTP/401"
+        " Unauthorized. Check the saved credentials and re-authorize the application.", True),
+}
+
+
+def _default_quarantine_error(reason):
+    code, message, actionable = _QUARANTINE_ERRORS.get(
+        reason, (reason, "The provisioning job was quarantined (%s)." % reason, False))
+    return {"code": code, "message": message, "tenantActionable": actionable}
+
+
+def task_execution(state, began, error=None):
+    """A synchronizationTaskExecution with every counter of the v1.0 CSDL."""
+    return {"activityIdentifier": None, "countEntitled": 0, "countEntitledForProvisioning": 0, "countEscrowed": 0,
+            "countEscrowedRaw": 0, "countExported": 0, "countExports": 0, "countImported": 0,
+            "countImportedDeltas": 0, "countImportedReferenceDeltas": 0, "error": error, "state": state,
+            "timeBegan": began, "timeEnded": began}
+
 
 def seeded_job(job, created):
     """A job's mutable state from its seed entry: schedule state, status code, quarantine and last executions."""
     state = {"templateId": job["templateId"], "code": job.get("code", "NotRun"),
              "state": _SCHEDULE_STATE_BY_CODE.get(job.get("code"), "Disabled"),
              "quarantine": None, "lastExecution": None, "lastSuccessfulExecution": None,
-             "lastRestartScope": None, "redundantStarts": 0}
+             "lastSuccessfulExecutionWithExports": None, "lastRestartScope": None, "redundantStarts": 0}
     if state["code"] == "Quarantine":
+        reason = job.get("quarantine_reason", "EncounteredQuarantineException")
         state["quarantine"] = {"currentBegan": created, "nextAttempt": utc_timestamp(time.time() + 4 * 3600),
-                               "reason": job.get("quarantine_reason", "EncounteredQuarantineException"),
-                               "seriesBegan": created, "seriesCount": 1, "error": None}
-    if job.get("last_execution"):
-        execution = {"state": job["last_execution"], "timeBegan": created, "timeEnded": created,
-                     "activityIdentifier": None, "countExported": 0, "countImported": 0, "error": None}
-        state["lastExecution"] = execution
-        if job["last_execution"] == "Succeeded":
-            state["lastSuccessfulExecution"] = dict(execution)
+                               "reason": reason, "seriesBegan": created, "seriesCount": 1,
+                               "error": job.get("quarantine_error") or _default_quarantine_error(reason)}
+    last_run = job.get("last_execution")
+    if last_run:
+        error = job.get("last_execution_error")
+        if error is None and last_run == "Failed":
+            # Inferred: a failed run carries the error that quarantined the job, else a generic one.
+            error = (state["quarantine"] or {}).get("error") or {
+                "code": "SynchronizationFailed", "message": "The provisioning cycle failed.", "tenantActionable": False}
+        state["lastExecution"] = task_execution(last_run, created, error)
+        if last_run == "Succeeded":
+            state["lastSuccessfulExecution"] = task_execution(last_run, created)
+            state["lastSuccessfulExecutionWithExports"] = task_execution(last_run, created)
     return state
 
 
@@ -74,7 +106,7 @@ class Principal:
     """Someone who can get a token: an automation client (app registration) or a managed identity."""
 
     __slots__ = ("kind", "tenant", "client_id", "object_id", "display_name", "permissions", "secrets",
-                 "certificates", "federated_credentials", "identity_type")
+                 "certificates", "federated_credentials", "identity_type", "synchronization_denial")
 
     def __init__(self, kind, tenant, record):
         self.kind = kind
@@ -87,6 +119,7 @@ class Principal:
         self.certificates = {}
         self.federated_credentials = list(record.get("federated_credentials", []))
         self.identity_type = record.get("type")
+        self.synchronization_denial = record.get("synchronization_denial", 403)
 
 
 class Application:
@@ -105,7 +138,7 @@ class Application:
     def reset(self):
         """Back to the seed's state."""
         self.authorized = self.record["authorized"]
-        self.saved_credentials = {}
+        self.saved_credentials = dict(self.record.get("saved_secrets") or {})
         self.used_codes = set()
         self.dropped_secret_payloads = 0
         self.jobs = {job["id"]: seeded_job(job, self.created) for job in self.record["jobs"]}

@@ -33,6 +33,12 @@ NO_PERMISSION_SECRET = "emulator-secret-no-permission"
 FEDERATED_CLIENT = "d0000000-0000-4000-8000-000000000001"
 FEDERATED_SUBJECT = "repo:entra/provisioning:ref:refs/heads/main"
 USER_IDENTITY = "e0000000-0000-4000-8000-000000000001"
+# usgov clients: one without any Synchronization permission that Graph answers 401 UnknownError (as seen in real
+# use), one that may only read synchronization objects.
+UNKNOWN_ERROR_CLIENT = "c0000000-0000-4000-8000-000000000002"
+UNKNOWN_ERROR_SECRET = "emulator-secret-unknown-error"
+READ_ONLY_CLIENT = "c0000000-0000-4000-8000-000000000003"
+READ_ONLY_SECRET = "emulator-secret-read-only"
 
 OAUTH_APP = {
     "display_name": "O'Brien Payroll",
@@ -66,6 +72,21 @@ QUARANTINED_APP = {
     "jobs": [{"templateId": "scim", "status": "Quarantine", "quarantine_reason": "TooManyDeletes",
               "last_execution": "Failed"}],
     "accepted_credentials": {"SecretToken": "emulator-secret-quarantined"},
+}
+# What an admin set in the portal: an accidental-deletion threshold and a notification e-mail, plus a token.
+PORTAL_NOTIFICATION_SETTINGS = {"Enabled": True, "Recipients": "ops@contoso.example", "DeleteThresholdEnabled": True,
+                                "DeleteThresholdValue": 17}
+PORTAL_APP = {
+    "display_name": "Portal Configured Scim",
+    "jobs": [{"templateId": "scim", "status": "Quarantine", "quarantine_reason": "EncounteredQuarantineException",
+              "quarantine_error": {"code": "SystemForCrossDomainIdentityManagementServiceIncompatible",
+                                   "message": "The SCIM endpoint is not compatible.", "tenant_actionable": True},
+              "last_execution": "Failed"}],
+    "accepted_credentials": {"BaseAddress": "https://portal.example.invalid/scim",
+                             "SecretToken": "emulator-secret-portal"},
+    "saved_secrets": {"BaseAddress": "https://portal.example.invalid/scim", "SecretToken": "emulator-secret-portal",
+                      "SyncNotificationSettings": PORTAL_NOTIFICATION_SETTINGS, "SyncAll": "false"},
+    "authorized": True,
 }
 CLIENT_CREDENTIALS_APP = {
     "display_name": "OAuth Client Credentials",
@@ -118,7 +139,14 @@ SEED = {
                 {"type": "user", "client_id": USER_IDENTITY, "permissions": ["Application.ReadWrite.OwnedBy"]},
             ],
         ),
-        _tenant("usgov", applications=[TOKEN_APP, FRESH_APP, QUARANTINED_APP, CLIENT_CREDENTIALS_APP]),
+        _tenant("usgov", applications=[TOKEN_APP, FRESH_APP, QUARANTINED_APP, CLIENT_CREDENTIALS_APP, PORTAL_APP],
+                extra_clients=[
+                    {"client_id": UNKNOWN_ERROR_CLIENT, "secrets": [UNKNOWN_ERROR_SECRET],
+                     "permissions": ["Application.Read.All"], "synchronization_denial": 401},
+                    {"client_id": READ_ONLY_CLIENT, "secrets": [READ_ONLY_SECRET],
+                     "permissions": ["Synchronization.Read.All", "Application.Read.All"],
+                     "synchronization_denial": 401},
+                ]),
         _tenant("usgov_dod", applications=[dict(OAUTH_APP, owners=[])]),
         _tenant("china", applications=[TOKEN_APP]),
     ],

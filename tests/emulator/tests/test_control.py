@@ -90,8 +90,9 @@ def test_federation_token_needs_subject(emulator):
 def test_application_state_listing(emulator):
     states = emulator.applications(TENANTS["usgov"])
     assert [state["display_name"] for state in states] == ["Scim Directory", "Fresh Scim", "Quarantined Scim",
-                                                           "OAuth Client Credentials"]
-    assert all(state["authorized"] is False for state in states)
+                                                           "OAuth Client Credentials", "Portal Configured Scim"]
+    # Only the app seeded as authorized (what an admin set up in the portal) is.
+    assert [state["authorized"] for state in states] == [False, False, False, False, True]
 
 
 def _free_port_base():

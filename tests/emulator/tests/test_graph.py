@@ -218,6 +218,8 @@ def _raw_acquire(graph, app, data, content_type="application/json"):
     (b'{"credentials": [{"key": "SecretToken", "value": "x", "extra": 1}]}', "application/json", "extra"),
     (b'{"credentials": [], "secrets": []}', "application/json", "secrets"),
     (b'[]', "application/json", "JSON object"),
+    (b'', "application/json", "Empty Payload. JSON content expected."),
+    (b'', None, "Empty Payload. JSON content expected."),
 ])
 def test_body_validation_is_400_bad_request(emulator, graph, token_app, data, content_type, fragment):
     answer = _raw_acquire(graph, token_app, data, content_type)
@@ -321,7 +323,7 @@ def test_jobs_list_get_start(graph, token_app):
     job = graph.get(base + "/" + jobs[0]["id"]).json()
     assert job["schedule"]["state"] == "Disabled"
     assert job["status"]["code"] == "NotRun"
-    assert graph.post(base + "/" + jobs[0]["id"] + "/start").status_code == 204
+    assert graph.post(base + "/" + jobs[0]["id"] + "/start", json={}).status_code == 204
     assert graph.get(base + "/" + jobs[0]["id"]).json()["schedule"]["state"] == "Active"
     assert_graph_error(graph.get(base + "/missing"), 404, "Request_ResourceNotFound")
 

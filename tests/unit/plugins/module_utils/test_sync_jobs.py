@@ -75,6 +75,15 @@ def test_restart_carries_the_reset_scope_as_criteria():
     assert graph.writes()[0][2] == {'criteria': {'resetScope': 'Watermark, Escrows, QuarantineState'}}
 
 
+@pytest.mark.parametrize('state, code', [('started', 'Paused'), ('paused', 'Active'), ('restarted', 'Quarantine')])
+def test_every_action_sends_a_json_body(state, code):
+    # The service answers an action without a body 400 "Empty Payload. JSON content expected."; an empty restart
+    # criteria is the portal's restart.
+    graph = graph_with(job(code))
+    run(graph, state=state)
+    assert graph.writes()[0][2] == {}
+
+
 def test_check_mode_predicts_create_and_start_from_the_default_template_and_writes_nothing():
     graph = graph_with()
     graph.answer('GET', r'/templates$', 200, {'value': [{'id': 'other'}, {'id': 'scim', 'default': True}]})
