@@ -358,14 +358,55 @@ def choose_job(outcome, jobs, job_id=None, template_id=None, missing=FAIL, purpo
     return matches[0]
 
 
+def templates_request(outcome):
+    """The GET that lists the synchronization templates of a resolved application."""
+    return BatchRequest('GET', outcome.path + '/synchronization/templates')
+
+
+def choose_template(outcome, result, template_id=None, purpose='create the job from', advice=None):
+    """Return the template of a templates listing answer: ``template_id`` when the application offers it, else the
+    one marked default; None with the outcome failed when there is no such template (``purpose`` says what it was
+    for, ``advice`` replaces "set template_id")."""
+    if not result.ok:
+        outcome.fail('listing synchronization templates', result.error,
+                     synchronization_permission_advice(result.error))
+        return None
+    templates = answer_values(result.body)
+    if templates is None or not all(isinstance(template.get('id'), str) for template in templates):
+        outcome.fail('listing synchronization templates', unreadable_answer('a list of templates', result))
+        return None
+    ids = [template['id'] for template in templates]
+    if template_id is not None:
+        if template_id in ids:
+            return template_id
+        outcome.fail('finding template_id', 'it has no synchronization template %r; its templates are: %s.'
+                     % (template_id, ', '.join(ids) or 'none'), 'Set template_id to one of them; nothing was sent.')
+        return None
+    defaults = [template['id'] for template in templates if template.get('default')]
+    if len(defaults) == 1:
+        return defaults[0]
+    outcome.fail('choosing a template to %s' % purpose, 'it has no job, and %s of its templates (%s) is marked '
+                 'default.' % ('none' if not defaults else 'more than one', ', '.join(ids) or 'none'),
+                 advice or 'Set template_id to the template to %s.' % purpose)
+    return None
+
+
 # -- the saved credentials: accepted, not accepted, or unknown ----------------------------------------------------
 
 def saved_credentials_request(outcome):
-    """validateCredentials with the saved credentials of the outcome's job: a POST that only reads, so it is safe to
-    send again."""
+    """validateCredentials with the saved credentials of the outcome's job (or, for an application without a job,
+    of its template through the jobs collection): a POST that only reads, so it is safe to send again."""
+    return validate_credentials_request(outcome, {'useSavedCredentials': True})
+
+
+def validate_credentials_request(outcome, body):
+    """validateCredentials bound to the outcome's job, or to the jobs collection with the outcome's template when
+    there is no job (v1.0 CSDL: it tests credentials before any job exists)."""
+    if outcome.job_id is None:
+        return BatchRequest('POST', outcome.path + '/synchronization/jobs/validateCredentials',
+                            body=dict(body, templateId=outcome.template_id), idempotent=True)
     return BatchRequest('POST', '%s/synchronization/jobs/%s/validateCredentials'
-                        % (outcome.path, path_segment(outcome.job_id)),
-                        body={'useSavedCredentials': True}, idempotent=True)
+                        % (outcome.path, path_segment(outcome.job_id)), body=body, idempotent=True)
 
 
 def saved_credentials_verdict(outcome, result, step, advice=None):
@@ -376,7 +417,7 @@ def saved_credentials_verdict(outcome, result, step, advice=None):
     if result.ok:
         return ACCEPTED
     if result.status == 400 and not result.outcome_unknown:
-        reason = target_unavailable(result.error)
+        reason = target_unavailable(result)
         if reason:
             outcome.unavailable = reason
             return UNAVAILABLE
@@ -388,16 +429,21 @@ def saved_credentials_verdict(outcome, result, step, advice=None):
     return UNKNOWN
 
 
-def target_unavailable(error):
-    """Why a validateCredentials refusal says the target erred or did not answer (a text), or None when it reads as
-    "not accepted". Only CredentialValidationUnavailable whose message names a 5xx, a timeout, a connection or a
-    token exchange qualifies: the service gives no other sign (the code and status are those of rejected
-    credentials)."""
-    if error is None or error.status != 400 or error.code != 'CredentialValidationUnavailable':
+def target_unavailable(result):
+    """Why a refused validateCredentials (a BatchResult) says the target erred or did not answer: the service's
+    message, or None when the refusal reads as "not accepted". Only CredentialValidationUnavailable whose message
+    names a 5xx, a timeout, a connection or a token exchange qualifies: the service gives no other sign (the code and
+    status are those of rejected credentials)."""
+    error = result.error
+    if error is None or result.status != 400 or error.code != 'CredentialValidationUnavailable':
         return None
-    if not _TARGET_DOWN.search(error.message or ''):
+    body = result.body
+    message = body.get('error', {}).get('message') if isinstance(body, dict) and isinstance(
+        body.get('error'), dict) else None
+    message = message if isinstance(message, str) and message else error.message
+    if not _TARGET_DOWN.search(message or ''):
         return None
-    return error.message
+    return message.rstrip('.')
 
 
 def settle_unavailable(outcome, saved, step, force_advice=None):
@@ -407,8 +453,8 @@ def settle_unavailable(outcome, saved, step, force_advice=None):
     if saved is not None and not [key for key, _value in saved if key not in SETTINGS_KEYS]:
         return NOT_ACCEPTED
     outcome.fail('%s the saved credentials (validateCredentials)' % step,
-                 'the target of the application erred or did not answer (%s), so whether the saved credentials still '
-                 'work is unknown and nothing was sent.' % outcome.unavailable,
+                 'the target of the application erred or did not answer (validateCredentials answered "%s"), so '
+                 'whether the saved credentials still work is unknown and nothing was sent.' % outcome.unavailable,
                  force_advice or 'Run again when the target answers.')
     return UNKNOWN
 
