@@ -11,7 +11,8 @@ accidental-deletion threshold and notification e-mail options change only the fi
 cannot be sent back (the service does not document ``*`` as "keep"), so a saved secret the user neither gives nor
 removes on purpose stops the write for that application before anything is sent.
 
-Phases, each for all applications at once: resolve the target, find its job, read the saved secrets, merge, ask
+Phases, each for all applications at once: resolve the target, find its job (or, without one, its default template:
+validateCredentials on the jobs collection tests credentials before a job exists), read the saved secrets, merge, ask
 whether the saved credentials are accepted (only with update_secrets=on_create), test the merged set with
 validateCredentials (so a wrong token is never stored), PUT it, and verify. Answers to calls that carried
 credentials are reported by status, code and request id only: their text is never copied, because a service may
@@ -26,19 +27,27 @@ import re
 
 from ansible_collections.entra.provisioning.plugins.module_utils._batch import BatchRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
-from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import synchronization_permission_advice
-from ansible_collections.entra.provisioning.plugins.module_utils._ids import path_segment
+from ansible_collections.entra.provisioning.plugins.module_utils._graph_errors import (
+    not_in_allow_list_advice,
+    synchronization_permission_advice,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_common import (
+    FAIL,
+    IGNORE,
     MASKED_VALUE,
+    NO_JOB_ADVICE,
     RequestReader,
     SyncEngine,
     SyncOutcome,
     choose_job,
+    choose_template,
     saved_secrets_request,
     take_saved_secrets,
     target_item_spec,
     target_unavailable,
+    templates_request,
+    validate_credentials_request,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_credentials import (
     canonical_key,
@@ -396,8 +405,17 @@ class SyncSecrets(SyncEngine):
     # -- phases -------------------------------------------------------------------------------------------------
 
     def _find_jobs(self, outcomes):
+        """Choose each application's job; one without a job (and no job_id asked for) is tested through the jobs
+        collection with its default template instead, so credentials can be saved before the job is created."""
+        jobless = []
         for outcome, jobs in self._read_jobs(outcomes):
-            choose_job(outcome, jobs, outcome.job_id, purpose='test the credentials against')
+            job = choose_job(outcome, jobs, outcome.job_id, missing=FAIL if outcome.job_id else IGNORE,
+                             purpose='test the credentials against')
+            if job is None and not outcome.failed:
+                jobless.append(outcome)
+        for outcome, result in zip(jobless, self._send([templates_request(outcome) for outcome in jobless])):
+            outcome.template_id = choose_template(outcome, result, purpose='test the credentials against',
+                                                  advice=NO_JOB_ADVICE)
 
     def _read_saved(self, outcomes):
         """Read each application's saved set and merge the request into it (the plan); a masked secret that would
@@ -412,14 +430,13 @@ class SyncSecrets(SyncEngine):
                 outcome.fail('merging with the saved secrets', error, 'Nothing was sent.')
 
     def _validate_given(self, outcomes):
-        requests = [BatchRequest('POST', self._validate_url(outcome), idempotent=True, body={
+        requests = [validate_credentials_request(outcome, {
             'useSavedCredentials': False, 'templateId': outcome.template_id,
-            'applicationIdentifier': outcome.app_id, 'credentials': outcome.plan.pairs})
-            for outcome in outcomes]
+            'applicationIdentifier': outcome.app_id, 'credentials': outcome.plan.pairs}) for outcome in outcomes]
         for outcome, result in zip(outcomes, self._send(requests)):
             if result.ok:
                 outcome.validated = True
-            elif target_unavailable(result.error):
+            elif target_unavailable(result):
                 outcome.fail('testing the given credentials (validateCredentials)',
                              _without_answer_text('validateCredentials', result.error),
                              'The target erred or did not answer, so the values could not be tested; nothing was '
@@ -443,7 +460,8 @@ class SyncSecrets(SyncEngine):
                 outcome.request_id = request_id_of(result) or outcome.request_id
             else:
                 outcome.fail('saving the secrets (PUT secrets)', _without_answer_text('PUT secrets', result.error),
-                             synchronization_permission_advice(result.error))
+                             synchronization_permission_advice(result.error)
+                             or not_in_allow_list_advice(result.error, outcome.plan.keys()))
 
     # -- helpers --------------------------------------------------------------------------------------------------
 
@@ -454,10 +472,6 @@ class SyncSecrets(SyncEngine):
             outcomes, step, saved_of=lambda outcome: outcome.saved_before if step == 'checking' else None,
             force_advice='Run again when the target answers, or set update_secrets: always to test and save the given '
                          'values anyway.' if step == 'checking' else None)
-
-    @staticmethod
-    def _validate_url(outcome):
-        return '%s/synchronization/jobs/%s/validateCredentials' % (outcome.path, path_segment(outcome.job_id))
 
 
 def _without_answer_text(call, error):

@@ -117,7 +117,8 @@ options:
     type: bool
     default: true
   job_id:
-    description: The synchronization job whose credentials are tested. By default the application's only job.
+    description: The synchronization job whose credentials are tested. By default the application's only job, or,
+      when it has none, its default template through the jobs collection.
     type: str
   applications:
     description:
@@ -185,8 +186,10 @@ options:
 notes:
   - The identity needs C(Synchronization.ReadWrite.All) (or C(Application.ReadWrite.OwnedBy) and ownership of each
     application) and, to find the application, C(Application.Read.All).
-  - The application needs a synchronization job (see M(entra.provisioning.entra_sync_job)), because credentials are
-    tested against it.
+  - An application without a synchronization job is tested through C(validateCredentials) on the jobs collection
+    with its default template (the call Graph offers for credentials before a job exists), so its credentials can be
+    saved before the job is created with M(entra.provisioning.entra_sync_job); with O(job_id), or when no template
+    is marked default, it needs the job.
   - Reading the saved set needs C(Synchronization.Read.All) at least, which C(Synchronization.ReadWrite.All)
     includes.
   - Answers to calls that carried credentials are reported by HTTP status, Graph error code and request id only.

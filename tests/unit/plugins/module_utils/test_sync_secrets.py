@@ -205,11 +205,30 @@ def test_check_mode_tests_the_values_and_writes_nothing():
     assert outcome.would_save and outcome.changed and not outcome.saved and fake[0].writes() == []
 
 
-def test_an_application_without_a_job_is_told_to_create_one():
+def test_an_application_without_a_job_is_tested_through_the_jobs_collection_with_its_default_template():
     fake, saved = graph()
     fake.answer('GET', r'/synchronization/jobs$', 200, {'value': []})
+    fake.answer('GET', r'/synchronization/templates$', 200, {'value': [{'id': 'other'}, {'id': 'scim', 'default': True}]})
+    fake.answer('POST', r'/synchronization/jobs/validateCredentials$', 204)
+    outcome = run((fake, saved))
+    checks = [body for method, url, body in fake.calls if url.endswith('/synchronization/jobs/validateCredentials')]
+    assert outcome.saved and outcome.accepted and outcome.job_id is None
+    assert [body['useSavedCredentials'] for body in checks] == [False, True]
+    assert all(body['templateId'] == 'scim' for body in checks)
+
+
+def test_an_application_without_a_job_or_a_default_template_is_told_to_create_a_job():
+    fake, saved = graph()
+    fake.answer('GET', r'/synchronization/jobs$', 200, {'value': []})
+    fake.answer('GET', r'/synchronization/templates$', 200, {'value': [{'id': 'a'}, {'id': 'b'}]})
     outcome = run((fake, saved))
     assert outcome.failed and 'entra_sync_job' in outcome.msg and fake.writes() == []
+
+
+def test_a_job_id_the_application_does_not_have_still_fails():
+    fake, saved = graph()
+    outcome = run((fake, saved), job_id='job-9')
+    assert outcome.failed and "no synchronization job 'job-9'" in outcome.msg and fake.writes() == []
 
 
 def test_the_put_carries_the_merge_and_the_result_names_the_saved_keys():
@@ -256,3 +275,15 @@ def test_an_outage_with_saved_credentials_is_unknown_and_sends_nothing():
     outcome = SyncSecrets(fake).run([parse_secrets_request(dict(service_principal_id=SP_ID, credentials=SCIM))])[0]
     assert outcome.failed and outcome.accepted_before is None and fake.writes() == []
     assert 'erred or did not answer' in outcome.msg and 'update_secrets: always' in outcome.msg
+
+
+def test_not_in_allow_list_says_what_was_refused_and_what_to_do_instead():
+    fake, saved = graph()
+    fake.answer('PUT', r'/secrets$', 400, {'error': {'code': 'NotInAllowList', 'message': 'echo %s' % TOKEN}})
+    outcome = run((fake, saved), credentials=[{'key': 'BaseAddress', 'value': 'https://x.example.invalid'},
+                                              {'key': 'Oauth2ClientId', 'value': 'id'},
+                                              {'key': 'Oauth2ClientSecret', 'value': TOKEN},
+                                              {'key': 'Oauth2TokenExchangeUri', 'value': 'https://x.example.invalid/t'}])
+    assert outcome.failed and outcome.error['code'] == 'NotInAllowList'
+    assert 'not in its allow list (most likely Oauth2TokenExchangeUri' in outcome.msg
+    assert 'in the portal instead' in outcome.msg and TOKEN not in outcome.msg and 'echo' not in outcome.msg
