@@ -8,8 +8,8 @@ One request type (``SyncRequest``), one outcome family (``SyncOutcome`` and a su
 (``SyncEngine``, which the bulk module runner drives), one step that reads an application's jobs and chooses one
 (``take_jobs`` then ``choose_job``), one read of the saved secrets (``take_saved_secrets``), and one saved-credentials
 check (``saved_credentials_verdict``: accepted, not accepted, target unavailable, or unknown; ``settle_unavailable``
-decides what an unavailable target means). Every answer read here is checked for shape where it is read: a malformed one fails its
-application with a message, never the run.
+decides what an unavailable target means). Every answer read here is checked for shape where it is read: a malformed
+one fails its application with a message, never the run.
 """
 
 from __future__ import absolute_import, division, print_function

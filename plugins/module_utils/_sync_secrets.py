@@ -334,8 +334,8 @@ class SecretsOutcome(SyncOutcome):
             saved_keys = plan.keys()
         else:
             saved_keys = [key for key, _value in self.saved_before] if self.saved_before is not None else None
-        return dict(credential_keys=plan.keys() if plan else [pair['key'] for pair in
-                                                                self.request.settings.get('credentials') or []],
+        given = [pair['key'] for pair in self.request.settings.get('credentials') or []]
+        return dict(credential_keys=plan.keys() if plan else given,
                     defaults_added=list(plan.defaults_added) if plan else [], saved_keys=saved_keys,
                     changes=plan.to_result() if plan else None, accepted_before=self.accepted_before,
                     validated=self.validated, saved=self.saved, accepted=self.accepted)

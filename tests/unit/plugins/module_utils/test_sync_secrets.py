@@ -92,7 +92,8 @@ def test_keys_the_user_did_not_name_keep_their_saved_value():
 
 
 def test_a_masked_secret_the_user_does_not_give_stops_the_write():
-    with pytest.raises(InvalidInputError, match=r'holds Oauth2ClientSecret, whose value the service masks.*remove_keys'):
+    with pytest.raises(InvalidInputError, match=r'holds Oauth2ClientSecret, whose value the service masks.*'
+                                                r'remove_keys'):
         merge_secrets(SAVED + [('Oauth2ClientSecret', '*')], request_settings())
 
 
@@ -208,7 +209,8 @@ def test_check_mode_tests_the_values_and_writes_nothing():
 def test_an_application_without_a_job_is_tested_through_the_jobs_collection_with_its_default_template():
     fake, saved = graph()
     fake.answer('GET', r'/synchronization/jobs$', 200, {'value': []})
-    fake.answer('GET', r'/synchronization/templates$', 200, {'value': [{'id': 'other'}, {'id': 'scim', 'default': True}]})
+    fake.answer('GET', r'/synchronization/templates$', 200,
+                {'value': [{'id': 'other'}, {'id': 'scim', 'default': True}]})
     fake.answer('POST', r'/synchronization/jobs/validateCredentials$', 204)
     outcome = run((fake, saved))
     checks = [body for method, url, body in fake.calls if url.endswith('/synchronization/jobs/validateCredentials')]
@@ -283,7 +285,8 @@ def test_not_in_allow_list_says_what_was_refused_and_what_to_do_instead():
     outcome = run((fake, saved), credentials=[{'key': 'BaseAddress', 'value': 'https://x.example.invalid'},
                                               {'key': 'Oauth2ClientId', 'value': 'id'},
                                               {'key': 'Oauth2ClientSecret', 'value': TOKEN},
-                                              {'key': 'Oauth2TokenExchangeUri', 'value': 'https://x.example.invalid/t'}])
+                                              {'key': 'Oauth2TokenExchangeUri',
+                                               'value': 'https://x.example.invalid/t'}])
     assert outcome.failed and outcome.error['code'] == 'NotInAllowList'
     assert 'not in its allow list (most likely Oauth2TokenExchangeUri' in outcome.msg
     assert 'in the portal instead' in outcome.msg and TOKEN not in outcome.msg and 'echo' not in outcome.msg
