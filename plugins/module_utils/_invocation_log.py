@@ -23,7 +23,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._redact import 
 # tests/unit/plugins/module_utils/test_invocation_log.py checks this is every non-secret key of the item specs.
 PLAIN_ITEM_KEYS = frozenset((
     'name', 'service_principal_id', 'application_id', 'app_id', 'display_name', 'job_id', 'template_id', 'state',
-    'reset_scope', 'force', 'verify', 'update_secrets',
+    'reset_scope', 'force', 'verify', 'update_secrets', 'remove_keys', 'accidental_deletion_threshold',
+    'notification_email',
 ))
 
 

@@ -185,6 +185,10 @@ def run_bulk(spec, engine_class):
     except EntraError as error:
         module.fail_from_error(error, **context)
     results = [outcome.to_result() for outcome in outcomes]
+    if module._diff:
+        diffs = [diff for diff in (outcome.diff() for outcome in outcomes) if diff]
+        if diffs:
+            context['diff'] = diffs
     if module.params['applications'] is None:
         result = dict(results[0], **context)
         del result['name']

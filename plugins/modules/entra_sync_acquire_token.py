@@ -89,6 +89,11 @@ options:
     description:
       - Call C(acquireAccessToken) even when provisioning is already authorized, for example to rotate a secret
         token.
+      - Also the way past a target outage. When the check of the saved credentials fails because the application's
+        target erred or did not answer (C(validateCredentials) answers C(CredentialValidationUnavailable) with a
+        message naming a 5xx, a timeout, a connection or a failed token exchange), whether they still work is
+        unknown, so nothing is sent and the application fails saying why, unless nothing is saved yet (a first
+        authorization goes ahead). With O(force=true) the check is skipped and the code is spent.
     type: bool
     default: false
   verify:

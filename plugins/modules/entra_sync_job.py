@@ -38,7 +38,9 @@ options:
         resumed, a quarantined one is started again (which clears the quarantine).
       - V(paused) sends C(pause) unless the status code is V(Paused).
       - V(restarted) always sends C(restart) (with O(reset_scope) as C(criteria.resetScope)), so it always reports
-        a change; a job created by this task is started instead.
+        a change; a job created by this task is started instead. Without O(reset_scope) it sends empty criteria
+        (C({})), which is the portal's "Restart provisioning" and lifts a quarantine; RV(quarantine_lifted) says
+        whether the job read after the restart is out of quarantine.
       - V(absent) deletes the job when it exists.
     type: str
     choices: [present, started, paused, restarted, absent]
@@ -166,6 +168,12 @@ actions:
   type: list
   elements: str
   sample: [create, start]
+quarantine_lifted:
+  description: For a job that was quarantined and got C(start) or C(restart), whether the job read after it is no
+    longer quarantined (false with C(job.quarantine.error) saying why it still is); null otherwise.
+  returned: with a single target
+  type: bool
+  sample: true
 status_before:
   description: The job's status code before the task; null when it had no job.
   returned: with a single target

@@ -129,14 +129,18 @@ jobs:
       description: True when the job is in quarantine.
       type: bool
     quarantine:
-      description: C(reason), C(current_began), C(next_attempt), C(series_began), C(series_count); null when the job
-        is not quarantined.
+      description: C(reason), C(current_began), C(next_attempt), C(series_began), C(series_count) and C(error), why
+        the job is quarantined as the service says it (C(code), C(message), C(tenant_actionable), true when an
+        admin of the tenant can fix it; null when the service gives none); null when the job is not quarantined.
       type: dict
       sample: {reason: EncounteredQuarantineException, current_began: '2026-12-01T10:00:00Z',
-               next_attempt: '2026-12-01T14:00:00Z', series_began: '2026-12-01T10:00:00Z', series_count: 1}
+               next_attempt: '2026-12-01T14:00:00Z', series_began: '2026-12-01T10:00:00Z', series_count: 1,
+               error: {code: SystemForCrossDomainIdentityManagementCredentialValidationUnavailable,
+                       message: 'The provisioning service could not authenticate to the target application.',
+                       tenant_actionable: true}}
     last_execution:
       description: C(state) (V(Succeeded), V(Failed), V(EntryLevelErrors)), C(time_began), C(time_ended),
-        C(error); null when the job never ran.
+        C(error) (the run's error, C(code), C(message), C(tenant_actionable), or null); null when the job never ran.
       type: dict
     last_successful_execution:
       description: As RV(jobs[].last_execution), for the last run that succeeded.

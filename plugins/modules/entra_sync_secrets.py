@@ -19,14 +19,28 @@ description:
   - The given values are tested first with C(validateCredentials), as the portal does, so a wrong token is never
     stored; then the whole set is saved; then, with O(verify=true), the saved credentials are checked with
     C(validateCredentials) (C(useSavedCredentials)).
-  - Secret values cannot be read back from the service, so whether they changed cannot be told. With
-    O(update_secrets=on_create) (the default) nothing is sent when the saved credentials are accepted already, so a
-    re-run changes nothing; with O(update_secrets=always) the values are tested and saved on every run (rotation),
-    and the task always reports a change.
-  - C(PUT secrets) replaces the whole saved set, and without C(SyncNotificationSettings) and C(SyncAll) the service
-    has been seen to drop the payload. When O(credentials) leaves them out they are added as
-    V({"Enabled":false,"DeleteThresholdEnabled":false}) and V(false) (provision only assigned users and groups), and
-    RV(defaults_added) says so. Give them in O(credentials) to choose other values.
+  - C(PUT secrets) replaces the whole saved set, so the module never sends only what O(credentials) gives. It reads
+    the saved set first (C(GET synchronization/secrets)) and writes the merge. Keys O(credentials) does not name keep
+    their saved value; C(SyncNotificationSettings) and C(SyncAll) as saved (for example an accidental-deletion
+    threshold and notification e-mail set in the portal) are kept, never replaced by defaults. Only when neither
+    O(credentials) nor the saved set has one is it added, as V({"Enabled":false,"DeleteThresholdEnabled":false}) or
+    V(false) (provision only assigned users and groups; without them the service has been seen to drop the payload),
+    and RV(defaults_added) says so.
+  - The service shows secret values (V(SecretToken), V(Oauth2ClientSecret), ...) as V(*); other values
+    (V(BaseAddress), V(SyncAll), V(SyncNotificationSettings)) as saved. A masked value cannot be sent back; the
+    service does not document V(*) as "keep the saved value", so the module never sends it (and refuses it in
+    O(credentials)). When the saved set holds a masked secret that O(credentials) does not give, the application
+    fails before anything is sent; give its value to keep it, or name it in O(remove_keys) to delete it on purpose.
+  - With O(update_secrets=on_create) (the default) nothing is sent when the saved credentials are accepted already
+    and the merge changes nothing the service shows (a value that is not masked, a key added or removed, a
+    C(SyncNotificationSettings) field), so a re-run changes nothing; a given secret whose saved value is masked
+    cannot be compared and alone never causes a write. With O(update_secrets=always) the merged set is tested and
+    saved on every run (rotation), and the task always reports a change.
+  - With C(--diff) the keys added, removed and changed and the C(SyncNotificationSettings) fields changed are shown
+    by name, never a value.
+  - When the saved credentials cannot be checked because the application's target erred or did not answer
+    (C(CredentialValidationUnavailable) naming a 5xx, a timeout or a failed token exchange), the application fails
+    with that reason and nothing is sent, unless nothing is saved yet.
   - Key sets the service is known to reject are refused before anything is sent, for example a bearer token
     (V(SecretToken)) mixed with OAuth client-credential keys (V(Oauth2ClientId), V(Oauth2ClientSecret),
     V(Oauth2TokenExchangeUri)), which the service answers with HTTP 500.
@@ -45,7 +59,8 @@ extends_documentation_fragment:
 options:
   credentials:
     description:
-      - The whole set of credentials to save; keys that are not listed are removed by the service.
+      - The credentials to save, merged into the saved set. Keys not listed keep their saved value (see the
+        description for secrets the service masks); use O(remove_keys) to delete a saved key.
       - A list of O(credentials.key)/O(credentials.value) pairs or, as a convenience, a mapping of key to value, as
         M(entra.provisioning.entra_sync_acquire_token) and the role take them.
       - Required with a single target.
@@ -67,9 +82,32 @@ options:
             or a mapping is refused; give V(SyncNotificationSettings) as a JSON string. Never logged or returned.
         type: raw
         required: true
+  remove_keys:
+    description:
+      - Saved keys to delete on purpose, by name (for example V(Oauth2ClientSecret) when moving a connector to a
+        bearer token). A name that is not saved is ignored. V(SyncNotificationSettings) and V(SyncAll) cannot be
+        removed (the service drops a set without them), nor a key O(credentials) gives.
+    type: list
+    elements: str
+  accidental_deletion_threshold:
+    description:
+      - Accidental-deletion prevention, merged into the saved C(SyncNotificationSettings) (C(DeleteThresholdEnabled)
+        and C(DeleteThresholdValue)). A positive number turns it on with that threshold, V(0) turns it off (the saved
+        threshold value is kept). Compared with what is saved, so a re-run is not a change.
+      - Unset leaves the saved setting as it is.
+    type: int
+  notification_email:
+    description:
+      - The address that gets the provisioning failure e-mails, merged into the saved C(SyncNotificationSettings)
+        (C(Recipients), and C(Enabled) true); an empty string stops the e-mails (C(Enabled) false, C(Recipients)
+        removed). Compared with what is saved, so a re-run is not a change.
+      - Unset leaves the saved setting as it is.
+    type: str
   update_secrets:
     description:
-      - V(on_create) saves only when the saved credentials are not accepted (none saved yet, or no longer valid).
+      - V(on_create) saves only when the saved credentials are not accepted (none saved yet, or no longer valid), or
+        when the merge changes something the service shows (a key added or removed, a value that is not masked, a
+        setting).
       - V(always) tests and saves the given values on every run, for example to rotate a token.
     type: str
     choices: [always, on_create]
@@ -79,13 +117,15 @@ options:
     type: bool
     default: true
   job_id:
-    description: The synchronization job whose credentials are tested. By default the application's only job.
+    description: The synchronization job whose credentials are tested. By default the application's only job, or,
+      when it has none, its default template through the jobs collection.
     type: str
   applications:
     description:
       - Many applications in one task. Each item names one target and its O(credentials); O(update_secrets) and
         O(verify) of the task are the default of every item.
-      - Mutually exclusive with the single-target options, O(credentials) and O(job_id).
+      - Mutually exclusive with the single-target options, O(credentials), O(job_id), O(remove_keys),
+        O(accidental_deletion_threshold) and O(notification_email).
       - Each item is checked on its own (unknown keys, types, choices, a name given twice); a bad item fails alone,
         and its credential values are kept secret whatever their shape.
     type: list
@@ -122,6 +162,16 @@ options:
       job_id:
         description: As O(job_id), for this application.
         type: str
+      remove_keys:
+        description: As O(remove_keys), for this application.
+        type: list
+        elements: str
+      accidental_deletion_threshold:
+        description: As O(accidental_deletion_threshold), for this application.
+        type: int
+      notification_email:
+        description: As O(notification_email), for this application.
+        type: str
       update_secrets:
         description: As O(update_secrets), for this application.
         type: str
@@ -136,8 +186,12 @@ options:
 notes:
   - The identity needs C(Synchronization.ReadWrite.All) (or C(Application.ReadWrite.OwnedBy) and ownership of each
     application) and, to find the application, C(Application.Read.All).
-  - The application needs a synchronization job (see M(entra.provisioning.entra_sync_job)), because credentials are
-    tested against it.
+  - An application without a synchronization job is tested through C(validateCredentials) on the jobs collection
+    with its default template (the call Graph offers for credentials before a job exists), so its credentials can be
+    saved before the job is created with M(entra.provisioning.entra_sync_job); with O(job_id), or when no template
+    is marked default, it needs the job.
+  - Reading the saved set needs C(Synchronization.Read.All) at least, which C(Synchronization.ReadWrite.All)
+    includes.
   - Answers to calls that carried credentials are reported by HTTP status, Graph error code and request id only.
   - The beta schema marks C(synchronization/secrets) and C(validateCredentials) deprecated (removal 2027-07-06); use
     the default O(api_version=v1.0).
@@ -176,6 +230,27 @@ EXAMPLES = r'''
       - key: SyncAll
         value: "false"
 
+- name: Keep the portal's settings, set a deletion threshold of 50 and send failure e-mails to ops
+  entra.provisioning.entra_sync_secrets:
+    display_name: Contoso Expenses
+    credentials:
+      - key: BaseAddress
+        value: https://scim.contoso.example/v2
+      - key: SecretToken
+        value: "{{ vault_contoso_scim_token }}"
+    accidental_deletion_threshold: 50
+    notification_email: ops@contoso.example
+
+- name: Move a connector from OAuth client credentials to a bearer token, deleting the old keys on purpose
+  entra.provisioning.entra_sync_secrets:
+    display_name: Contoso Expenses
+    credentials:
+      - key: BaseAddress
+        value: https://scim.contoso.example/v2
+      - key: SecretToken
+        value: "{{ vault_contoso_scim_token }}"
+    remove_keys: [Oauth2ClientId, Oauth2ClientSecret, Oauth2TokenExchangeUri]
+
 - name: Save OAuth client credentials of many applications in one task
   entra.provisioning.entra_sync_secrets:
     applications:
@@ -210,17 +285,31 @@ accepted:
   returned: with a single target
   type: bool
 credential_keys:
-  description: The names of the credentials tested and saved (with any added defaults), never their values.
+  description: The names of the merged set tested and saved (or that would be), never their values.
   returned: with a single target
   type: list
   elements: str
   sample: [BaseAddress, SecretToken, SyncNotificationSettings, SyncAll]
 defaults_added:
-  description: The settings added with safe defaults because O(credentials) left them out.
+  description: The settings added with safe defaults because neither O(credentials) nor the saved set had them.
   returned: with a single target
   type: list
   elements: str
   sample: [SyncNotificationSettings, SyncAll]
+saved_keys:
+  description: The names of the keys the service holds after the task (as read before it when nothing was
+    written), never their values.
+  returned: with a single target, once the saved set was read
+  type: list
+  elements: str
+  sample: [BaseAddress, SecretToken, SyncNotificationSettings, SyncAll]
+changes:
+  description: What the merge changes, by name only. C(added) and C(removed) keys, C(changed) keys whose saved
+    value can be read, C(settings_changed) fields of C(SyncNotificationSettings), and C(not_compared) secrets sent
+    again whose saved value the service masks.
+  returned: with a single target, once the saved set was read
+  type: dict
+  sample: {added: [], removed: [], changed: [], settings_changed: [DeleteThresholdValue], not_compared: [SecretToken]}
 job_id:
   description: The synchronization job the credentials were tested against.
   returned: with a single target
@@ -282,6 +371,9 @@ def argument_spec():
         update_secrets=dict(type='str', choices=list(UPDATE_SECRETS_CHOICES), default='on_create'),
         verify=dict(type='bool', default=True),
         job_id=dict(type='str'),
+        remove_keys=dict(type='list', elements='str', no_log=False),
+        accidental_deletion_threshold=dict(type='int'),
+        notification_email=dict(type='str'),
     ).merge(ArgumentSpec(required_by=dict((name, 'credentials') for name in TARGET_OPTIONS)))
 
 

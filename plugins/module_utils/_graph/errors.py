@@ -57,6 +57,22 @@ def synchronization_permission_advice(error):
     return None
 
 
+def not_in_allow_list_advice(error, keys=()):
+    """The advice for a secrets write the service refuses as NotInAllowList (``keys``: the names sent); None for any
+    other error. Microsoft's own onboarding tooling reports it for Oauth2TokenExchangeUri through PUT v1.0 secrets
+    (single source) and saves those settings another way, which Graph does not document."""
+    if error is None or error.code != 'NotInAllowList':
+        return None
+    suspects = [key for key in keys if key == 'Oauth2TokenExchangeUri']
+    return ('The service refused a key of the set as not in its allow list%s, so nothing was saved: it does not take '
+            'that key through PUT secrets. Enter the OAuth client-credential settings (client id, client secret, '
+            'token endpoint) in the portal instead (the enterprise application, Provisioning, Admin Credentials, '
+            'Test Connection, Save); a later run with the same credentials and update_secrets: on_create then finds '
+            'them saved and sends nothing.'
+            % (' (most likely %s, which Microsoft\'s own onboarding tooling reports refused this way)'
+               % ', '.join(suspects) if suspects else ''))
+
+
 def synchronization_read_permission_advice(error):
     """The advice for a denied read of synchronization jobs (the inventory plugin needs no write permission)."""
     if error is not None and is_synchronization_denial(error.status, error.code):

@@ -21,13 +21,17 @@ from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch im
 from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import synchronization_permission_advice
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.common import (
     RequestReader,
+    UNAVAILABLE,
     SyncEngine,
     SyncOutcome,
     choose_job,
     jobs_request,
     saved_credentials_request,
     saved_credentials_verdict,
+    saved_secrets_request,
+    settle_unavailable,
     take_jobs,
+    take_saved_secrets,
     target_item_spec,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.credentials import normalize_credentials
@@ -48,6 +52,9 @@ APPLICATION_ITEM_SPEC = target_item_spec(
     verify=dict(type='bool'),
 )
 # The answer to acquireAccessToken was lost: what the saved credentials check then means.
+# The saved credentials could not be checked because the target erred: what the user may do about it.
+FORCE_ADVICE = ('Run again when the target answers, or set force: true to send acquireAccessToken anyway (an OAuth '
+                'authorization code is then spent even if the saved authorization still works).')
 _LOST_ANSWER_ADVICE = ('The answer to acquireAccessToken was lost, so it is unknown whether acquireAccessToken took '
                        'effect: check the application in the portal before sending a single-use code again.')
 
@@ -118,6 +125,7 @@ class SyncAuthorizer(SyncEngine):
         self.before_writes = before_writes
         # The reads, each a step of the BatchPipeline: its request, and what follows its answer.
         self._checking = _Step(saved_credentials_request, self._take_check)
+        self._reading_saved = _Step(saved_secrets_request, self._take_saved)
         self._listing = _Step(jobs_request, self._take_jobs)
         self._resolving = _Step(lambda outcome: resolve_request(outcome.request), self._take_target)
 
@@ -183,9 +191,15 @@ class SyncAuthorizer(SyncEngine):
         # forced: acquireAccessToken is sent whatever the saved credentials are, so they are not checked first
         return None if outcome.request.settings['force'] else self._checking
 
-    @staticmethod
-    def _take_check(outcome, result):
+    def _take_check(self, outcome, result):
         outcome.authorized_before = saved_credentials_verdict(outcome, result, 'checking')
+        # The target erred: only what is saved tells a first authorization (send) from a re-run (do not spend).
+        return self._reading_saved if outcome.authorized_before == UNAVAILABLE else None
+
+    @staticmethod
+    def _take_saved(outcome, result):
+        saved = take_saved_secrets(outcome, result, fail=False)
+        outcome.authorized_before = settle_unavailable(outcome, saved, 'checking', FORCE_ADVICE)
 
     def _decide(self, outcomes):
         """After the reads: which applications need acquireAccessToken (in check mode: would need it)."""

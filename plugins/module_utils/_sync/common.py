@@ -6,13 +6,16 @@
 
 One request type (``SyncRequest``), one outcome family (``SyncOutcome`` and a subclass per engine), one engine base
 (``SyncEngine``, which the bulk module runner drives), one step that reads an application's jobs and chooses one
-(``take_jobs`` then ``choose_job``), and one saved-credentials check (``saved_credentials_verdict``: accepted, not
-accepted or unknown). Every answer read here is checked for shape where it is read: a malformed one fails its
-application with a message, never the run.
+(``take_jobs`` then ``choose_job``), one read of the saved secrets (``take_saved_secrets``), and one saved-credentials
+check (``saved_credentials_verdict``: accepted, not accepted, target unavailable, or unknown; ``settle_unavailable``
+decides what an unavailable target means). Every answer read here is checked for shape where it is read: a malformed
+one fails its application with a message, never the run.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
+
+import re
 
 from ansible_collections.entra.provisioning.plugins.module_utils._graph.batch import BatchRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
@@ -32,8 +35,19 @@ NO_JOB_ADVICE = ('Create its provisioning job first: in the portal (the enterpri
                  "application's default template unless template_id is given); then run this again.")
 # What choose_job does when no job matches: fail the application, leave it to the caller to create one, or neither.
 FAIL, CREATE, IGNORE = 'fail', 'create', 'ignore'
-# What the saved credentials check (validateCredentials with useSavedCredentials) found.
-ACCEPTED, NOT_ACCEPTED, UNKNOWN = True, False, None
+# What the saved credentials check (validateCredentials with useSavedCredentials) found. UNAVAILABLE is never a final
+# verdict: settle_unavailable turns it into NOT_ACCEPTED (nothing saved yet) or UNKNOWN.
+ACCEPTED, NOT_ACCEPTED, UNKNOWN, UNAVAILABLE = True, False, None, 'unavailable'
+# Saved secrets that are settings, not credentials: an application holding only these has no saved credentials.
+SETTINGS_KEYS = ('SyncNotificationSettings', 'SyncAll')
+# How GET secrets shows a value it will not reveal.
+MASKED_VALUE = '*'
+# CredentialValidationUnavailable is also the answer when the target erred or did not answer (Microsoft's onboarding
+# tooling: a target's 5xx, a timeout, a failed token exchange). Only the message, the connector's free text, tells;
+# a target's 401/403 reads exactly like rejected credentials and cannot be told apart.
+_TARGET_DOWN = re.compile(r'HTTP/5\d\d|\b50[0-4]\b|did not answer|timed out|time-?out|token exchange|could not be '
+                          r'reached|unreachable|service unavailable|bad gateway|internal server error|connection',
+                          re.IGNORECASE)
 _JOB_OBJECTS = ('schedule', 'status')
 _STATUS_OBJECTS = ('quarantine', 'lastExecution', 'lastSuccessfulExecution', 'lastSuccessfulExecutionWithExports')
 
@@ -78,6 +92,8 @@ class SyncOutcome(object):
         self.failed = False
         self.msg = None
         self.error = None
+        # Why the target could not check the saved credentials (saved_credentials_verdict), or None.
+        self.unavailable = None
         if request.rejection is not None:
             self.fail('validating its options', request.rejection)
 
@@ -120,6 +136,10 @@ class SyncOutcome(object):
     def fields(self):
         """The engine's own result fields."""
         return {}
+
+    def diff(self):
+        """What ``--diff`` shows for this application (an Ansible diff dict, never a secret value), or None."""
+        return None
 
     def summary(self):
         """The message of an application that did not fail."""
@@ -172,12 +192,20 @@ class SyncEngine(object):
                 read.append((outcome, jobs))
         return read
 
-    def _check_saved_credentials(self, outcomes, step, advice_of=None):
+    def _check_saved_credentials(self, outcomes, step, advice_of=None, saved_of=None, force_advice=None):
         """Ask validateCredentials about each outcome's saved credentials; return a verdict per outcome (see
-        saved_credentials_verdict). ``advice_of(outcome)`` may lead an UNKNOWN's message."""
+        saved_credentials_verdict). ``advice_of(outcome)`` may lead an UNKNOWN's message; ``saved_of(outcome)``
+        gives the saved secrets read before (see settle_unavailable), which decide what an unavailable target
+        means."""
         results = self._send([saved_credentials_request(outcome) for outcome in outcomes])
-        return [saved_credentials_verdict(outcome, result, step, advice_of(outcome) if advice_of else None)
-                for outcome, result in zip(outcomes, results)]
+        verdicts = []
+        for outcome, result in zip(outcomes, results):
+            verdict = saved_credentials_verdict(outcome, result, step, advice_of(outcome) if advice_of else None)
+            if verdict == UNAVAILABLE:
+                advice = ' '.join(text for text in (advice_of(outcome) if advice_of else None, force_advice) if text)
+                verdict = settle_unavailable(outcome, saved_of(outcome) if saved_of else None, step, advice or None)
+            verdicts.append(verdict)
+        return verdicts
 
 
 class RequestReader(object):
@@ -330,29 +358,133 @@ def choose_job(outcome, jobs, job_id=None, template_id=None, missing=FAIL, purpo
     return matches[0]
 
 
+def templates_request(outcome):
+    """The GET that lists the synchronization templates of a resolved application."""
+    return BatchRequest('GET', outcome.path + '/synchronization/templates')
+
+
+def choose_template(outcome, result, template_id=None, purpose='create the job from', advice=None):
+    """Return the template of a templates listing answer: ``template_id`` when the application offers it, else the
+    one marked default; None with the outcome failed when there is no such template (``purpose`` says what it was
+    for, ``advice`` replaces "set template_id")."""
+    if not result.ok:
+        outcome.fail('listing synchronization templates', result.error,
+                     synchronization_permission_advice(result.error))
+        return None
+    templates = answer_values(result.body)
+    if templates is None or not all(isinstance(template.get('id'), str) for template in templates):
+        outcome.fail('listing synchronization templates', unreadable_answer('a list of templates', result))
+        return None
+    ids = [template['id'] for template in templates]
+    if template_id is not None:
+        if template_id in ids:
+            return template_id
+        outcome.fail('finding template_id', 'it has no synchronization template %r; its templates are: %s.'
+                     % (template_id, ', '.join(ids) or 'none'), 'Set template_id to one of them; nothing was sent.')
+        return None
+    defaults = [template['id'] for template in templates if template.get('default')]
+    if len(defaults) == 1:
+        return defaults[0]
+    outcome.fail('choosing a template to %s' % purpose, 'it has no job, and %s of its templates (%s) is marked '
+                 'default.' % ('none' if not defaults else 'more than one', ', '.join(ids) or 'none'),
+                 advice or 'Set template_id to the template to %s.' % purpose)
+    return None
+
+
 # -- the saved credentials: accepted, not accepted, or unknown ----------------------------------------------------
 
 def saved_credentials_request(outcome):
-    """validateCredentials with the saved credentials of the outcome's job: a POST that only reads, so it is safe to
-    send again."""
+    """validateCredentials with the saved credentials of the outcome's job (or, for an application without a job,
+    of its template through the jobs collection): a POST that only reads, so it is safe to send again."""
+    return validate_credentials_request(outcome, {'useSavedCredentials': True})
+
+
+def validate_credentials_request(outcome, body):
+    """validateCredentials bound to the outcome's job, or to the jobs collection with the outcome's template when
+    there is no job (v1.0 CSDL: it tests credentials before any job exists)."""
+    if outcome.job_id is None:
+        return BatchRequest('POST', outcome.path + '/synchronization/jobs/validateCredentials',
+                            body=dict(body, templateId=outcome.template_id), idempotent=True)
     return BatchRequest('POST', '%s/synchronization/jobs/%s/validateCredentials'
-                        % (outcome.path, path_segment(outcome.job_id)),
-                        body={'useSavedCredentials': True}, idempotent=True)
+                        % (outcome.path, path_segment(outcome.job_id)), body=body, idempotent=True)
 
 
 def saved_credentials_verdict(outcome, result, step, advice=None):
-    """What a saved-credentials answer says: ACCEPTED, NOT_ACCEPTED, or UNKNOWN with the outcome failed at ``step``
-    (``advice`` first in its message). The one place that decides which answer means what."""
+    """What a saved-credentials answer says: ACCEPTED, NOT_ACCEPTED, UNAVAILABLE (the target erred or did not answer;
+    the outcome is not failed yet, ``outcome.unavailable`` holds why: see settle_unavailable), or UNKNOWN with the
+    outcome failed at ``step`` (``advice`` first in its message). The one place that decides which answer means
+    what."""
     if result.ok:
         return ACCEPTED
     if result.status == 400 and not result.outcome_unknown:
-        # 400 is how the service says "these saved credentials do not work (yet)"; its error text is not needed,
-        # so it is never built.
+        reason = target_unavailable(result)
+        if reason:
+            outcome.unavailable = reason
+            return UNAVAILABLE
+        # 400 is how the service says "these saved credentials do not work (yet)".
         return NOT_ACCEPTED
     permission_advice = synchronization_permission_advice(result.error)
     outcome.fail('%s the saved credentials (validateCredentials)' % step, result.error,
                  ' '.join(text for text in (advice, permission_advice) if text) or None)
     return UNKNOWN
+
+
+def target_unavailable(result):
+    """Why a refused validateCredentials (a BatchResult) says the target erred or did not answer: the service's
+    message, or None when the refusal reads as "not accepted". Only CredentialValidationUnavailable whose message
+    names a 5xx, a timeout, a connection or a token exchange qualifies: the service gives no other sign (the code and
+    status are those of rejected credentials)."""
+    error = result.error
+    if error is None or result.status != 400 or error.code != 'CredentialValidationUnavailable':
+        return None
+    body = result.body
+    message = body.get('error', {}).get('message') if isinstance(body, dict) and isinstance(
+        body.get('error'), dict) else None
+    message = message if isinstance(message, str) and message else error.message
+    if not _TARGET_DOWN.search(message or ''):
+        return None
+    return message.rstrip('.')
+
+
+def settle_unavailable(outcome, saved, step, force_advice=None):
+    """What an UNAVAILABLE check means for ``outcome``: NOT_ACCEPTED when ``saved`` (the saved secrets as read, a
+    list of (key, value)) holds no credential, so a first authorization proceeds; else UNKNOWN with the outcome failed,
+    saying why and, with ``force_advice``, how to send anyway. ``saved`` None (not read) counts as saved."""
+    if saved is not None and not [key for key, _value in saved if key not in SETTINGS_KEYS]:
+        return NOT_ACCEPTED
+    outcome.fail('%s the saved credentials (validateCredentials)' % step,
+                 'the target of the application erred or did not answer (validateCredentials answered "%s"), so '
+                 'whether the saved credentials still work is unknown and nothing was sent.' % outcome.unavailable,
+                 force_advice or 'Run again when the target answers.')
+    return UNKNOWN
+
+
+# -- the saved secrets: names and the values the service shows -------------------------------------------------------
+
+def saved_secrets_request(outcome):
+    """The GET that reads an application's saved secrets (secret values come back masked)."""
+    return BatchRequest('GET', outcome.path + '/synchronization/secrets')
+
+
+def take_saved_secrets(outcome, result, step='reading the saved secrets (GET secrets)', fail=True):
+    """Return the saved secrets of a GET secrets answer as a list of (key, value), in the service's order; or None
+    with the outcome failed at ``step`` (only when ``fail``)."""
+    problem = None
+    if result.ok:
+        values = answer_values(result.body)
+        if values is None:
+            problem = _listing_problem(result.body) or 'it is not a list of secrets'
+        else:
+            problem = _first('value[%d] has no text key and value' % position for position, pair in enumerate(values)
+                             if not isinstance(pair.get('key'), str) or not isinstance(pair.get('value'), str))
+            if problem is None:
+                return [(pair['key'], pair['value']) for pair in values]
+    if fail:
+        if problem:
+            outcome.fail(step, unreadable_answer('a list of saved secrets', result, problem))
+        else:
+            outcome.fail(step, result.error, synchronization_permission_advice(result.error))
+    return None
 
 
 def _listing_problem(body):

@@ -27,14 +27,14 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync.common im
     SyncOutcome,
     SyncRequest,
     choose_job,
+    choose_template,
     take_job,
     target_item_spec,
+    templates_request,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.targets import (
-    answer_values,
     request_id_of,
     resolve_targets,
-    unreadable_answer,
 )
 
 JOB_STATES = ('present', 'started', 'paused', 'restarted', 'absent')
@@ -90,6 +90,9 @@ def _canonical_scope(scope, where):
     return flags
 
 
+_ERROR_FIELDS = ('code', 'message', 'tenantActionable')
+
+
 def describe_job(job):
     """Return a Graph synchronizationJob as the flat, snake_case shape results and alerts use."""
     status = job.get('status') or {}
@@ -118,16 +121,21 @@ def _describe_quarantine(quarantine):
         return None
     return dict(reason=quarantine.get('reason'), current_began=quarantine.get('currentBegan'),
                 next_attempt=quarantine.get('nextAttempt'), series_began=quarantine.get('seriesBegan'),
-                series_count=quarantine.get('seriesCount'))
+                series_count=quarantine.get('seriesCount'), error=_describe_error(quarantine.get('error')))
 
 
 def _describe_execution(execution):
     if not execution:
         return None
-    error = execution.get('error') or None
     return dict(state=execution.get('state'), time_began=execution.get('timeBegan'),
-                time_ended=execution.get('timeEnded'),
-                error=dict(code=error.get('code'), message=error.get('message')) if isinstance(error, dict) else None)
+                time_ended=execution.get('timeEnded'), error=_describe_error(execution.get('error')))
+
+
+def _describe_error(error):
+    """A synchronizationError {code, message, tenantActionable} (why a job is quarantined or a run failed), or None."""
+    if not isinstance(error, dict) or not any(error.get(name) is not None for name in _ERROR_FIELDS):
+        return None
+    return dict(code=error.get('code'), message=error.get('message'), tenant_actionable=error.get('tenantActionable'))
 
 
 class JobInfoOutcome(SyncOutcome):
@@ -153,6 +161,7 @@ class JobOutcome(JobInfoOutcome):
         super(JobOutcome, self).__init__(request)
         self.job = None
         self.status_before = None
+        self.quarantined_before = False
         self.template_to_create = request.settings.get('template_id')
         self.actions = []
         self.sent = []
@@ -162,18 +171,33 @@ class JobOutcome(JobInfoOutcome):
         """True when a write was (or in check mode would be) sent."""
         return bool(self.actions)
 
+    @property
+    def quarantine_lifted(self):
+        """For a job that was quarantined and got start or restart: whether the job read after it is out of
+        quarantine (True or False); None when that does not apply or was not sent."""
+        if not self.quarantined_before or not set(self.sent) & {'start', 'restart'} or not self.job:
+            return None
+        return not describe_job(self.job)['quarantined']
+
     def fields(self):
-        """The state asked for, what was sent (or would be) and the job as it is now."""
+        """The state asked for, what was sent (or would be), the job as it is now and whether a quarantine was
+        lifted."""
         return dict(state=self.request.settings.get('state'), status_before=self.status_before,
-                    actions=list(self.actions), job=describe_job(self.job) if self.job else None)
+                    actions=list(self.actions), job=describe_job(self.job) if self.job else None,
+                    quarantine_lifted=self.quarantine_lifted)
 
     def summary(self):
-        """What was sent, or would be in check mode."""
+        """What was sent, or would be in check mode, and what became of a quarantine."""
         if not self.actions:
             return '%s: the job is already %s; nothing sent.' % (self.describe(), self.request.settings['state'])
         # Every write that was not sent failed the application; none is sent in check mode.
         verb = 'sent' if self.sent else 'would send'
-        return '%s: %s %s.' % (self.describe(), verb, ', '.join(self.actions))
+        lifted = self.quarantine_lifted
+        note = ''
+        if lifted is not None:
+            note = (' The quarantine was lifted.' if lifted else ' The job is still quarantined (read after the %s); '
+                    'see job.quarantine.error for why.' % ', '.join(self.sent))
+        return '%s: %s %s.%s' % (self.describe(), verb, ', '.join(self.actions), note)
 
 
 class SyncJobs(SyncEngine):
@@ -235,36 +259,14 @@ class SyncJobs(SyncEngine):
                                      missing=IGNORE if settings['state'] == 'absent' else CREATE)
             if outcome.job is not None:
                 outcome.status_before = (outcome.job.get('status') or {}).get('code')
+                outcome.quarantined_before = describe_job(outcome.job)['quarantined']
 
     def _choose_templates(self, outcomes):
         """Read the templates of each application whose job is to be created: the one template_id names must be
         there, else the one marked default is used."""
-        requests = [BatchRequest('GET', outcome.path + '/synchronization/templates') for outcome in outcomes]
-        for outcome, result in zip(outcomes, self._send(requests)):
-            if not result.ok:
-                outcome.fail('listing synchronization templates', result.error,
-                             synchronization_permission_advice(result.error))
-                continue
-            templates = answer_values(result.body)
-            if templates is None or not all(isinstance(template.get('id'), str) for template in templates):
-                outcome.fail('listing synchronization templates', unreadable_answer('a list of templates', result))
-                continue
-            ids = [template['id'] for template in templates]
-            wanted = outcome.template_to_create
-            if wanted is not None:
-                if wanted not in ids:
-                    outcome.fail('finding template_id', 'it has no synchronization template %r; its templates are: '
-                                 '%s.' % (wanted, ', '.join(ids) or 'none'),
-                                 'Set template_id to one of them; nothing was created.')
-                continue
-            defaults = [template['id'] for template in templates if template.get('default')]
-            if len(defaults) == 1:
-                outcome.template_to_create = defaults[0]
-                continue
-            outcome.fail('choosing a template to create the job from',
-                         'it has no job, and %s of its templates (%s) is marked default.'
-                         % ('none' if not defaults else 'more than one', ', '.join(ids) or 'none'),
-                         'Set template_id to the template to create the job from.')
+        for outcome, result in zip(outcomes, self._send([templates_request(outcome) for outcome in outcomes])):
+            outcome.template_to_create = choose_template(outcome, result, outcome.template_to_create,
+                                                         'create the job from')
 
     def _create(self, outcomes):
         for outcome in outcomes:

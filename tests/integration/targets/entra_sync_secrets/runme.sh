@@ -18,7 +18,8 @@ grep -q 'PLAY RECAP' "${output}" && grep -q 'ESTABLISH LOCAL CONNECTION' "${outp
     echo "the output is not a -vvvv run" >&2
     exit 1
 }
-leaks="$(grep -c -e 'canary-' -e 'emulator-secret-global-automation' "${output}" || true)"
+leaks="$(grep -c -e 'canary-' -e 'emulator-secret-global-automation' -e 'emulator-secret-portal-settings' "${output}" \
+    || true)"
 if [ "${leaks}" -ne 0 ]; then
     echo "${leaks} line(s) of the -vvvv output hold a secret value" >&2
     exit 1

@@ -39,6 +39,8 @@ class LifecycleGraph(object):
         self.calls = []
         self._answers = []
         self.answer('GET', r'^/servicePrincipals/[^/?]+\?', 200, {'id': SP_ID, 'appId': 'app-1', 'displayName': 'App'})
+        # Nothing saved yet, unless a test says otherwise.
+        self.answer('GET', r'/synchronization/secrets$', 200, {'value': []})
 
     def answer(self, method, pattern, status, body=None, times=None):
         """Answer calls matching method and regex ``pattern`` (latest rule first; ``times`` limits its use)."""

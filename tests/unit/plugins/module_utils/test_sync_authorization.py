@@ -656,3 +656,42 @@ def test_a_display_name_longer_than_graphs_limit_is_refused_with_its_start_only(
                                            "'Contoso xxxxxxxx")
     assert len(caught.value.message) < 300
     assert parse_request({'display_name': 'x' * 256, 'credentials': {'SecretToken': 'v' * 8}}).target_value == 'x' * 256
+
+
+# -- a target outage: never spend a code on it ------------------------------------------------------------------
+
+OUTAGE_MESSAGE = "Could not validate the credentials of application 'Contoso': the target answered HTTP/503."
+
+
+@pytest.mark.parametrize('message', [OUTAGE_MESSAGE, 'the target did not answer (the connection timed out).',
+                                     "the OAuth token exchange with the target's token endpoint failed."])
+def test_an_outage_on_a_re_run_is_unknown_and_sends_no_acquire(graph, message):
+    app = graph.add_app('Contoso', authorized=True)
+    graph.answer('POST', '/validateCredentials$', 400, 'CredentialValidationUnavailable', message)
+    graph.answer_with('GET', '/synchronization/secrets$', {'value': [{'key': 'SecretToken', 'value': '*'}]})
+    outcome = run_one(graph, request_for(app))
+    assert outcome.failed and outcome.authorized_before is None and graph.calls_of('acquireAccessToken') == []
+    assert 'erred or did not answer' in outcome.msg and 'force: true' in outcome.msg
+
+
+def test_an_outage_on_a_first_authorization_still_acquires(graph):
+    app = graph.add_app('Contoso')
+    graph.answer('POST', '/validateCredentials$', 400, 'CredentialValidationUnavailable', OUTAGE_MESSAGE)
+    graph.answer_with('GET', '/synchronization/secrets$', {'value': [{'key': 'SyncAll', 'value': 'false'}]})
+    outcome = run_one(graph, request_for(app))
+    assert outcome.acquired and not outcome.failed
+
+
+def test_an_outage_whose_saved_set_cannot_be_read_sends_nothing(graph):
+    app = graph.add_app('Contoso')
+    graph.answer('POST', '/validateCredentials$', 400, 'CredentialValidationUnavailable', OUTAGE_MESSAGE)
+    graph.answer('GET', '/synchronization/secrets$', 403, 'Authorization_RequestDenied', 'No.')
+    outcome = run_one(graph, request_for(app))
+    assert outcome.failed and graph.calls_of('acquireAccessToken') == []
+
+
+def test_a_target_refusal_that_names_no_outage_still_reads_as_not_authorized(graph):
+    app = graph.add_app('Contoso')
+    graph.answer('POST', '/validateCredentials$', 400, 'CredentialValidationUnavailable',
+                 'the target rejected them (it answered HTTP/401 Unauthorized).')
+    assert run_one(graph, request_for(app)).acquired

@@ -146,7 +146,7 @@ def test_a_template_id_is_checked_against_the_templates_before_a_job_is_created(
     outcome = run(graph, template_id='scmi')
     assert outcome.failed and graph.writes() == []
     assert ("failed at finding template_id: it has no synchronization template 'scmi'; its templates are: scim, "
-            "scimGroups. Set template_id to one of them; nothing was created.") in outcome.msg
+            "scimGroups. Set template_id to one of them; nothing was sent.") in outcome.msg
 
 
 def test_a_template_id_that_exists_creates_the_job_from_it():
@@ -175,3 +175,38 @@ def test_an_unreadable_created_job_fails_the_application_but_says_it_was_created
     assert outcome.failed and outcome.sent == ['create'] and outcome.changed
     assert ('failed at reading the job created from template scim: Graph answered with something that is not a job '
             '(request-id r-1): the job has no id') in outcome.msg
+
+
+QUARANTINE = {'reason': 'EncounteredQuarantineException',
+              'error': {'code': 'CredentialValidationUnavailable', 'message': 'The target answered HTTP/401.',
+                        'tenantActionable': True}}
+
+
+def test_describe_job_keeps_why_the_job_is_quarantined_and_why_the_run_failed():
+    quarantined = job('Quarantine', quarantine=QUARANTINE)
+    quarantined['status']['lastExecution']['error'] = dict(QUARANTINE['error'], tenantActionable=False)
+    described = describe_job(quarantined)
+    assert described['quarantine']['error'] == {'code': 'CredentialValidationUnavailable',
+                                                'message': 'The target answered HTTP/401.', 'tenant_actionable': True}
+    assert described['last_execution']['error']['tenant_actionable'] is False
+
+
+def test_an_error_the_service_leaves_empty_is_none():
+    assert describe_job(job('Quarantine', quarantine={'reason': 'Unknown', 'error': {}}))['quarantine']['error'] is None
+
+
+def test_a_restart_that_lifts_the_quarantine_says_so():
+    outcome = run(graph_with(job('Quarantine', quarantine=QUARANTINE)), state='restarted')
+    assert outcome.quarantine_lifted is True and 'The quarantine was lifted.' in outcome.summary()
+
+
+def test_a_restart_after_which_the_job_is_still_quarantined_says_so():
+    graph = graph_with(job('Quarantine', quarantine=QUARANTINE))
+    graph.answer('GET', r'/synchronization/jobs/job-1$', 200, job('Quarantine', quarantine=QUARANTINE))
+    outcome = run(graph, state='restarted')
+    assert outcome.quarantine_lifted is False and 'still quarantined' in outcome.summary()
+    assert outcome.to_result()['job']['quarantine']['error']['message'] == 'The target answered HTTP/401.'
+
+
+def test_quarantine_lifted_is_none_for_a_job_that_was_not_quarantined():
+    assert run(graph_with(job('Paused')), state='restarted').quarantine_lifted is None

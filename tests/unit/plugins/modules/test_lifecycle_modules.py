@@ -149,6 +149,21 @@ def test_secrets_saves_and_never_returns_a_value(run):
     assert TOKEN not in run.output
 
 
+def test_secrets_diff_names_the_changes_and_no_value(run):
+    run.graph.answer('GET', r'/synchronization/jobs$', 200, {'value': [{'id': 'job-1', 'templateId': 'scim'}]})
+    run.graph.answer('GET', r'/synchronization/secrets$', 200, {'value': [
+        {'key': 'SecretToken', 'value': '*'}, {'key': 'SyncAll', 'value': 'false'},
+        {'key': 'SyncNotificationSettings', 'value': '{"Enabled":true,"Recipients":"ops@contoso.example"}'}]})
+    run.graph.answer('POST', r'/validateCredentials$', 204)
+    run.graph.answer('PUT', r'/secrets$', 204)
+    result = run(entra_sync_secrets, service_principal_id=SP_ID, update_secrets='always', _ansible_diff=True,
+                 credentials=[{'key': 'SecretToken', 'value': TOKEN}], notification_email='')
+    prepared = result['diff'][0]['prepared']
+    assert '~ SyncNotificationSettings: Enabled, Recipients (changed)' in prepared
+    assert '* SecretToken' in prepared and TOKEN not in prepared and 'ops@contoso' not in prepared
+    assert result['saved_keys'] == ['SecretToken', 'SyncAll', 'SyncNotificationSettings']
+
+
 def test_secrets_check_mode_sends_no_put(run):
     run.graph.answer('GET', r'/synchronization/jobs$', 200, {'value': [{'id': 'job-1', 'templateId': 'scim'}]})
     run.graph.answer('POST', r'/validateCredentials$', 204)
