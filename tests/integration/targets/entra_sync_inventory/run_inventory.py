@@ -158,6 +158,11 @@ def check_listing(checks, scenario, emulator, hosts, listed_count):
                        if job.get("status", {}).get("code") == "Quarantine"), None) or {}
     checks.expect(quarantine.get("reason") == "EncounteredQuarantineException" and quarantine.get("current_began")
                   and quarantine.get("next_attempt"), "a quarantined job shows its reason, since when, next attempt")
+    quarantine_error = quarantine.get("error") or {}
+    checks.expect(quarantine_error.get("code") and quarantine_error.get("message")
+                  and isinstance(quarantine_error.get("tenant_actionable"), bool),
+                  "a quarantined job shows why: the quarantine's error code, message and tenant_actionable (%s)"
+                  % (quarantine_error,))
     servicenow = host_vars.get("inventory-quarantined-servicenow", {}).get("entra_sync_jobs", [{}])[0]
     checks.expect(servicenow.get("quarantine", {}).get("reason") == "QuarantinedOnDemand"
                   and servicenow.get("last_execution", {}).get("state") == "EntryLevelErrors"
