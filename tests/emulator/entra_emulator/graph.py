@@ -18,6 +18,8 @@ from .constants import MAX_PAGE_SIZE, PERMISSION_OWNED_BY, PERMISSION_SYNC_ALL, 
 from .constants import SENSITIVE_SECRET_KEYS, SYNCHRONIZATION_SECRET_KEYS
 from .faults import retry_after_header, take_rule, take_target_outage
 from .state import redact, seeded_job, utc_timestamp
+# The schema, parseExpression and provisionOnDemand live in schema.py (it uses this module's helpers).
+from . import schema as sync_schema
 
 ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 SECRET_PAIR_TYPES = frozenset({"microsoft.graph.synchronizationSecretKeyStringValuePair",
@@ -947,6 +949,8 @@ def dispatch(call):
         return put_secrets(call, application) if call.method == "PUT" else _method_not_allowed(call)
     if action == "templates" and not tail:
         return list_templates(call, application) if call.method == "GET" else _method_not_allowed(call)
+    if action == "templates" and len(tail) >= 2 and tail[1] == "schema":
+        return sync_schema.route_template(call, application, tail[0], tail[1:])
     if action == "jobs":
         if not tail:
             if call.method == "POST":
@@ -969,6 +973,8 @@ def dispatch(call):
             if call.method != "POST":
                 return _method_not_allowed(call)
             return job_action(call, application, job_id, tail[1])
+        if tail[1] in ("schema", "provisionOnDemand"):
+            return sync_schema.route_job(call, application, job_id, tail[1:])
         return _segment_not_found(call, tail[-1])
     return _segment_not_found(call, action)
 

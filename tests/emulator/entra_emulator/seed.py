@@ -25,6 +25,7 @@ import yaml
 
 from .constants import AUTHORIZATION_CODE_KEY, CLOUDS, FEDERATION_DEFAULT_AUDIENCE, FEDERATION_ISSUER_ALIAS
 from .constants import KNOWN_PERMISSIONS, SYNCHRONIZATION_SECRET_KEYS
+from .directory import expand_directory
 
 
 # synchronizationStatusCode, the state of a synchronizationTaskExecution and quarantineReason, as the v1.0 CSDL
@@ -380,6 +381,8 @@ def expand_seed(raw):
                                     " tenant)" % (where, key, application[key], application["name"], other))
                 seen_objects[application[key]] = application["name"]
         tenant["applications"] = applications
+        # The users and groups provisioning reads (directory.py).
+        tenant["directory"] = expand_directory(raw_tenant.get("directory"), tenant, where + ".directory")
         seen_objects.clear()
         tenants.append(tenant)
     return {"tenants": tenants, "faults": dict(raw.get("faults") or {})}

@@ -161,6 +161,8 @@ class Tenant:
         self.cloud = record["cloud"]
         self.display_name = record["display_name"]
         self.domain = record.get("domain")
+        # Source users and groups for provisioning (directory.py); read-only at run time.
+        self.directory = record.get("directory") or {"users": {}, "groups": {}}
         self.applications = []
         self.by_service_principal_id = {}
         self.by_application_id = {}
