@@ -14,7 +14,7 @@ The readable form (what entra_sync_schema_info returns and entra_sync_schema tak
         any_of:                      # the object is in scope when any group passes ...
           - name: Sales
             all_of:                  # ... and a group passes when all its clauses do
-              - {attribute: department, operator: EQUALS, values: [Sales]}
+              - {attribute: department, operator: EQUALS, operands: [Sales]}
 
 Declaring merges into the job's schema (``GET .../jobs/{jobId}/schema``): a named mapping is added or changed, one
 with ``state: absent`` removed, every other mapping stays; a declared ``scoping`` entry replaces that object
@@ -55,7 +55,8 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets i
 )
 
 FLOW_TYPES = ('Always', 'ObjectAddOnly', 'MultiValueAddOnly', 'ValueAddOnly', 'AttributeAddOnly')
-# synchronizationSchema: filterOperators (Graph); the unary ones take no values.
+# synchronizationSchema: filterOperators (Graph); the unary ones take no operands. A clause's right-hand side is
+# called operands, not values: a key named like a credential's value is masked as a possible secret (_module).
 UNARY_OPERATORS = ('ISTRUE', 'ISFALSE', 'ISNULL', 'ISNOTNULL')
 OPERATORS = UNARY_OPERATORS + ('EQUALS', 'NOT_EQUALS', 'REGEX_MATCH', 'NOT_REGEX_MATCH', 'GREATER_THAN',
                                'GREATER_THAN_OR_EQUALS', 'LESS_THAN', 'LESS_THAN_OR_EQUALS', 'INCLUDES')
@@ -70,12 +71,12 @@ SCOPING_SPEC = dict(object_mapping=dict(type='str'), any_of=dict(type='list', re
                                                                  example='any_of: [{all_of: [...]}]'))
 GROUP_SPEC = dict(name=dict(type='str'), all_of=dict(type='list', required=True,
                                                      example='all_of: [{attribute: department, operator: EQUALS, '
-                                                             'values: [Sales]}]'))
+                                                             'operands: [Sales]}]'))
 CLAUSE_SPEC = dict(attribute=dict(type='str', required=True), operator=dict(type='str', required=True),
-                   values=dict(type='list'))
+                   operands=dict(type='list'))
 SCHEMA_INFO_ITEM_SPEC = target_item_spec(job_id=dict(type='str'))
 SCHEMA_ITEM_SPEC = target_item_spec(job_id=dict(type='str'), attribute_mappings=dict(type='list'),
-                                    scoping=dict(type='list'))
+                                    scoping=dict(type='list'), purge_mappings=dict(type='bool'))
 
 
 # -- the readable form --------------------------------------------------------------------------------------------
@@ -114,7 +115,7 @@ def describe_scope(scope):
     groups = (scope or {}).get('groups') or []
     return [dict(name=group.get('name'),
                  all_of=[dict(attribute=clause.get('sourceOperandName'), operator=clause.get('operatorName'),
-                              values=list((clause.get('targetOperand') or {}).get('values') or []))
+                              operands=list((clause.get('targetOperand') or {}).get('values') or []))
                          for clause in group.get('clauses') or []])
             for group in groups]
 
@@ -123,7 +124,7 @@ def scope_text(any_of):
     """One line for a scope: ``(department EQUALS Sales) or (...)``; ``everyone`` when there is no filter."""
     if not any_of:
         return 'everyone (no scoping filter)'
-    return ' or '.join('(%s)' % ' and '.join(' '.join([clause['attribute'], clause['operator']] + clause['values'])
+    return ' or '.join('(%s)' % ' and '.join(' '.join([clause['attribute'], clause['operator']] + clause['operands'])
                                              for clause in group['all_of']) for group in any_of)
 
 
@@ -163,7 +164,8 @@ def parse_schema_request(options, where='', names=None):
                                     % (place, mapping['target_attribute'], seen[key]))
         seen[key] = place
     return reader.request(job_id=reader.text('job_id'), mappings=[mapping for _place, mapping in mappings],
-                          scoping=[_scoping(place, entry) for place, entry in scoping])
+                          scoping=[_scoping(place, entry) for place, entry in scoping],
+                          purge=bool(options.get('purge_mappings')))
 
 
 def _checked(items, option, spec):
@@ -189,13 +191,15 @@ def _scoping(place, entry):
             if operator not in OPERATORS:
                 raise InvalidInputError('%s.operator: %r is not a scoping operator; use one of %s.'
                                         % (clause_place, clause['operator'], ', '.join(OPERATORS)))
-            values = [str(value) for value in clause['values'] or []]
-            if operator in UNARY_OPERATORS and values:
-                raise InvalidInputError('%s.values: %s takes no values; leave values out.' % (clause_place, operator))
-            if operator not in UNARY_OPERATORS and not values:
-                raise InvalidInputError('%s.values: %s needs at least one value, e.g. values: [Sales].'
+            operands = [str(operand) for operand in clause['operands'] or []]
+            if operator in UNARY_OPERATORS and operands:
+                raise InvalidInputError('%s.operands: %s takes no operands; leave operands out.'
                                         % (clause_place, operator))
-            clauses.append(dict(attribute=clause['attribute'], operator=operator, values=values, where=clause_place))
+            if operator not in UNARY_OPERATORS and not operands:
+                raise InvalidInputError('%s.operands: %s needs at least one operand, e.g. operands: [Sales].'
+                                        % (clause_place, operator))
+            clauses.append(dict(attribute=clause['attribute'], operator=operator, operands=operands,
+                                where=clause_place))
         if not clauses:
             raise InvalidInputError('%s.all_of is empty: give at least one clause, or remove the group.' % group_place)
         groups.append(dict(name=group['name'], all_of=clauses))
@@ -208,7 +212,8 @@ class Change(object):
     """One difference the merge makes: a mapping added, changed or removed, or a scope replaced. ``mapping`` is the
     attributeMapping in the merged schema (its source is replaced once Graph parsed ``expression``)."""
 
-    def __init__(self, label, target, old, new, expression=None, mapping=None):
+    def __init__(self, label, target, old, new, expression=None, mapping=None, where=None):
+        self.where = where
         self.label = label
         self.target = target
         self.old = old
@@ -221,8 +226,9 @@ class Change(object):
         return '%s.%s: %s -> %s' % (self.label, self.target, self.old or '(none)', self.new or '(removed)')
 
 
-def merge_schema(schema, mappings, scoping):
-    """Merge declared ``mappings`` and ``scoping`` (from parse_schema_request) into a copy of ``schema``.
+def merge_schema(schema, mappings, scoping, purge=False):
+    """Merge declared ``mappings`` and ``scoping`` (from parse_schema_request) into a copy of ``schema``; with
+    ``purge``, the mappings of each object mapping named in ``mappings`` that are not declared are removed.
 
     Returns ``(merged, changes)``; raises InvalidInputError naming the option for an unknown object mapping or
     attribute (with the closest names). A changed or added mapping's source is the local parse of its expression
@@ -230,9 +236,20 @@ def merge_schema(schema, mappings, scoping):
     """
     merged = copy.deepcopy(schema)
     changes = []
+    declared_targets = {}
     for mapping in mappings:
         rule, object_mapping = _find_object_mapping(merged, mapping['object_mapping'], mapping['where'])
         changes.extend(_merge_mapping(merged, rule, object_mapping, mapping))
+        declared_targets.setdefault(id(object_mapping), (object_mapping, set()))[1].add(mapping['target_attribute'])
+    for object_mapping, targets in declared_targets.values() if purge else ():
+        kept = []
+        for item in object_mapping.get('attributeMappings') or []:
+            if isinstance(item, dict) and item.get('targetAttributeName') not in targets:
+                changes.append(Change(mapping_label(merged, object_mapping), item.get('targetAttributeName'),
+                                      _mapping_text(item), None))
+            else:
+                kept.append(item)
+        object_mapping['attributeMappings'] = kept
     for entry in scoping:
         rule, object_mapping = _find_object_mapping(merged, entry['object_mapping'], entry['where'])
         source_attributes = _attribute_names(merged, rule.get('sourceDirectoryName'),
@@ -241,7 +258,7 @@ def merge_schema(schema, mappings, scoping):
             for clause in group['all_of']:
                 _known(clause['attribute'], source_attributes, clause['where'] + '.attribute', 'source attribute')
         wanted = [dict(name=group['name'], all_of=[dict((key, clause[key]) for key in ('attribute', 'operator',
-                                                                                      'values'))
+                                                                                      'operands'))
                                                    for clause in group['all_of']])
                   for group in entry['any_of']]
         current = describe_scope(object_mapping.get('scope'))
@@ -250,7 +267,7 @@ def merge_schema(schema, mappings, scoping):
             scope['groups'] = [dict(name=group['name'] or 'Scoping filter %d' % (position + 1),
                                     clauses=[dict(sourceOperandName=clause['attribute'],
                                                   operatorName=clause['operator'],
-                                                  targetOperand=dict(values=clause['values']))
+                                                  targetOperand=dict(values=clause['operands']))
                                              for clause in group['all_of']])
                                for position, group in enumerate(wanted)]
             object_mapping['scope'] = scope
@@ -295,7 +312,8 @@ def _merge_mapping(schema, rule, object_mapping, mapping):
     new = _mapping_text(current)
     if new == old:
         return []
-    return [Change(label, target, old, new, expression=expression if rewrite else None, mapping=current)]
+    return [Change(label, target, old, new, expression=expression if rewrite else None, mapping=current,
+                   where=mapping['where'])]
 
 
 def _mapping_text(mapping):
@@ -311,7 +329,7 @@ def _mapping_text(mapping):
 
 
 def _scope_key(any_of):
-    return [[(clause['attribute'], clause['operator'], list(clause['values'])) for clause in group['all_of']]
+    return [[(clause['attribute'], clause['operator'], list(clause['operands'])) for clause in group['all_of']]
             for group in any_of]
 
 
@@ -444,6 +462,7 @@ class SyncSchema(SyncSchemaInfo):
     with Graph's parseExpression, writes with PUT only what differs, and reads the schema back."""
 
     ITEM_SPEC = SCHEMA_ITEM_SPEC
+    INHERITED = ('purge_mappings',)
     OUTCOME = SchemaOutcome
     parse = staticmethod(parse_schema_request)
 
@@ -461,8 +480,7 @@ class SyncSchema(SyncSchemaInfo):
             if outcome.failed:
                 continue
             try:
-                merged[id(outcome)], outcome.changes = merge_schema(
-                    outcome.schema, outcome.request.settings['mappings'], outcome.request.settings['scoping'])
+                merged[id(outcome)], outcome.changes = merge_schema(outcome.schema, **_declared(outcome))
             except InvalidInputError as error:
                 outcome.fail('checking what is declared against the job schema', error)
         self._check_expressions([outcome for outcome in outcomes if not outcome.failed and outcome.changes])
@@ -481,12 +499,20 @@ class SyncSchema(SyncSchemaInfo):
         self._read_schemas(written, 'reading the job schema back')
         for outcome in written:
             if outcome.schema is not None and not outcome.failed:
-                _merged, left = merge_schema(outcome.schema, outcome.request.settings['mappings'],
-                                             outcome.request.settings['scoping'])
-                if left:
-                    outcome.fail('reading the job schema back', 'Graph kept a different schema than was written: %s.'
-                                 % '; '.join(change.line() for change in left))
+                self._verify(outcome)
         return outcomes
+
+    @staticmethod
+    def _verify(outcome):
+        """Fail the outcome when the schema read back differs from what is declared."""
+        step = 'reading the job schema back'
+        try:
+            left = [change.line() for change in merge_schema(outcome.schema, **_declared(outcome))[1]]
+        except InvalidInputError as error:
+            left = [error.message]
+        if left:
+            outcome.fail(step, 'Graph kept a different schema than was written: %s.' % '; '.join(left),
+                         'Read it with entra_sync_schema_info before running again.')
 
     def _check_expressions(self, outcomes):
         """parseExpression for every expression a write would carry; Graph's parse becomes the written source."""
@@ -503,12 +529,18 @@ class SyncSchema(SyncSchemaInfo):
                              result.error, synchronization_permission_advice(result.error))
             elif body.get('parsingSucceeded') is not True:
                 reason = (body.get('error') or {}).get('message') if isinstance(body.get('error'), dict) else None
-                outcome.fail('checking expressions', "Graph's parseExpression refused the source of %s.%s, %s: %s"
-                             % (change.label, change.target, change.expression, reason or 'no reason given'),
+                outcome.fail('checking expressions', "%s.source: Graph's parseExpression refused %s (for %s.%s): %s"
+                             % (change.where, change.expression, change.label, change.target,
+                                reason or 'no reason given'),
                              'Fix the expression (the portal\'s syntax: [attribute], "constant", Function(...)); '
                              'nothing was written.')
             elif isinstance(body.get('parsedExpression'), dict):
                 change.mapping['source'] = dict(body['parsedExpression'], expression=change.expression)
+
+
+def _declared(outcome):
+    settings = outcome.request.settings
+    return dict(mappings=settings['mappings'], scoping=settings['scoping'], purge=settings['purge'])
 
 
 def schema_path(outcome):

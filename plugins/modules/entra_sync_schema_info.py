@@ -106,7 +106,7 @@ scoping:
   sample:
     - object_mapping: User
       any_of:
-        - {name: Sales, all_of: [{attribute: department, operator: EQUALS, values: [Sales]}]}
+        - {name: Sales, all_of: [{attribute: department, operator: EQUALS, operands: [Sales]}]}
 job_id:
   description: The job whose schema was read.
   returned: with a single target

@@ -124,7 +124,7 @@ def test_an_unknown_name_is_refused_with_the_closest_ones(item, message):
 
 def test_scoping_replaces_the_groups_and_is_one_readable_line():
     merged, changes = merge(scoping=[{'any_of': [{'name': 'Sales', 'all_of': [
-        {'attribute': 'department', 'operator': 'equals', 'values': ['Sales']},
+        {'attribute': 'department', 'operator': 'equals', 'operands': ['Sales']},
         {'attribute': 'mail', 'operator': 'ISNOTNULL'}]}]}])
     assert [change.line() for change in changes] == [
         'User.(scoping): everyone (no scoping filter) -> (department EQUALS Sales and mail ISNOTNULL)']
@@ -133,7 +133,7 @@ def test_scoping_replaces_the_groups_and_is_one_readable_line():
         {'sourceOperandName': 'department', 'operatorName': 'EQUALS', 'targetOperand': {'values': ['Sales']}},
         {'sourceOperandName': 'mail', 'operatorName': 'ISNOTNULL', 'targetOperand': {'values': []}}]}]}
     _again, none = merge_schema(merged, [], declared(scoping=[{'any_of': [{'name': 'Sales', 'all_of': [
-        {'attribute': 'department', 'operator': 'EQUALS', 'values': ['Sales']},
+        {'attribute': 'department', 'operator': 'EQUALS', 'operands': ['Sales']},
         {'attribute': 'mail', 'operator': 'ISNOTNULL'}]}]}])['scoping'])
     assert none == []
 
@@ -170,12 +170,12 @@ def test_the_readable_form_applied_to_the_same_schema_changes_nothing():
      'attribute_mappings[1].target_attribute: x is already declared by attribute_mappings[0]'),
     ({'attribute_mappings': [{'target_attribute': 'x', 'sorce': '[a]'}]},
      "attribute_mappings[0]: 'sorce' is not an option. Did you mean source?"),
-    ({'scoping': [{'any_of': [{'all_of': [{'attribute': 'a', 'operator': 'LIKE', 'values': ['x']}]}]}]},
+    ({'scoping': [{'any_of': [{'all_of': [{'attribute': 'a', 'operator': 'LIKE', 'operands': ['x']}]}]}]},
      "scoping[0].any_of[0].all_of[0].operator: 'LIKE' is not a scoping operator"),
     ({'scoping': [{'any_of': [{'all_of': [{'attribute': 'a', 'operator': 'EQUALS'}]}]}]},
-     'scoping[0].any_of[0].all_of[0].values: EQUALS needs at least one value'),
-    ({'scoping': [{'any_of': [{'all_of': [{'attribute': 'a', 'operator': 'ISNULL', 'values': ['x']}]}]}]},
-     'scoping[0].any_of[0].all_of[0].values: ISNULL takes no values'),
+     'scoping[0].any_of[0].all_of[0].operands: EQUALS needs at least one operand'),
+    ({'scoping': [{'any_of': [{'all_of': [{'attribute': 'a', 'operator': 'ISNULL', 'operands': ['x']}]}]}]},
+     'scoping[0].any_of[0].all_of[0].operands: ISNULL takes no operands'),
     ({'scoping': [{'any_of': [{'all_of': []}]}]}, 'scoping[0].any_of[0].all_of is empty'),
     ({'scoping': [{'all_of': []}]}, "scoping[0]: 'all_of' is not an option"),
     ({}, 'attribute_mappings and scoping are both empty'),
