@@ -439,11 +439,15 @@ class SyncSchemaInfo(SyncEngine):
     def run(self, requests):
         """Resolve, list jobs, choose one and read its schema; return outcomes in input order."""
         outcomes = [self.OUTCOME(request) for request in requests]
-        resolve_targets(outcomes, self._send, self.client)
-        for outcome, jobs in self._read_jobs(outcomes):
-            choose_job(outcome, jobs, outcome.request.settings.get('job_id'), purpose='read the mappings of')
+        self._choose_jobs(outcomes, 'read the mappings of')
         self._read_schemas([outcome for outcome in outcomes if not outcome.failed], 'reading the job schema')
         return outcomes
+
+    def _choose_jobs(self, outcomes, purpose):
+        """Resolve each application, list its jobs and choose one (``job_id``, else the only one)."""
+        resolve_targets(outcomes, self._send, self.client)
+        for outcome, jobs in self._read_jobs(outcomes):
+            choose_job(outcome, jobs, outcome.request.settings.get('job_id'), purpose=purpose)
 
     def _read_schemas(self, outcomes, step):
         for outcome, result in zip(outcomes, self._send([BatchRequest('GET', schema_path(outcome))
