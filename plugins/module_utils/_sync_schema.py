@@ -262,7 +262,7 @@ def merge_schema(schema, mappings, scoping, purge=False):
                                                    for clause in group['all_of']])
                   for group in entry['any_of']]
         current = describe_scope(object_mapping.get('scope'))
-        if _scope_key(current) != _scope_key(wanted):
+        if not _same_scope(current, wanted):
             scope = dict(object_mapping.get('scope') or {})
             scope['groups'] = [dict(name=group['name'] or 'Scoping filter %d' % (position + 1),
                                     clauses=[dict(sourceOperandName=clause['attribute'],
@@ -328,9 +328,13 @@ def _mapping_text(mapping):
     return text + (' (%s)' % ', '.join(extras) if extras else '')
 
 
-def _scope_key(any_of):
-    return [[(clause['attribute'], clause['operator'], list(clause['operands'])) for clause in group['all_of']]
-            for group in any_of]
+def _same_scope(current, wanted):
+    """Whether two readable scopes filter alike; a wanted group without a name matches any name."""
+    def clauses(group):
+        return [(clause['attribute'], clause['operator'], list(clause['operands'])) for clause in group['all_of']]
+    return len(current) == len(wanted) and all(
+        clauses(have) == clauses(want) and want['name'] in (None, have['name'])
+        for have, want in zip(current, wanted))
 
 
 def _find_object_mapping(schema, wanted, where):
@@ -405,8 +409,8 @@ class SchemaOutcome(SchemaInfoOutcome):
 
     @property
     def changed(self):
-        """True when the schema differs from what is declared."""
-        return bool(self.changes)
+        """True when the schema was written, or (in check mode, or not yet failed) differs from what is declared."""
+        return bool(self.changes) and (self.written or not self.failed)
 
     def fields(self):
         """The readable lines of what changed, and the diff ansible-playbook --diff shows."""

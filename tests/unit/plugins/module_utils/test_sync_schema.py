@@ -191,3 +191,14 @@ def test_bad_input_in_a_bulk_item_names_the_item():
         parse_schema_request({'display_name': 'A', 'attribute_mappings': [{'target_attribute': 'x'}]},
                              'applications[3].')
     assert raised.value.message.startswith('applications[3].attribute_mappings[0].source is required')
+
+
+def test_a_scope_group_without_a_name_matches_any_name_and_a_new_name_is_a_change():
+    scoped, _changes = merge(scoping=[{'any_of': [{'all_of': [
+        {'attribute': 'department', 'operator': 'EQUALS', 'operands': ['Sales']}]}]}])
+    assert scoped['synchronizationRules'][0]['objectMappings'][0]['scope']['groups'][0]['name'] == 'Scoping filter 1'
+    clause = {'attribute': 'department', 'operator': 'EQUALS', 'operands': ['Sales']}
+    unnamed = declared(scoping=[{'any_of': [{'all_of': [clause]}]}])['scoping']
+    assert merge_schema(scoped, [], unnamed)[1] == []
+    renamed = declared(scoping=[{'any_of': [{'name': 'Sales', 'all_of': [clause]}]}])['scoping']
+    assert len(merge_schema(scoped, [], renamed)[1]) == 1
