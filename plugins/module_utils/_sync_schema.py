@@ -48,6 +48,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync_common im
     choose_job,
     target_item_spec,
 )
+from ansible_collections.entra.provisioning.plugins.module_utils._sync_jobs import SyncJobs
 from ansible_collections.entra.provisioning.plugins.module_utils._sync_targets import (
     request_id_of,
     resolve_targets,
@@ -473,12 +474,8 @@ class SyncSchema(SyncSchemaInfo):
     INHERITED = ('purge_mappings',)
     OUTCOME = SchemaOutcome
     parse = staticmethod(parse_schema_request)
-
-    @staticmethod
-    def summarize(results):
-        """changed and unchanged counts."""
-        return dict(changed=sum(1 for result in results if result['changed']),
-                    unchanged=sum(1 for result in results if not result['changed'] and not result['failed']))
+    # changed and unchanged counts, as the job engine counts them
+    summarize = staticmethod(SyncJobs.summarize)
 
     def run(self, requests):
         """Read, merge, check, write and verify; return outcomes in input order."""
