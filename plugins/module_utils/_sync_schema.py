@@ -258,8 +258,8 @@ def merge_schema(schema, mappings, scoping, purge=False):
         for group in entry['any_of']:
             for clause in group['all_of']:
                 _known(clause['attribute'], source_attributes, clause['where'] + '.attribute', 'source attribute')
-        wanted = [dict(name=group['name'], all_of=[dict((key, clause[key]) for key in ('attribute', 'operator',
-                                                                                      'operands'))
+        readable = ('attribute', 'operator', 'operands')
+        wanted = [dict(name=group['name'], all_of=[dict((key, clause[key]) for key in readable)
                                                    for clause in group['all_of']])
                   for group in entry['any_of']]
         current = describe_scope(object_mapping.get('scope'))
@@ -350,9 +350,9 @@ def _find_object_mapping(schema, wanted, where):
         return matches[0]
     names = [mapping_label(schema, mapping) for _rule, mapping in candidates]
     if matches:
+        twins = ', '.join(str(mapping.get('name')) for _rule, mapping in matches)
         raise InvalidInputError('%s: %r names %d object mappings; use one of their names: %s.'
-                                % (option, wanted, len(matches), ', '.join(mapping['name'] for _rule, mapping
-                                                                          in matches)))
+                                % (option, wanted, len(matches), twins))
     raise InvalidInputError('%s: the job has no object mapping %r.%s Its object mappings: %s.'
                             % (option, wanted, _did_you_mean(wanted, names), ', '.join(names) or 'none'))
 

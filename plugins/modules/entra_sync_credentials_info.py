@@ -17,8 +17,8 @@ description:
     answer, not a failure; nothing is saved and no authorization code is redeemed.
   - Works before a job exists (with O(template_id), through C(POST .../synchronization/jobs/validateCredentials))
     and after (through the job's own C(validateCredentials)).
-  - RV(valid=false) with RV(reason=CredentialValidationUnavailable) may also mean the target could not be reached:
-    the service answers an outage and rejected credentials alike.
+  - RV(valid=false) with RV(reason=CredentialValidationUnavailable) may also mean the target could not be reached,
+    since the service answers an outage and rejected credentials alike.
   - The task fails only when the question could not be asked (the application or its job not found, no
     permission, Graph unavailable). To save credentials, use M(entra.provisioning.entra_sync_secrets).
 author:

@@ -15,7 +15,7 @@ description:
   - Runs one or more users or groups through an application's provisioning job now (Microsoft Graph
     C(POST .../jobs/{jobId}/provisionOnDemand)), as the portal's "Provision on demand" does, and returns each step
     Graph reports (import, matching, scoping, the action, the export) with its status, description and details.
-  - The task fails when a step failed, naming the step and its reason. A subject out of scope is not a failure:
+  - The task fails when a step failed, naming the step and its reason. A subject out of scope is not a failure;
     its status is V(Skipped) and its export step says why.
   - The rule is the job schema's rule that maps the subject's object type, unless O(rule_id) names one.
   - Subjects of one application are sent one after another (the service allows only a few calls per job in ten
@@ -95,13 +95,27 @@ subjects:
   type: list
   elements: dict
   contains:
-    object_id: {description: The subject's object id., type: str}
-    object_type: {description: V(User) or V(Group)., type: str}
-    status: {description: Graph's status for it (V(Success), V(Skipped), V(Failure), ...)., type: str}
-    error_code: {description: Why it was skipped or failed (for example V(OutOfScope), V(RedundantExport))., type: str}
-    reason: {description: Graph's reason text., type: str}
-    action: {description: What was done in the target (for example V(Create))., type: str}
-    exported: {description: True when an export step succeeded., type: bool}
+    object_id:
+      description: The subject's object id.
+      type: str
+    object_type:
+      description: V(User) or V(Group).
+      type: str
+    status:
+      description: Graph's status for it, such as V(Success), V(Skipped) or V(Failure).
+      type: str
+    error_code:
+      description: Why it was skipped or failed, for example V(OutOfScope) or V(RedundantExport).
+      type: str
+    reason:
+      description: Graph's reason text.
+      type: str
+    action:
+      description: What was done in the target, for example V(Create).
+      type: str
+    exported:
+      description: True when an export step succeeded.
+      type: bool
     steps:
       description: Each step Graph reported, with C(name), C(type) (V(Import), V(Matching), V(Scoping),
         V(Processing), V(Export)), C(status), C(description) and C(details).

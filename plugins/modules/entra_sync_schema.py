@@ -153,7 +153,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 changes:
-  description: One line per mapping or scope that changed (or would in check mode), C(object.target: old -> new).
+  description: One line per mapping or scope that changed (or would in check mode), as C(User.displayName) then the old
+    and the new source.
   returned: with a single target
   type: list
   elements: str

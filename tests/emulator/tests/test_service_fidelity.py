@@ -309,8 +309,8 @@ def test_a_target_answering_401_looks_exactly_like_rejected_credentials(emulator
                               400, "CredentialValidationUnavailable")
     refused = assert_graph_error(_validate_without_job(usgov, fresh, templateId="scim", useSavedCredentials=True),
                                  400, "CredentialValidationUnavailable")
-    assert down["message"].replace(portal["display_name"], "X") == refused["message"].replace(fresh["display_name"],
-                                                                                               "X")
+    refused_text = refused["message"].replace(fresh["display_name"], "X")
+    assert down["message"].replace(portal["display_name"], "X") == refused_text
     assert _validate_saved(usgov, portal).status_code == 204
     assert emulator.faults()["target_outages"][0]["count"] == 0
 
