@@ -19,6 +19,8 @@ description:
     attribute, source attribute and object mapping is checked against the job's schema; an unknown name is refused
     with the closest names ("did you mean displayName?").
   - The schema is written with C(PUT); the C(PATCH) the official SDKs send for an update fails in the service.
+  - In check mode the schema is read and the expressions that would be written are checked with C(parseExpression)
+    (which changes nothing); no C(PUT) is sent.
   - With O(applications), many applications are configured in one task through Graph C($batch); one application's
     failure does not stop the others.
 author:
