@@ -113,12 +113,12 @@ def describe_schema(schema):
 
 def describe_scope(scope):
     """A filter's ``groups`` as readable any-of groups of all-of clauses."""
-    groups = (scope or {}).get('groups') or []
+    groups = scope.get('groups') if isinstance(scope, dict) else None
     return [dict(name=group.get('name'),
                  all_of=[dict(attribute=clause.get('sourceOperandName'), operator=clause.get('operatorName'),
                               operands=list((clause.get('targetOperand') or {}).get('values') or []))
-                         for clause in group.get('clauses') or []])
-            for group in groups]
+                         for clause in group.get('clauses') or [] if isinstance(clause, dict)])
+            for group in groups or [] if isinstance(group, dict)]
 
 
 def scope_text(any_of):
