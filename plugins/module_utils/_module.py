@@ -199,6 +199,10 @@ def run_bulk(spec, engine_class):
     failed = [result['name'] for result in results if result['failed']]
     result = dict(context, results=results, changed=any(result['changed'] for result in results),
                   summary=dict(engine_class.summarize(results), total=len(results), failed=len(failed)))
+    diffs = [entry['diff'] for entry in results if entry.get('diff')]
+    if diffs:
+        # what --diff shows: ansible-playbook takes a list of diffs
+        result['diff'] = diffs
     if failed:
         module.fail_json(msg='%d of %d applications failed: %s. See results for each reason.'
                          % (len(failed), len(results), ', '.join(failed)), **result)
