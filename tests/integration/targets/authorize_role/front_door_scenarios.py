@@ -19,8 +19,9 @@ from edge_scenarios import CLIENT_ID, CLIENT_SECRET, TENANT_ID, operations, run,
 
 def check_ansible_doc(checks):
     """ansible-doc -t role documents every variable of the role's page, with its type, default and choices."""
+    # stderr apart: ansible-core 2.20 and newer warn there about their own internal collection.
     listed = subprocess.run(["ansible-doc", "-t", "role", "--json", "entra.provisioning.authorize"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
     completed = subprocess.run(["ansible-doc", "-t", "role", "entra.provisioning.authorize"], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, check=False)
     # Without colours and line wrapping, so a sentence reads as one.
@@ -29,7 +30,7 @@ def check_ansible_doc(checks):
         options = json.loads(listed.stdout)["entra.provisioning.authorize"]["entry_points"]["authorize"]["options"]
     except (ValueError, KeyError) as error:
         options = {}
-        print("ansible-doc --json: %r: %s" % (error, listed.stdout[:500]))
+        print("ansible-doc --json: %r: %s %s" % (error, listed.stdout[:500], listed.stderr[-500:]))
     wanted = ("authorize_timeout", "authorize_max_retries", "authorize_credentials", "authorize_max_concurrency",
               "authorize_report", "authorize_applications")
     missing = [name for name in options if name not in page] + [name for name in wanted if name not in options]
