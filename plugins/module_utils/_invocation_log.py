@@ -25,6 +25,11 @@ PLAIN_ITEM_KEYS = frozenset((
     'name', 'service_principal_id', 'application_id', 'app_id', 'display_name', 'job_id', 'template_id', 'state',
     'reset_scope', 'force', 'verify', 'update_secrets', 'remove_keys', 'accidental_deletion_threshold',
     'notification_email',
+    # entra_sync_schema, entra_sync_provision_on_demand: their items and the mappings, scoping groups, clauses and
+    # subjects inside them (attribute names, expressions, object ids: nothing a secret is typed into)
+    'attribute_mappings', 'scoping', 'purge_mappings', 'rule_id', 'object_id', 'object_type', 'subjects',
+    'object_mapping', 'target_attribute', 'source', 'flow', 'matching_priority', 'default_value', 'any_of', 'all_of',
+    'attribute', 'operator', 'operands',
 ))
 
 

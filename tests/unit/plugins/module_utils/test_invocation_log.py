@@ -24,7 +24,17 @@ from ansible_collections.entra.provisioning.plugins.module_utils._module import 
 from ansible_collections.entra.provisioning.plugins.module_utils import _redact
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import MASK
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.authorization import APPLICATION_ITEM_SPEC
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.credential_check import CHECK_ITEM_SPEC
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.jobs import JOB_INFO_ITEM_SPEC, JOB_ITEM_SPEC
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.provision import PROVISION_ITEM_SPEC, SUBJECT_SPEC
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.schema import (
+    CLAUSE_SPEC,
+    GROUP_SPEC,
+    MAPPING_SPEC,
+    SCHEMA_INFO_ITEM_SPEC,
+    SCHEMA_ITEM_SPEC,
+    SCOPING_SPEC,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.secrets import SECRETS_ITEM_SPEC
 from ansible_collections.entra.provisioning.tests.unit.plugins.module_utils.helpers import patch_module_args
 
@@ -160,7 +170,9 @@ def test_log_args_mask_by_position():
 
 
 def test_plain_item_keys_are_the_non_secret_keys_of_every_item_spec():
-    item_specs = (APPLICATION_ITEM_SPEC, SECRETS_ITEM_SPEC, JOB_ITEM_SPEC, JOB_INFO_ITEM_SPEC)
+    item_specs = (APPLICATION_ITEM_SPEC, SECRETS_ITEM_SPEC, JOB_ITEM_SPEC, JOB_INFO_ITEM_SPEC, SCHEMA_INFO_ITEM_SPEC,
+                  SCHEMA_ITEM_SPEC, MAPPING_SPEC, SCOPING_SPEC, GROUP_SPEC, CLAUSE_SPEC, PROVISION_ITEM_SPEC,
+                  SUBJECT_SPEC, CHECK_ITEM_SPEC)
     plain = set()
     for spec in item_specs:
         plain.update(name for name, definition in spec.items() if not definition.get('no_log'))
