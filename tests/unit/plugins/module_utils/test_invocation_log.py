@@ -26,7 +26,10 @@ from ansible_collections.entra.provisioning.plugins.module_utils._redact import 
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.authorization import APPLICATION_ITEM_SPEC
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.credential_check import CHECK_ITEM_SPEC
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.jobs import JOB_INFO_ITEM_SPEC, JOB_ITEM_SPEC
-from ansible_collections.entra.provisioning.plugins.module_utils._sync.provision import PROVISION_ITEM_SPEC, SUBJECT_SPEC
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.provision import (
+    PROVISION_ITEM_SPEC,
+    SUBJECT_SPEC,
+)
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.schema import (
     CLAUSE_SPEC,
     GROUP_SPEC,
