@@ -10,6 +10,8 @@ import os
 
 import pytest
 
+from ansible.module_utils.common.parameters import remove_values
+
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import (
     EntraError,
     MissingDependencyError,
@@ -126,6 +128,25 @@ def test_secret_from_the_environment_is_masked_in_module_output(capsys, monkeypa
         assert leaked in result.pop('_ansible_new_secrets')
     else:
         assert leaked not in json.dumps(result)
+
+
+def test_result_is_masked_as_ansible_core_masks_it(capsys):
+    secret = 'bulk-' + 'secret-value-1'
+    given = dict(changed=False, exact=secret, inside='before %s after' % secret, plain='nothing here',
+                 nested=[{'value': secret, 'count': 3}, (secret, 'x')], flag=True, empty=None)
+    result = run_module({'object_ids': ['x'], 'client_secret': secret}, capsys,
+                        lambda module: module.exit_json(**dict(given)))
+    result.pop('_ansible_new_secrets', None)
+    invocation = result.pop('invocation')
+    assert invocation['module_args']['client_secret'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+    assert result == json.loads(json.dumps(remove_values(given, [secret])))
+
+
+def test_a_value_too_short_for_the_registry_is_still_masked_by_ansible_core(capsys):
+    result = run_module({'object_ids': ['x'], 'client_secret': 'q7z'}, capsys,
+                        lambda module: module.fail_json(msg='refused q7z'))
+    assert result['msg'] == 'refused ********'
+    assert 'q7z' not in json.dumps(result)
 
 
 def test_validate_certs_false_warns(capsys):
