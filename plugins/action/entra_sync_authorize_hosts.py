@@ -60,7 +60,10 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync.authoriza
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.common import SyncRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.jobs import start_jobs_unless_running
 from ansible_collections.entra.provisioning.plugins.module_utils._graph.throttle import observe_throttles
-from ansible_collections.entra.provisioning.plugins.plugin_utils._controller_action import ControllerAction
+from ansible_collections.entra.provisioning.plugins.plugin_utils._controller_action import (
+    ControllerAction,
+    connection_plugins_listed_once,
+)
 
 # Nothing shown for this long (seconds): a line says where the run is. Shorter runs get no extra line.
 QUIET_SECONDS = 10
@@ -77,6 +80,10 @@ class ActionModule(ControllerAction):
 
     def run_on_controller(self, task_vars):
         """Resolve, validate, group, authorize; return the records keyed by host (or by item name)."""
+        with connection_plugins_listed_once():
+            return self._read_and_authorize(task_vars)
+
+    def _read_and_authorize(self, task_vars):
         hostvars = task_vars['hostvars']
         play_layer = self._play_layer()
         # The role gives its task no arguments: what arrives is module_defaults for the action group.

@@ -12,6 +12,7 @@ user, and every text passes the collection's redaction first.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import contextlib
 import multiprocessing
 import os
 import stat
@@ -22,6 +23,38 @@ from ansible.utils.display import Display
 
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import SecretRegistry, redact
+
+
+@contextlib.contextmanager
+def connection_plugins_listed_once():
+    """Inside the block, ansible-core lists its connection plugin files once, however many hosts' variables are read.
+
+    ``VariableManager.get_vars`` cleans each host's facts of the names of every connection plugin, which it lists
+    with a glob of each plugin folder on every call: four fifths of reading one host's variables, about a second for a
+    thousand hosts. The block reads variables only; it loads no plugin and adds no plugin folder, so the list cannot
+    change inside it. Only the worker process running the action keeps the list, and only until the block ends.
+    """
+    from ansible.plugins.loader import connection_loader
+    listed = []
+    list_all = connection_loader.all
+    # set on the instance before (a block inside a block): put back, not removed
+    was_set = 'all' in vars(connection_loader)
+
+    def all_once(*args, **kwargs):
+        if args or kwargs != {'path_only': True}:
+            return list_all(*args, **kwargs)
+        if not listed:
+            listed.append(list(list_all(path_only=True)))
+        return iter(listed[0])
+
+    connection_loader.all = all_once
+    try:
+        yield
+    finally:
+        if was_set:
+            connection_loader.all = list_all
+        else:
+            del connection_loader.all
 
 
 class ControllerOutput(object):
