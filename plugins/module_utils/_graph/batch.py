@@ -17,6 +17,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._errors import 
     OutcomeUnknownError,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors import (
+    error_code,
     error_from_answer,
     header_value,
 )
@@ -115,6 +116,23 @@ class BatchResult(object):
         """The item's answer body (masked when it failed)."""
         self._settle()
         return self._body
+
+    def error_says(self, pattern):
+        """True when Graph's ``error.message`` of a failed answer matches the compiled ``pattern``, read without
+        building the error or masking the answer (the message is searched, never shown)."""
+        body = self._refusal[1] if self._refusal is not None else self._body
+        error = body.get('error') if isinstance(body, dict) else None
+        message = error.get('message') if isinstance(error, dict) else None
+        if not isinstance(message, str) or not message:
+            message = self.error.message if self.error is not None else ''
+        return bool(pattern.search(message))
+
+    @property
+    def error_code(self):
+        """Graph's ``error.code`` of a failed answer, read without building the error or masking the answer."""
+        if self._refusal is not None:
+            return error_code(self._refusal[1])
+        return self._error.code if self._error is not None else None
 
     def _settle(self):
         if self._refusal is not None:

@@ -434,15 +434,15 @@ def target_unavailable(result):
     message, or None when the refusal reads as "not accepted". Only CredentialValidationUnavailable whose message
     names a 5xx, a timeout, a connection or a token exchange qualifies: the service gives no other sign (the code and
     status are those of rejected credentials)."""
-    error = result.error
-    if error is None or result.status != 400 or error.code != 'CredentialValidationUnavailable':
+    # The answers are read raw first: a thousand first authorizations are a thousand such 400s, none of them an
+    # outage, and building and masking each one's error costs seconds. Only an outage's message is shown, masked.
+    if (result.status != 400 or result.error_code != 'CredentialValidationUnavailable'
+            or not result.error_says(_TARGET_DOWN)):
         return None
     body = result.body
     message = body.get('error', {}).get('message') if isinstance(body, dict) and isinstance(
         body.get('error'), dict) else None
-    message = message if isinstance(message, str) and message else error.message
-    if not _TARGET_DOWN.search(message or ''):
-        return None
+    message = message if isinstance(message, str) and message else result.error.message
     return message.rstrip('.')
 
 

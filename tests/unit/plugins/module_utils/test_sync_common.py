@@ -20,12 +20,14 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync.common im
     CREATE,
     IGNORE,
     NOT_ACCEPTED,
+    UNAVAILABLE,
     UNKNOWN,
     SyncOutcome,
     SyncRequest,
     choose_job,
     job_problem,
     saved_credentials_verdict,
+    target_unavailable,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.jobs import (
     SyncJobInfo,
@@ -189,3 +191,27 @@ def test_the_saved_credentials_verdict_is_three_valued():
         in unknown.msg
     lost = _outcome()
     assert saved_credentials_verdict(lost, _result(None, OutcomeUnknownError('lost')), 'checking') is UNKNOWN
+
+
+def _refused(message, built):
+    body = {'error': {'code': 'CredentialValidationUnavailable', 'message': message}}
+    return BatchResult.refused(None, 400, {}, body, lambda: built.append(1) or EntraError(message, status=400,
+                                                                                          code=body['error']['code']),
+                               attempts=1)
+
+
+def test_a_refused_check_that_is_no_outage_is_read_without_building_its_error():
+    built = []
+    result = _refused('Failed to validate credentials: the secret token is not valid.', built)
+    assert saved_credentials_verdict(_outcome(), result, 'checking') is NOT_ACCEPTED
+    assert target_unavailable(result) is None
+    assert built == []
+
+
+def test_an_outage_is_told_with_the_masked_message():
+    built = []
+    result = _refused('The target answered HTTP 503 Service Unavailable.', built)
+    outcome = _outcome()
+    assert saved_credentials_verdict(outcome, result, 'checking') is UNAVAILABLE
+    assert outcome.unavailable == 'The target answered HTTP 503 Service Unavailable'
+    assert built == [1]
