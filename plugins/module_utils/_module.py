@@ -115,7 +115,8 @@ class EntraModule(AnsibleModule):
         self._remember_runtime_secrets()
         log_args = invocation_log_args(self.params, self.argument_spec, self.secrets.mask, SECRET_CONTAINERS)
         msg = 'Invoked with %s' % ' '.join('%s=%s' % pair for pair in log_args.items()) if log_args else 'Invoked'
-        self.log(msg, log_args=log_args)
+        with self._core_masks_the_unregistered():
+            self.log(msg, log_args=log_args)
 
     def _remember_runtime_secrets(self):
         # Values read from the environment or files never went through the argument spec's no_log.
@@ -147,8 +148,16 @@ class EntraModule(AnsibleModule):
         exact = frozenset(self.secrets.values())
         for key, value in list(result.items()):
             result[key] = _masked(value, exact, self.secrets.mask)
+        with self._core_masks_the_unregistered():
+            yield
+
+    @contextlib.contextmanager
+    def _core_masks_the_unregistered(self):
+        """Inside the block, ansible-core masks only the no_log values the run's registry does not hold: what the
+        block hands it has been masked with the registry already."""
+        registered = frozenset(self.secrets.values())
         kept = self.no_log_values
-        self.no_log_values = set(value for value in kept if value not in exact)
+        self.no_log_values = set(value for value in kept if value not in registered)
         try:
             yield
         finally:

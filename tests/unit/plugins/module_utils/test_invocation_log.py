@@ -129,6 +129,13 @@ def test_no_secret_reaches_the_system_log_in_any_shape(shape, system_log, monkey
                 assert form not in text
 
 
+def test_a_secret_too_short_for_the_registry_is_still_masked_by_ansible_core(system_log, monkeypatch):
+    _start({'service_principal_id': SERVICE_PRINCIPAL_ID, 'client_secret': 'q7z',
+            'credentials': [{'key': 'SecretToken', 'value': 'q7z'}]}, RAW_OPTIONS, monkeypatch)
+    messages = [line for line in system_log if 'Invoked with' in line]
+    assert messages and all('q7z' not in line for line in messages)
+
+
 def test_identifiers_stay_readable_in_the_system_log(system_log, monkeypatch):
     _start(SHAPES['AppKey and a code typed on a bulk item'][1], RAW_OPTIONS, monkeypatch)
     text = '\n'.join(system_log)
