@@ -169,9 +169,10 @@ class Throttle(object):
         if self._decreased_at is None or sent_at > self._decreased_at:
             # An answer to a request sent at the current pace: the pace was too fast.
             self._decrease(now, wait)
-        # The tenant's budget is spent: nothing is left to send until it refills.
+        # The tenant's budget is spent: nothing is left to send until it refills. Slots reserved already (up to
+        # _refilled_at, maybe after the pause) stay spent: the refill counts from the last of them, not from now.
         self._tokens = min(self._tokens, 0.0)
-        self._refilled_at = now
+        self._refilled_at = max(self._refilled_at, now)
         new_pause = now >= self._paused_until
         # A wait no retry makes (RetryPolicy gives up) would only hold up the requests that can still be answered.
         if wait > MAX_RETRY_AFTER or now + wait <= self._paused_until:

@@ -195,6 +195,23 @@ def test_a_tenant_capped_at_20_a_second_refuses_few_requests_and_takes_all(clock
     assert sum(accepted) >= 0.9 * (20 + 20 * elapsed)
 
 
+def test_a_slot_reserved_after_the_pause_stays_spent_when_another_429_of_the_same_wave_comes(throttle, clock):
+    """Four senders went at once before anything was known; two were refused. The first refused one reserves its
+    retry after the pause; the second refusal, heard now, must not hand the budget that retry took out again."""
+    planned = []
+    first_wave = [throttle.acquire(20, planned.append) for _sender in range(4)]
+    clock.advance(0.03)
+    throttle.answered(first_wave[0], accepted=20)
+    throttle.answered(first_wave[1], accepted=20)
+    throttle.answered(first_wave[2], throttled=20, retry_after='1')
+    first_retry = throttle.acquire(20, planned.append, not_before=1.0)
+    throttle.answered(first_wave[3], throttled=20, retry_after='1')
+    second_retry = throttle.acquire(20, planned.append, not_before=1.0)
+    assert first_retry == pytest.approx(clock() + 1.0)
+    # the pace allows a burst of one second's worth: 20 of it went with the first retry
+    assert second_retry - first_retry >= (20 - (throttle.rate - 20)) / throttle.rate - 1e-9
+
+
 def test_an_observer_hears_each_pause_once(throttle, sleep):
     heard = []
     throttle.observer = heard.append
