@@ -399,6 +399,13 @@ def choose_template(outcome, result, template_id=None, purpose='create the job f
         outcome.fail('finding template_id', 'it has no synchronization template %r; its templates are: %s.'
                      % (template_id, ', '.join(ids) or 'none'), 'Set template_id to one of them; nothing was sent.')
         return None
+    if not templates:
+        # No template: the application offers no provisioning connector, so no job can be created for it either.
+        outcome.fail('listing synchronization templates', 'it has no provisioning (synchronization) job and offers '
+                     'no synchronization template, so there is nothing to %s and nothing was sent.' % purpose,
+                     'Check that this is the application meant and that it supports provisioning (in the portal: '
+                     'Enterprise applications, the application, Provisioning).')
+        return None
     defaults = [template['id'] for template in templates if template.get('default')]
     if len(defaults) == 1:
         return defaults[0]

@@ -278,10 +278,10 @@ def test_without_a_job_the_app_is_authorized_through_the_jobs_collection(run, ch
 
 
 def test_without_a_job_or_a_default_template_nothing_is_sent_and_the_fix_is_named(run):
-    app = run.graph.add_app('Contoso', jobs=(), templates=[])
+    app = run.graph.add_app('Contoso', jobs=(), templates=[{'id': 'a'}, {'id': 'b'}])
     result = run(app_id=app.app_id, credentials=app.credentials())
     assert result['failed'] and not result['changed'] and result['job_id'] is None
-    assert 'it has no job, and none of its templates (none) is marked default' in result['msg']
+    assert 'it has no job, and none of its templates (a, b) is marked default' in result['msg']
     assert 'entra.provisioning.entra_sync_job module (state: present' in result['msg']
     assert run.graph.calls_of('acquireAccessToken') == [] and run.graph.calls_of('jobs.validateCredentials') == []
 
@@ -492,7 +492,8 @@ def test_a_bulk_item_without_a_job_or_a_template_fails_alone_and_gets_no_write(r
     good = run.graph.add_app('Good')
     result = run(applications=[{'app_id': app.app_id, 'credentials': app.credentials()} for app in (jobless, good)])
     assert [item['failed'] for item in result['results']] == [True, False]
-    assert 'it has no job, and none of its templates (none) is marked default' in result['results'][0]['msg']
+    assert 'has no provisioning (synchronization) job and offers no synchronization template' \
+        in result['results'][0]['msg']
     assert [call.url for call in run.graph.calls_of('acquireAccessToken')] == [
         '/servicePrincipals/%s/synchronization/acquireAccessToken' % good.service_principal_id]
 
