@@ -382,30 +382,24 @@ def test_without_a_job_a_job_id_asked_for_still_fails_and_sends_nothing(graph):
 
 
 @pytest.mark.parametrize('check_mode', [False, True])
-def test_without_a_job_or_a_default_template_nothing_is_sent_and_the_way_to_create_a_job_is_named(graph, check_mode):
-    app = graph.add_app('Contoso', jobs=(), templates=[{'id': 'a'}, {'id': 'b'}])
+@pytest.mark.parametrize('templates, failure', [
+    # several templates and none default: create the job from the one meant
+    ([{'id': 'a'}, {'id': 'b'}], 'choosing a template to check the credentials against: it has no job, and none of its '
+                                 'templates (a, b) is marked default. ' + NO_JOB_ADVICE),
+    # no template at all: the application supports no provisioning
+    ([], 'listing synchronization templates: it has no provisioning (synchronization) job and offers no '
+         'synchronization template, so there is nothing to check the credentials against and nothing was sent. Check '
+         'that this is the application meant and that it supports provisioning (in the portal: Enterprise '
+         'applications, the application, Provisioning).'),
+])
+def test_without_a_job_or_a_default_template_nothing_is_sent_and_the_message_says_why(
+        graph, check_mode, templates, failure):
+    app = graph.add_app('Contoso', jobs=(), templates=templates)
     outcome = run_one(graph, request_for(app), check_mode=check_mode)
     assert graph.operations() == ['get', 'jobs.list', 'templates.list']
     assert outcome.failed and not outcome.changed and outcome.job_id is None
-    assert outcome.msg == (
-        "Application 'Contoso' (servicePrincipal %s) failed at choosing a template to check the credentials against: "
-        "it has no job, and none of its templates (a, b) is marked default. %s"
-        % (app.service_principal_id, NO_JOB_ADVICE))
-
-
-@pytest.mark.parametrize('check_mode', [False, True])
-def test_without_a_job_or_any_template_nothing_is_sent_and_the_message_says_it_cannot_be_provisioned(
-        graph, check_mode):
-    app = graph.add_app('Contoso', jobs=(), templates=[])
-    outcome = run_one(graph, request_for(app), check_mode=check_mode)
-    assert graph.operations() == ['get', 'jobs.list', 'templates.list']
-    assert outcome.failed and not outcome.changed and outcome.job_id is None
-    assert outcome.msg == (
-        "Application 'Contoso' (servicePrincipal %s) failed at listing synchronization templates: it has no "
-        "provisioning (synchronization) job and offers no synchronization template, so there is nothing to check the "
-        "credentials against and nothing was sent. Check that this is the application meant and that it supports "
-        "provisioning (in the portal: Enterprise applications, the application, Provisioning)."
-        % app.service_principal_id)
+    assert outcome.msg == "Application 'Contoso' (servicePrincipal %s) failed at %s" % (app.service_principal_id,
+                                                                                        failure)
 
 
 def test_without_a_job_a_refused_template_listing_fails_with_the_permission_advice(graph):
