@@ -205,8 +205,9 @@ class SyncAuthorizer(SyncEngine):
         return None if outcome.failed else self._after_job(outcome)
 
     def _take_template(self, outcome, result):
-        return self._after_job(outcome) if take_default_template(outcome, result, 'check the credentials against') \
-            else None
+        if not take_default_template(outcome, result, 'check the credentials against'):
+            return None
+        return self._after_job(outcome)
 
     def _after_job(self, outcome):
         # forced: acquireAccessToken is sent whatever the saved credentials are, so they are not checked first
