@@ -32,7 +32,7 @@ description:
     sent for it. One application's failure does not stop the others; the task fails at the end when any of them
     failed, and RV(results) says which and why.
   - C(acquireAccessToken) belongs to the application, not to a job, so an application whose provisioning
-    (synchronization) job is not created yet can be authorized too: when it has no job and O(job_id) is not set, the
+    (synchronization) job is not created yet can be authorized too. When it has no job and O(job_id) is not set, the
     module reads its synchronization templates and runs the checks through C(validateCredentials) on the jobs
     collection with the template marked default (C(templateId)), then authorizes as for any application. RV(job_id)
     is then null and, with O(applications), the item's C(msg) says it has no job yet. Create the job afterwards, in the
