@@ -559,8 +559,8 @@ def add_job_result(record, job, check_mode):
     if job.get('failed'):
         authorized = str(record['authorized']).lower()
         if job.get('job_id') is None:
-            message = '%s Its authorization is not affected (authorized: %s). %s' % (job.get('msg'), authorized,
-                                                                                    NO_JOB_ADVICE)
+            message = '%s Its authorization is not affected (authorized: %s). %s' % (
+                job.get('msg'), authorized, NO_JOB_ADVICE)
         else:
             message = ('%s Its authorization is not affected (authorized: %s); only starting the job failed, so run '
                        'again to retry it.' % (job.get('msg'), authorized))
