@@ -42,6 +42,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     failed_outcomes,
     job_start_failure,
     job_target,
+    no_job_to_start,
     outcome_record,
     outcome_stats,
     parse_host,
@@ -305,6 +306,11 @@ class ActionModule(ControllerAction):
         ready = [position for position, (application, outcome) in enumerate(zip(part, outcomes))
                  if ready_to_start(application, outcome, check_mode)]
         jobs = [None] * len(part)
+        for position in ready:
+            if outcomes[position].job_id is None:
+                # Authorized through its template: there is no job to start until one is created.
+                jobs[position] = no_job_to_start(job_target(outcomes[position]))
+        ready = [position for position in ready if jobs[position] is None]
         if not ready:
             return jobs
         run.progress.say('%s: starting the jobs of %d application(s) unless running' % (group.label, len(ready)),

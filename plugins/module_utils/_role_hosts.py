@@ -36,7 +36,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync.authoriza
     ApplicationOutcome,
     parse_request,
 )
-from ansible_collections.entra.provisioning.plugins.module_utils._sync.common import SyncRequest
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.common import NO_JOB_ADVICE, SyncRequest
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.targets import TARGET_OPTIONS
 
 PREFIX = 'authorize_'
@@ -536,6 +536,15 @@ def job_start_failure(target, error):
                 error=error.to_dict())
 
 
+def no_job_to_start(target):
+    """Return a job result shaped like ``start_jobs_unless_running``'s for an application that asked for its job to
+    be started but has none (it was authorized through its template): nothing is sent, and the application fails,
+    since what was asked for (provisioning running) cannot happen until the job is created."""
+    return dict(label=target['label'], job_id=None, status_before=None, started=False, job=None, failed=True,
+                msg="Application '%s' failed at starting its job: it has no provisioning (synchronization) job, so "
+                    "there is no job to start and nothing was sent." % target['label'], error=None)
+
+
 def add_job_result(record, job, check_mode):
     """Write one job result (from ``start_jobs_unless_running``) into the application's ``record``.
 
@@ -548,9 +557,14 @@ def add_job_result(record, job, check_mode):
                   job_status=status or job.get('status_before'))
     record['changed'] = bool(record['changed'] or record['job_started'])
     if job.get('failed'):
-        record.update(failed=True, error=job.get('error'),
-                      msg='%s Its authorization is not affected (authorized: %s); only starting the job failed, so '
-                          'run again to retry it.' % (job.get('msg'), str(record['authorized']).lower()))
+        authorized = str(record['authorized']).lower()
+        if job.get('job_id') is None:
+            message = '%s Its authorization is not affected (authorized: %s). %s' % (
+                job.get('msg'), authorized, NO_JOB_ADVICE)
+        else:
+            message = ('%s Its authorization is not affected (authorized: %s); only starting the job failed, so run '
+                       'again to retry it.' % (job.get('msg'), authorized))
+        record.update(failed=True, error=job.get('error'), msg=message)
         return
     record['msg'] = '%s %s' % (record['msg'], _job_sentence(record, check_mode))
 
@@ -660,4 +674,6 @@ def _job_detail(record, check_mode):
         return '; job started (%s -> %s)' % (record['job_status_before'], record['job_status'])
     if record['job_status_before'] is not None:
         return '; job already running (%s)' % record['job_status_before']
+    if record['job_id'] is None:
+        return '; no provisioning job yet (create one to provision)'
     return ''

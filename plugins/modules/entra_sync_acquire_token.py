@@ -31,10 +31,15 @@ description:
     O(applications[].name) used twice are reported as failed for that item alone, with its index, and nothing is
     sent for it. One application's failure does not stop the others; the task fails at the end when any of them
     failed, and RV(results) says which and why.
-  - An application without a provisioning (synchronization) job is refused without sending anything, since the write
-    would have nothing to authorize. Create the job first, in the portal or with the
-    M(entra.provisioning.entra_sync_job) module (O(entra.provisioning.entra_sync_job#module:state=present), which
-    uses the application's default template unless O(entra.provisioning.entra_sync_job#module:template_id) is given).
+  - C(acquireAccessToken) belongs to the application, not to a job, so an application whose provisioning
+    (synchronization) job is not created yet can be authorized too. When it has no job and O(job_id) is not set, the
+    module reads its synchronization templates and runs the checks through C(validateCredentials) on the jobs
+    collection with the template marked default (C(templateId)), then authorizes as for any application. RV(job_id)
+    is then null and, with O(applications), the item's C(msg) says it has no job yet. Create the job afterwards, in the
+    portal or with the M(entra.provisioning.entra_sync_job) module, to start provisioning.
+  - An application without a job fails, with nothing sent, when O(job_id) names a job (it must exist), when none of its
+    templates is marked default (create the job from the template you mean first), or when it offers no
+    synchronization template at all (it does not support provisioning).
 author:
   - entra.provisioning maintainers (@entra-provisioning)
 extends_documentation_fragment:
@@ -47,8 +52,8 @@ attributes:
   check_mode:
     support: full
     description: Can run in check_mode and return changed status prediction without modifying target.
-    details: The read-only steps run for real (target resolved, job found, current authorization checked); no write
-      is sent.
+    details: The read-only steps run for real (target resolved, job or default template found, current
+      authorization checked); no write is sent.
   diff_mode:
     support: none
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
@@ -105,7 +110,8 @@ options:
   job_id:
     description:
       - The synchronization job used for the checks. By default the application's only job; when it has several,
-        this is required.
+        this is required. An application without a job is checked with its default template instead (see the
+        description); a O(job_id) it does not have always fails.
     type: str
   applications:
     description:
@@ -291,7 +297,8 @@ target:
       type: str
       sample: /servicePrincipals/3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b
 job_id:
-  description: The synchronization job used for the checks (null when the run failed before one was found).
+  description: The synchronization job used for the checks (null when the application has no job yet, so its
+    default template was used, or when the run failed before one was found).
   returned: with a single target
   type: str
   sample: scim.4a1b2c3d4e5f40718293a4b5c6d7e8f9.3f1e2d4c-5b6a-4798-8a9b-0c1d2e3f4a5b

@@ -7,6 +7,9 @@
 The desired state is "provisioning is authorized". For every application the phases are: resolve the target,
 find its synchronization job, ask the service whether the saved credentials are accepted (validateCredentials with
 useSavedCredentials), call acquireAccessToken only when they are not (or when forced), and verify afterwards.
+acquireAccessToken is bound to the application, not to a job: an application without a job (and no job_id asked for)
+is checked and verified through the jobs collection with its default template (validateCredentials with templateId),
+so it can be authorized before its job is created.
 Requests go through $batch (a request alone goes directly), so the number of round trips grows with N/20, not N;
 an application that fails drops out of the later phases and the others go on. The three phases that only read take each
 application on as its answers come, so a caller still reading the applications overlaps with them; the two that
@@ -24,15 +27,17 @@ from ansible_collections.entra.provisioning.plugins.module_utils._sync.common im
     UNAVAILABLE,
     SyncEngine,
     SyncOutcome,
-    choose_job,
+    choose_job_or_template,
     jobs_request,
     saved_credentials_request,
     saved_credentials_verdict,
     saved_secrets_request,
     settle_unavailable,
+    take_default_template,
     take_jobs,
     take_saved_secrets,
     target_item_spec,
+    templates_request,
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.credentials import normalize_credentials
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.targets import (
@@ -101,12 +106,17 @@ class ApplicationOutcome(SyncOutcome):
                     credential_keys=[pair['key'] for pair in self.request.settings.get('credentials') or []])
 
     def summary(self):
-        """What was done, or would be."""
+        """What was done, or would be; for an application without a job, that provisioning needs one to run."""
         if self.acquired:
-            return '%s: provisioning authorized (acquireAccessToken sent).' % self.describe()
-        if self.would_acquire:
-            return '%s: would call acquireAccessToken (check mode).' % self.describe()
-        return '%s: provisioning already authorized; nothing sent.' % self.describe()
+            text = '%s: provisioning authorized (acquireAccessToken sent).' % self.describe()
+        elif self.would_acquire:
+            text = '%s: would call acquireAccessToken (check mode).' % self.describe()
+        else:
+            text = '%s: provisioning already authorized; nothing sent.' % self.describe()
+        if self.job_id is None:
+            text += (' It has no provisioning job yet (checked with template %s): create one to provision.'
+                     % self.template_id)
+        return text
 
 
 class SyncAuthorizer(SyncEngine):
@@ -126,6 +136,7 @@ class SyncAuthorizer(SyncEngine):
         # The reads, each a step of the BatchPipeline: its request, and what follows its answer.
         self._checking = _Step(saved_credentials_request, self._take_check)
         self._reading_saved = _Step(saved_secrets_request, self._take_saved)
+        self._reading_template = _Step(templates_request, self._take_template)
         self._listing = _Step(jobs_request, self._take_jobs)
         self._resolving = _Step(lambda outcome: resolve_request(outcome.request), self._take_target)
 
@@ -186,8 +197,19 @@ class SyncAuthorizer(SyncEngine):
 
     def _take_jobs(self, outcome, result):
         jobs = take_jobs(outcome, result)
-        if jobs is None or choose_job(outcome, jobs, outcome.job_id, purpose='authorize') is None:
+        if jobs is None:
             return None
+        # acquireAccessToken needs no job: an application without one is checked with its default template instead.
+        if choose_job_or_template(outcome, jobs):
+            return self._reading_template
+        return None if outcome.failed else self._after_job(outcome)
+
+    def _take_template(self, outcome, result):
+        if not take_default_template(outcome, result, 'check the credentials against'):
+            return None
+        return self._after_job(outcome)
+
+    def _after_job(self, outcome):
         # forced: acquireAccessToken is sent whatever the saved credentials are, so they are not checked first
         return None if outcome.request.settings['force'] else self._checking
 

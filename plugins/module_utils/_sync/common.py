@@ -358,6 +358,23 @@ def choose_job(outcome, jobs, job_id=None, template_id=None, missing=FAIL, purpo
     return matches[0]
 
 
+def choose_job_or_template(outcome, jobs):
+    """Choose the outcome's job (choose_job) where an application without a job is no failure when no job_id was
+    asked for: its credentials are then checked through the jobs collection with its default template (see
+    validate_credentials_request). Return True when the outcome needs that template (templates_request, then
+    take_default_template); False when it has its job or failed (a job_id it does not have, several jobs)."""
+    job = choose_job(outcome, jobs, outcome.job_id, missing=FAIL if outcome.job_id else IGNORE)
+    return job is None and not outcome.failed
+
+
+def take_default_template(outcome, result, purpose):
+    """Set ``outcome.template_id`` to the default template of a templates listing answer, for an application without
+    a job; fail the outcome (saying how to create the job) when there is no single default template. Return whether
+    the outcome may go on."""
+    outcome.template_id = choose_template(outcome, result, purpose=purpose, advice=NO_JOB_ADVICE)
+    return not outcome.failed
+
+
 def templates_request(outcome):
     """The GET that lists the synchronization templates of a resolved application."""
     return BatchRequest('GET', outcome.path + '/synchronization/templates')
@@ -381,6 +398,13 @@ def choose_template(outcome, result, template_id=None, purpose='create the job f
             return template_id
         outcome.fail('finding template_id', 'it has no synchronization template %r; its templates are: %s.'
                      % (template_id, ', '.join(ids) or 'none'), 'Set template_id to one of them; nothing was sent.')
+        return None
+    if not templates:
+        # No template: the application offers no provisioning connector, so no job can be created for it either.
+        outcome.fail('listing synchronization templates', 'it has no provisioning (synchronization) job and offers '
+                     'no synchronization template, so there is nothing to %s and nothing was sent.' % purpose,
+                     'Check that this is the application meant and that it supports provisioning (in the portal: '
+                     'Enterprise applications, the application, Provisioning).')
         return None
     defaults = [template['id'] for template in templates if template.get('default')]
     if len(defaults) == 1:

@@ -33,16 +33,13 @@ from ansible_collections.entra.provisioning.plugins.module_utils._graph.errors i
 )
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import register_secret
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.common import (
-    FAIL,
-    IGNORE,
     MASKED_VALUE,
-    NO_JOB_ADVICE,
     RequestReader,
     SyncEngine,
     SyncOutcome,
-    choose_job,
-    choose_template,
+    choose_job_or_template,
     saved_secrets_request,
+    take_default_template,
     take_saved_secrets,
     target_item_spec,
     target_unavailable,
@@ -407,15 +404,10 @@ class SyncSecrets(SyncEngine):
     def _find_jobs(self, outcomes):
         """Choose each application's job; one without a job (and no job_id asked for) is tested through the jobs
         collection with its default template instead, so credentials can be saved before the job is created."""
-        jobless = []
-        for outcome, jobs in self._read_jobs(outcomes):
-            job = choose_job(outcome, jobs, outcome.job_id, missing=FAIL if outcome.job_id else IGNORE,
-                             purpose='test the credentials against')
-            if job is None and not outcome.failed:
-                jobless.append(outcome)
+        jobless = [outcome for outcome, jobs in self._read_jobs(outcomes)
+                   if choose_job_or_template(outcome, jobs)]
         for outcome, result in zip(jobless, self._send([templates_request(outcome) for outcome in jobless])):
-            outcome.template_id = choose_template(outcome, result, purpose='test the credentials against',
-                                                  advice=NO_JOB_ADVICE)
+            take_default_template(outcome, result, 'test the credentials against')
 
     def _read_saved(self, outcomes):
         """Read each application's saved set and merge the request into it (the plan); a masked secret that would

@@ -258,6 +258,18 @@ def test_collection_validate_with_saved_credentials(usgov):
                        "CredentialValidationUnavailable")
 
 
+def test_acquire_before_any_job_exists_saves_the_credentials_the_collection_check_then_accepts(emulator, usgov):
+    app = seed_app("usgov", FRESH_APP["display_name"])
+    assert app["jobs"] == []
+    answer = usgov.post(_sync(app) + "/acquireAccessToken",
+                        json={"credentials": credentials(app["accepted_credentials"])})
+    assert answer.status_code == 204
+    state = emulator.application(app["service_principal_id"])
+    assert state["authorized"] and state["jobs"] == []
+    assert sorted(state["saved_credential_keys"]) == ["BaseAddress", "SecretToken"]
+    assert _validate_without_job(usgov, app, templateId="scim", useSavedCredentials=True).status_code == 204
+
+
 @pytest.mark.parametrize("body, status, code", [
     ({"credentials": []}, 400, "RequestMissingRequiredParameter"),
     ({"templateId": "scim"}, 400, "RequestMissingRequiredParameter"),

@@ -94,8 +94,8 @@ def run(hosts, play_layer=None, batch=None, graph=None, refuse_secret=None, **ac
     return result, sign_ins
 
 
-def application(graph, name, **variables):
-    app = graph.add_app(name)
+def application(graph, name, jobs=('scim',), **variables):
+    app = graph.add_app(name, jobs=jobs)
     values = {'authorize_service_principal_id': app.service_principal_id,
               'authorize_credentials': dict((pair['key'], pair['value']) for pair in app.credentials())}
     values.update(variables)
@@ -438,6 +438,35 @@ def test_a_job_phase_that_fails_fails_its_applications_and_keeps_them_authorized
     assert outcome['failed'] and outcome['authorized'] is True and outcome['acquired']
     assert "failed at starting its job: AADSTS700024" in outcome['msg']
     assert result['summary']['failed_names'] == ['app']
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_a_host_without_a_job_that_asked_for_a_start_is_authorized_and_fails_alone_saying_there_is_no_job(check_mode):
+    graph = FakeGraph()
+    hosts = {'jobless': application(graph, 'Jobless', jobs=(), authorize_start_job=True)[1],
+             'starter': application(graph, 'Starter', authorize_start_job=True)[1]}
+    job_starts = JobStarts()
+    result, _sign_ins = run_with_jobs(hosts, job_starts, play_layer=PLAY, graph=graph, check_mode=check_mode)
+    assert [target['label'] for target in job_starts.calls[0]['targets']] == ['starter']
+    jobless = result['outcomes']['jobless']
+    assert jobless['failed'] and jobless['authorized'] is not check_mode and jobless['job_id'] is None
+    assert not jobless['job_started'] and jobless['error'] is None
+    assert "failed at starting its job: it has no provisioning (synchronization) job, so there is no job to start" \
+        in jobless['msg']
+    assert 'entra.provisioning.entra_sync_job module' in jobless['msg']
+    assert not result['outcomes']['starter']['failed'] and result['summary']['failed_names'] == ['jobless']
+    assert len(graph.calls_of('acquireAccessToken')) == (0 if check_mode else 2)
+
+
+def test_a_host_without_a_job_and_no_start_is_authorized_and_the_summary_says_it_has_no_job_yet():
+    graph = FakeGraph()
+    job_starts = JobStarts()
+    result, _sign_ins = run_with_jobs({'jobless': application(graph, 'Jobless', jobs=())[1]}, job_starts,
+                                      play_layer=PLAY, graph=graph)
+    assert not job_starts.calls and not result['outcomes']['jobless']['failed']
+    assert result['outcomes']['jobless']['authorized'] is True
+    assert result['summary_lines'][1].endswith(
+        'acquireAccessToken sent; verified; no provisioning job yet (create one to provision)')
 
 
 def test_start_job_false_never_calls_the_job_engine():

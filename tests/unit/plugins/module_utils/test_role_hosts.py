@@ -11,6 +11,7 @@ import pytest
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import EntraError, InvalidInputError
 from ansible_collections.entra.provisioning.plugins.module_utils._redact import start_in_thread
 from ansible_collections.entra.provisioning.plugins.module_utils._sync.authorization import ApplicationOutcome
+from ansible_collections.entra.provisioning.plugins.module_utils._sync.common import NO_JOB_ADVICE
 from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts import (
     CONNECTION_OPTIONS,
     HOST_OPTIONS,
@@ -25,6 +26,7 @@ from ansible_collections.entra.provisioning.plugins.module_utils._role_hosts imp
     host_report,
     refuse_shared_targets,
     job_start_failure,
+    no_job_to_start,
     job_target,
     outcome_record,
     outcome_stats,
@@ -605,6 +607,26 @@ def test_a_job_phase_that_failed_as_a_whole_fails_each_of_its_targets():
                                 EntraError('the token expired'))
     assert failure['failed'] and not failure['started']
     assert failure['msg'] == "Application 'app' failed at starting its job: the token expired"
+
+
+def test_an_application_without_a_job_that_asked_for_a_start_fails_alone_saying_how_to_create_the_job():
+    kept = record('app', changed=True, acquired=True, authorized=True)
+    kept['job_id'] = None
+    add_job_result(kept, no_job_to_start(dict(label='app', path='/servicePrincipals/' + GUID, job_id=None)),
+                   check_mode=False)
+    assert kept['failed'] and kept['changed'] and kept['authorized'] is True and kept['error'] is None
+    assert (kept['job_status_before'], kept['job_started'], kept['job_status']) == (None, False, None)
+    assert kept['msg'] == (
+        "Application 'app' failed at starting its job: it has no provisioning (synchronization) job, so there is no "
+        "job to start and nothing was sent. Its authorization is not affected (authorized: true). " + NO_JOB_ADVICE)
+    assert 'retry' not in kept['msg']
+
+
+def test_the_summary_says_an_authorized_application_has_no_job_yet():
+    kept = record('app', changed=True, acquired=True, authorized=True)
+    kept['job_id'] = None
+    assert summary_lines({'app': kept})[1].split('  ')[-1] == (
+        'acquireAccessToken sent; verified; no provisioning job yet (create one to provision)')
 
 
 def test_the_per_host_report_carries_the_job_fields_when_the_job_was_to_be_started():

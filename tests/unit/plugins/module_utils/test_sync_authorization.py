@@ -331,16 +331,92 @@ def test_a_job_id_the_app_does_not_have_fails_listing_its_jobs(graph):
     assert graph.operations() == ['get', 'jobs.list']
 
 
-@pytest.mark.parametrize('check_mode', [False, True])
-def test_without_a_job_nothing_is_sent_and_the_way_to_create_one_is_named(graph, check_mode):
+def test_without_a_job_the_default_template_is_checked_through_the_jobs_collection_then_acquired(graph):
+    app = graph.add_app('Contoso', jobs=(), templates=[{'id': 'other'}, {'id': 'scim', 'default': True}])
+    outcome = run_one(graph, request_for(app))
+    assert graph.operations() == ['get', 'jobs.list', 'templates.list', 'jobs.validateCredentials',
+                                  'acquireAccessToken', 'jobs.validateCredentials']
+    assert (outcome.changed, outcome.acquired, outcome.authorized, outcome.failed) == (True, True, True, False)
+    assert (outcome.job_id, outcome.template_id) == (None, 'scim')
+    assert app.authorized
+    assert [call.body for call in graph.calls_of('jobs.validateCredentials')] == [
+        {'useSavedCredentials': True, 'templateId': 'scim'}] * 2
+    assert graph.calls_of('acquireAccessToken')[0].path == (
+        '/servicePrincipals/%s/synchronization/acquireAccessToken' % app.service_principal_id)
+    assert outcome.to_result()['msg'] == (
+        "Application 'Contoso' (servicePrincipal %s): provisioning authorized (acquireAccessToken sent). It has no "
+        "provisioning job yet (checked with template scim): create one to provision." % app.service_principal_id)
+
+
+def test_without_a_job_an_authorized_app_gets_no_post(graph):
+    app = graph.add_app('Contoso', jobs=(), authorized=True)
+    outcome = run_one(graph, request_for(app))
+    assert graph.operations() == ['get', 'jobs.list', 'templates.list', 'jobs.validateCredentials']
+    assert (outcome.changed, outcome.authorized, outcome.failed) == (False, True, False)
+    assert 'already authorized; nothing sent. It has no provisioning job yet' in outcome.to_result()['msg']
+
+
+def test_without_a_job_force_reads_the_template_acquires_and_verifies_without_checking_first(graph):
+    app = graph.add_app('Contoso', jobs=(), authorized=True)
+    outcome = run_one(graph, request_for(app, force=True))
+    assert graph.operations() == ['get', 'jobs.list', 'templates.list', 'acquireAccessToken',
+                                  'jobs.validateCredentials']
+    assert (outcome.acquired, outcome.authorized) == (True, True)
+
+
+def test_without_a_job_check_mode_would_acquire_and_writes_nothing(graph):
     app = graph.add_app('Contoso', jobs=())
-    outcome = run_one(graph, request_for(app), check_mode=check_mode)
+    outcome = run_one(graph, request_for(app), check_mode=True)
+    assert graph.operations() == ['get', 'jobs.list', 'templates.list', 'jobs.validateCredentials']
+    assert (outcome.changed, outcome.acquired, outcome.authorized, outcome.failed) == (True, False, False, False)
+    assert not app.authorized
+    assert 'would call acquireAccessToken (check mode). It has no provisioning job yet' in outcome.to_result()['msg']
+
+
+def test_without_a_job_a_job_id_asked_for_still_fails_and_sends_nothing(graph):
+    app = graph.add_app('Contoso', jobs=())
+    outcome = run_one(graph, request_for(app, job_id='scim.other'))
+    assert outcome.failed and not outcome.changed
+    assert "it has no synchronization job 'scim.other'; its jobs are: none." in outcome.msg
     assert graph.operations() == ['get', 'jobs.list']
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+@pytest.mark.parametrize('templates, failure', [
+    # several templates and none default: create the job from the one meant
+    ([{'id': 'a'}, {'id': 'b'}], 'choosing a template to check the credentials against: it has no job, and none of its '
+                                 'templates (a, b) is marked default. ' + NO_JOB_ADVICE),
+    # no template at all: the application supports no provisioning
+    ([], 'listing synchronization templates: it has no provisioning (synchronization) job and offers no '
+         'synchronization template, so there is nothing to check the credentials against and nothing was sent. Check '
+         'that this is the application meant and that it supports provisioning (in the portal: Enterprise '
+         'applications, the application, Provisioning).'),
+])
+def test_without_a_job_or_a_default_template_nothing_is_sent_and_the_message_says_why(
+        graph, check_mode, templates, failure):
+    app = graph.add_app('Contoso', jobs=(), templates=templates)
+    outcome = run_one(graph, request_for(app), check_mode=check_mode)
+    assert graph.operations() == ['get', 'jobs.list', 'templates.list']
     assert outcome.failed and not outcome.changed and outcome.job_id is None
-    assert outcome.msg == (
-        "Application 'Contoso' (servicePrincipal %s) failed at finding its provisioning job: it has no provisioning "
-        "(synchronization) job, so there is nothing to authorize and nothing was sent. %s"
-        % (app.service_principal_id, NO_JOB_ADVICE))
+    assert outcome.msg == "Application 'Contoso' (servicePrincipal %s) failed at %s" % (app.service_principal_id,
+                                                                                        failure)
+
+
+def test_without_a_job_a_refused_template_listing_fails_with_the_permission_advice(graph):
+    app = graph.add_app('Contoso', jobs=())
+    graph.answer('GET', '/synchronization/templates$', 403, 'Authorization_RequestDenied', 'Denied.')
+    outcome = run_one(graph, request_for(app))
+    assert outcome.failed and outcome.error['status'] == 403
+    assert 'failed at listing synchronization templates' in outcome.msg
+    assert graph.calls_of('acquireAccessToken') == []
+
+
+def test_jobless_and_job_applications_share_one_batch_per_phase(graph):
+    apps = [graph.add_app('App %d' % number, jobs=() if number % 2 else ('scim',)) for number in range(4)]
+    outcomes = SyncAuthorizer(graph).run([request_for(app) for app in apps])
+    assert [(outcome.failed, outcome.acquired, outcome.job_id is None) for outcome in outcomes] == [
+        (False, True, False), (False, True, True), (False, True, False), (False, True, True)]
+    assert len(graph.calls_of('jobs.validateCredentials')) == 4 and len(graph.calls_of('validateCredentials')) == 4
 
 
 # -- check mode -------------------------------------------------------------------------------------------------

@@ -101,6 +101,15 @@ def test_no_default_template_fails_naming_the_templates():
     assert 'Set template_id' in outcome.msg
 
 
+def test_an_application_without_any_template_fails_saying_it_offers_none_before_any_write():
+    graph = graph_with()
+    graph.answer('GET', r'/templates$', 200, {'value': []})
+    outcome = run(graph)
+    assert outcome.failed and graph.writes() == []
+    assert ('offers no synchronization template, so there is nothing to create the job from and nothing was sent'
+            in outcome.msg)
+
+
 def test_several_jobs_without_job_id_fail_before_any_write():
     graph = graph_with(job('Active'), job('Paused', job_id='job-2'))
     outcome = run(graph, state='paused')

@@ -46,12 +46,17 @@ class FakeSettings(object):
 class FakeApp(object):
     """An application with its service principal, jobs and what its provisioning connector accepts."""
 
-    def __init__(self, display_name, number, jobs=('scim',), accepted=None, authorized=False, owned=False):
+    def __init__(self, display_name, number, jobs=('scim',), accepted=None, authorized=False, owned=False,
+                 templates=None):
         self.display_name = display_name
         self.service_principal_id = '00000000-0000-4000-8000-%012d' % number
         self.application_id = '00000000-0000-4000-9000-%012d' % number
         self.app_id = '00000000-0000-4000-a000-%012d' % number
         self.job_ids = ['%s.%012d.%d' % (template, number, position) for position, template in enumerate(jobs)]
+        # GET templates: given, else one per job template (or scim for an app without a job), the first default
+        self.templates = list(templates) if templates is not None else [
+            {'id': template, 'default': position == 0}
+            for position, template in enumerate(sorted(set(jobs)) or ['scim'])]
         self.accepted = dict(accepted if accepted is not None else {'SecretToken': 'token-of-%d' % number})
         self.authorized = authorized
         self.owned = owned
@@ -82,6 +87,10 @@ class Call(object):
         """A short name of what the call does, as the emulator's log names it."""
         if self.path.endswith('/acquireAccessToken'):
             return 'acquireAccessToken'
+        if self.path.endswith('/synchronization/jobs/validateCredentials'):
+            return 'jobs.validateCredentials'
+        if self.path.endswith('/synchronization/templates'):
+            return 'templates.list'
         if self.path.endswith('/validateCredentials'):
             return 'validateCredentials'
         if self.path.endswith('/synchronization/jobs'):
@@ -237,17 +246,28 @@ class FakeGraph(object):
             return 200, {'value': [{'id': job_id, 'templateId': job_id.split('.')[0]} for job_id in app.job_ids]}
         if rest == '/synchronization/acquireAccessToken' and call.method == 'POST':
             return self._acquire(app, call.body)
+        if rest == '/synchronization/templates' and call.method == 'GET':
+            return 200, {'value': app.templates}
+        if rest == '/synchronization/jobs/validateCredentials' and call.method == 'POST':
+            # bound to the jobs collection: tests credentials before any job exists, for one of the app's templates
+            if (call.body or {}).get('templateId') not in [template['id'] for template in app.templates]:
+                return 400, {'error': {'code': 'BadRequest', 'message': 'Not a template of this application.'}}
+            return self._check_saved(app, call.body)
         match = re.match(r'^/synchronization/jobs/([^/]+)/validateCredentials$', rest)
         if match and call.method == 'POST':
             if match.group(1) not in app.job_ids:
                 return _not_found(match.group(1))
-            if (call.body or {}).get('useSavedCredentials') is not True:
-                return 400, {'error': {'code': 'BadRequest', 'message': 'The engine only checks saved credentials.'}}
-            if app.authorized:
-                return 204, None
-            return 400, {'error': {'code': 'InvalidCredentials',
-                                   'message': "No valid saved credentials for application '%s'." % app.display_name}}
+            return self._check_saved(app, call.body)
         return 400, {'error': {'code': 'BadRequest', 'message': 'Unknown path %s.' % call.path}}
+
+    @staticmethod
+    def _check_saved(app, body):
+        if (body or {}).get('useSavedCredentials') is not True:
+            return 400, {'error': {'code': 'BadRequest', 'message': 'The engine only checks saved credentials.'}}
+        if app.authorized:
+            return 204, None
+        return 400, {'error': {'code': 'InvalidCredentials',
+                               'message': "No valid saved credentials for application '%s'." % app.display_name}}
 
     def _find(self, attribute, value):
         for app in self.apps:

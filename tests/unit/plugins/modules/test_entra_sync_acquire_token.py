@@ -266,13 +266,24 @@ def test_a_failure_without_a_graph_error_has_error_null(run):
 
 
 @pytest.mark.parametrize('check_mode', [False, True])
-def test_without_a_job_nothing_is_sent_and_the_fix_is_named(run, check_mode):
+def test_without_a_job_the_app_is_authorized_through_the_jobs_collection(run, check_mode):
     app = run.graph.add_app('Contoso', jobs=())
     result = run(check_mode=check_mode, app_id=app.app_id, credentials=app.credentials())
+    assert not result.get('failed') and result['changed'] and result['job_id'] is None
+    assert result['authorized'] is not check_mode and result['acquired'] is not check_mode
+    assert len(run.graph.calls_of('acquireAccessToken')) == (0 if check_mode else 1)
+    assert [call.body['templateId'] for call in run.graph.calls_of('jobs.validateCredentials')] == (
+        ['scim'] if check_mode else ['scim', 'scim'])
+    assert run.graph.calls_of('validateCredentials') == []
+
+
+def test_without_a_job_or_a_default_template_nothing_is_sent_and_the_fix_is_named(run):
+    app = run.graph.add_app('Contoso', jobs=(), templates=[{'id': 'a'}, {'id': 'b'}])
+    result = run(app_id=app.app_id, credentials=app.credentials())
     assert result['failed'] and not result['changed'] and result['job_id'] is None
-    assert "failed at finding its provisioning job: it has no provisioning (synchronization) job" in result['msg']
+    assert 'it has no job, and none of its templates (a, b) is marked default' in result['msg']
     assert 'entra.provisioning.entra_sync_job module (state: present' in result['msg']
-    assert run.graph.calls_of('acquireAccessToken') == [] and run.graph.calls_of('validateCredentials') == []
+    assert run.graph.calls_of('acquireAccessToken') == [] and run.graph.calls_of('jobs.validateCredentials') == []
 
 
 def test_a_whole_run_failure_fails_with_the_cloud_and_api_version(run, monkeypatch):
@@ -476,12 +487,13 @@ def test_max_concurrency_reaches_the_client(run):
     assert run.client_requests[0]['max_concurrency'] == 7
 
 
-def test_a_jobless_bulk_item_fails_alone_and_gets_no_write(run):
-    jobless = run.graph.add_app('Jobless', jobs=())
+def test_a_bulk_item_without_a_job_or_a_template_fails_alone_and_gets_no_write(run):
+    jobless = run.graph.add_app('Jobless', jobs=(), templates=[])
     good = run.graph.add_app('Good')
     result = run(applications=[{'app_id': app.app_id, 'credentials': app.credentials()} for app in (jobless, good)])
     assert [item['failed'] for item in result['results']] == [True, False]
-    assert 'has no provisioning (synchronization) job' in result['results'][0]['msg']
+    assert 'has no provisioning (synchronization) job and offers no synchronization template' \
+        in result['results'][0]['msg']
     assert [call.url for call in run.graph.calls_of('acquireAccessToken')] == [
         '/servicePrincipals/%s/synchronization/acquireAccessToken' % good.service_principal_id]
 
