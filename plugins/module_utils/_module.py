@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import contextlib
 import difflib
+import functools
 import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -341,7 +342,12 @@ def _values_in_unchecked(value):
 
 def looks_like_a_secret_name(name):
     """Return True for a name that is, or is a misspelling of, a secret option's."""
-    lowered = str(name).lower()
+    return _looks_like_a_secret_name(str(name).lower())
+
+
+# Every item of a bulk run asks about the same few keys: difflib's comparison once per key, not per item.
+@functools.lru_cache(maxsize=1024)
+def _looks_like_a_secret_name(lowered):
     if any(word in lowered for word in _SECRET_WORDS):
         return True
     return bool(difflib.get_close_matches(lowered, _SECRET_NAMES, n=1, cutoff=0.8))
