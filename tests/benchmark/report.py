@@ -8,6 +8,7 @@ import workload
 CONTENDER_LABELS = {
     "role": "(a) role: action + per-host report",
     "role_summary": "(a) role: action, authorize_report=summary",
+    "playbook_summary": "(a') playbook entra.provisioning.authorize, summary",
     "debug_per_host": "one per-host debug task",
     "floor_per_host": "floor with a per-host task",
     "module_per_host": "(b) module once per host",
@@ -139,7 +140,8 @@ def _find(records, contender, size, forks=None, measured_only=False, expect="aut
 
 # (role contender, its floor, what the report is called, at most this many floors, at least this many times (c))
 ROLE_TARGETS = (("role", "floor_per_host", "per-host report", 1.5, 8),
-                ("role_summary", "floor", "summary report", 1.5, 40))
+                ("role_summary", "floor", "summary report", 1.3, 40),
+                ("playbook_summary", "floor", "summary report (the collection's playbook)", 1.3, 40))
 
 
 def targets(records, throttle, headline_n, uri_forks):
@@ -233,7 +235,9 @@ def harsh_targets(records):
 
 
 # (contender, what, at most this many floors) at the large size; the floor is the empty play plus the Graph floor
-LARGE_TARGETS = (("role_summary", "the role with the summary report", 1.5), ("module_bulk", "the module's bulk mode", 2.0))
+LARGE_TARGETS = (("role_summary", "the role with the summary report", 1.5),
+                 ("playbook_summary", "the collection's playbook with the summary report", 1.5),
+                 ("module_bulk", "the module's bulk mode", 2.0))
 # Peak memory of the controller and its workers against the empty play over the same hosts.
 LARGE_MOST_MEMORY = 1.3
 
@@ -302,7 +306,7 @@ def _cell(value, digits=1):
 def table_rows(records):
     """The rows of the main table, ordered by contender then N."""
     order = ["floor", "empty", "run_once_role", "floor_per_host", "debug_per_host", "module_bulk", "role",
-             "role_summary", "module_per_host", "uri_per_host", "inventory"]
+             "role_summary", "playbook_summary", "module_per_host", "uri_per_host", "inventory"]
     rows = sorted(records, key=lambda record: (order.index(record["contender"]), record.get("forks") or 0,
                                                record.get("throttled_scenario", False),
                                                record.get("harsh_scenario", False), record.get("name", ""),

@@ -167,7 +167,8 @@ def per_host_series(arguments):
 
 def scenario_name(contender, forks, size):
     """A short unique scenario name, also the log file's name."""
-    prefix = {"role": "role", "role_summary": "role-summary", "debug_per_host": "debug-per-host",
+    prefix = {"role": "role", "role_summary": "role-summary", "playbook_summary": "playbook-summary",
+              "debug_per_host": "debug-per-host",
               "module_per_host": "module-forks%d" % forks, "uri_per_host": "uri-forks%d" % forks,
               "empty": "empty", "run_once_role": "run-once-role", "module_bulk": "module-bulk"}[contender]
     return "%s-%d" % (prefix, size)
@@ -215,6 +216,7 @@ def run_main_plan(arguments, bench):
         bench.run(scenarios.Scenario(scenario_name("run_once_role", 5, size), "run_once_role", size,
                                      expect="nothing"))
         bench.run(scenarios.Scenario(scenario_name("role_summary", 5, size), "role_summary", size))
+        bench.run(scenarios.Scenario(scenario_name("playbook_summary", 5, size), "playbook_summary", size))
         if size == arguments.rerun_n:
             # Straight after the first run over the same applications: everything is authorized already.
             bench.run(scenarios.Scenario("role-rerun-%d" % size, "role", size, expect="unchanged", fresh_state=False))
@@ -305,11 +307,17 @@ def run_harsh(arguments, bench):
 
 
 def run_large(arguments, bench):
-    """Ten thousand applications: the empty play (its time and memory are the floor's), the role with the summary
-    report, the module's bulk mode, and the inventory plugin over as many service principals."""
+    """Ten thousand applications: the empty play (its time and memory are the floor's), the role and the collection's
+    playbook with the summary report, the module's bulk mode, and the inventory plugin over as many service
+    principals."""
     size = arguments.large_n
     bench.run(scenarios.Scenario(scenario_name("empty", 5, size), "empty", size, expect="nothing"), large_scenario=True)
+    # What ansible-core alone charges a role over these hosts (its end-of-role step runs for every host).
+    bench.run(scenarios.Scenario(scenario_name("run_once_role", 5, size), "run_once_role", size, expect="nothing"),
+              large_scenario=True)
     bench.run(scenarios.Scenario(scenario_name("role_summary", 5, size), "role_summary", size), large_scenario=True)
+    bench.run(scenarios.Scenario(scenario_name("playbook_summary", 5, size), "playbook_summary", size),
+              large_scenario=True)
     bench.run(scenarios.Scenario(scenario_name("module_bulk", 5, size), "module_bulk", size), large_scenario=True)
     options = argparse.Namespace(latency_ms=arguments.latency_ms, token_latency_ms=arguments.token_latency_ms,
                                  repeats=1)

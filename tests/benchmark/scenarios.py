@@ -19,6 +19,7 @@ RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<change
                         r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)")
 # The module whose AnsiballZ processes are watched; the role runs none (its action works in the worker process).
 MODULE_PAYLOAD = {"role": "entra_sync_acquire_token", "role_summary": "entra_sync_acquire_token",
+                  "playbook_summary": "entra_sync_acquire_token",
                   "module_per_host": "entra_sync_acquire_token", "module_bulk": "entra_sync_acquire_token",
                   "uri_per_host": "uri", "empty": None, "run_once_role": None, "debug_per_host": None}
 
@@ -195,7 +196,7 @@ class Runner(object):
         recap_hosts = expected_hosts
         if scenario.contender == "module_bulk":
             recap_hosts = {"localhost"}
-        elif scenario.contender == "role_summary":
+        elif scenario.contender in ("role_summary", "playbook_summary"):
             recap_hosts = {self.applications[0]["name"]}
         if set(recap) != recap_hosts:
             problems.append("the recap lists %d hosts, expected %d" % (len(recap), len(recap_hosts)))

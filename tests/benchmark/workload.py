@@ -31,6 +31,7 @@ BATCH_LIMIT = 20
 PLAYBOOKS = {
     "role": os.path.join(PLAYBOOK_DIR, "role.yml"),
     "role_summary": os.path.join(PLAYBOOK_DIR, "role_summary.yml"),
+    "playbook_summary": os.path.join(PLAYBOOK_DIR, "playbook_summary.yml"),
     "debug_per_host": os.path.join(PLAYBOOK_DIR, "debug_per_host.yml"),
     "module_per_host": os.path.join(PLAYBOOK_DIR, "module_per_host.yml"),
     "uri_per_host": os.path.join(PLAYBOOK_DIR, "uri_per_host.yml"),

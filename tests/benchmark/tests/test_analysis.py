@@ -163,7 +163,13 @@ def test_the_summary_report_is_judged_against_the_empty_play_floor_and_forty_tim
          "wall_seconds": 200.0, "extrapolated_from": [10, 100]},
     ]
     judged = {target["target"]: target for target in report.targets(records, None, 1000, 5)}
-    assert judged["1000 applications, role with the summary report: at most 1.5x its floor (floor)"]["met"] is True
+    # 4.0 / 3.0: over issue 27's bound of 1.3
+    assert judged["1000 applications, role with the summary report: at most 1.3x its floor (floor)"]["met"] is False
+    records.append({"contender": "playbook_summary", "n": 1000, "forks": 5, "measured": True,
+                    "expect": "authorized", "wall_seconds": 3.6, "correct": True})
+    judged = {target["target"]: target for target in report.targets(records, None, 1000, 5)}
+    assert judged["1000 applications, role with the summary report (the collection's playbook): at most 1.3x its "
+                  "floor (floor)"]["met"] is True
     against_uri = judged["1000 applications, role with the summary report: at least 40x faster than (c)"]
     assert against_uri["value"] == pytest.approx(50.0) and against_uri["met"] is True
     assert "EXTRAPOLATED" in against_uri["detail"]

@@ -220,6 +220,26 @@ def main(config_path, output_dir, passthrough):
     checks.expect(all(recap.get(host, (0, 0)) == (1, 0) for host in good_hosts),
                   "serial: every good application changed across the batches")
 
+    # The collection's playbook: the role's tasks as a play of their own (no end-of-role step per host), run by
+    # name as a user or an AWX project's import_playbook would.
+    emulator.reset()
+    command = ["ansible-playbook", "entra.provisioning.authorize", "-i", inventory_path,
+               "-e", "authorize_applications_per_run=40"] + passthrough
+    completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    recap = dict((match.group("host"), (int(match.group("changed")), int(match.group("failed"))))
+                 for match in (RECAP_LINE.match(line) for line in completed.stdout.splitlines()) if match)
+    acquired_paths = [entry["path"] for entry in operations(emulator.log(), "acquireAccessToken")]
+    checks.expect(completed.returncode != 0 and sorted(host for host in recap if recap[host][1])
+                  == sorted(expected_failures),
+                  "collection playbook: the play fails on the six bad applications alone (exit %d)"
+                  % completed.returncode)
+    checks.expect(all(recap.get(host) == (1, 0) for host in good_hosts)
+                  and len(set(acquired_paths)) == len(acquired_paths) == len(good_hosts) + 2,
+                  "collection playbook: every good application changed, one acquireAccessToken each (got %d calls)"
+                  % len(acquired_paths))
+    checks.expect("total 200, changed %d, ok 0, failed 6" % len(good_hosts) in completed.stdout,
+                  "collection playbook: the summary table counts every application")
+
     # authorize_applications: one variable lists the applications; hosts are not read.
     emulator.reset()
     tenant_one = inventory["all"]["children"]["tenant_one"]
