@@ -146,8 +146,13 @@ def test_result_is_masked_as_ansible_core_masks_it(capsys):
 def test_a_value_too_short_for_the_registry_is_still_masked_by_ansible_core(capsys):
     result = run_module({'object_ids': ['x'], 'client_secret': 'q7z'}, capsys,
                         lambda module: module.fail_json(msg='refused q7z'))
-    assert result['msg'] == 'refused ********'
-    assert 'q7z' not in json.dumps(result)
+    handed = result.pop('_ansible_new_secrets', None)
+    if handed is not None:
+        # ansible-core 2.22 and later mask at output, on the controller: the module hands the value over to it
+        assert 'q7z' in handed
+    else:
+        assert result['msg'] == 'refused ********'
+        assert 'q7z' not in json.dumps(result)
 
 
 def test_validate_certs_false_warns(capsys):
