@@ -43,6 +43,18 @@ LEAST_RATE = 1.0
 BURST_SECONDS = 1.0
 # What the tenant accepted is measured over at most this many seconds back.
 MEASURE_SECONDS = 30.0
+# Slow start: before Graph has said anything about the tenant, the requests go in rounds, as TCP's slow start does:
+# one envelope's worth first, then twice what the tenant accepted in the round before. A round ends with its first
+# answer, and the next begins once every request of the round is answered, so no sender sends on the strength of its
+# own accepted answer while another's refusal is on its way: a tenant at its cap refuses part of one round, not the
+# first envelope of every sender and the ones sent after them. It ends at the first throttled answer (the pace takes
+# over), at a round of SLOW_START_END requests (more than the senders keep in flight), and SLOW_START_SECONDS after
+# the first request, so an envelope that never gets an answer holds the others back no longer.
+SLOW_START_REQUESTS = 20
+SLOW_START_END = 160
+SLOW_START_SECONDS = 1.0
+# How often a sender held back by the slow start looks again.
+SLOW_START_POLL = 0.005
 
 
 def is_throttling(status, retry_after):
@@ -90,6 +102,15 @@ class Throttle(object):
         # (clock time, requests accepted) of the answers since the last decrease, within MEASURE_SECONDS
         self._accepted = collections.deque()
         self._decreased_at = None
+        # The slow start: requests sent and not answered yet; the round's size, what it sent, what it had
+        # accepted, whether it still takes requests; when the first request left.
+        self._slow_start = True
+        self._unanswered = 0
+        self._window = SLOW_START_REQUESTS
+        self._round_sent = 0
+        self._round_accepted = 0
+        self._round_open = True
+        self._first_sent_at = None
         self.throttled_answers = 0
         self.pauses = 0
 
@@ -122,7 +143,27 @@ class Throttle(object):
                     tokens = needed
                 self._tokens = tokens - cost
                 self._refilled_at = now + wait
+            elif self._held_back_by_slow_start(now, cost):
+                # not reserved: a generation no slot has, so the sender asks again after looking away
+                return max(wait, SLOW_START_POLL), now, -1
             return wait, now + wait, self._generation
+
+    def _held_back_by_slow_start(self, now, cost):
+        """Count ``cost`` requests as sent unless the slow start holds them back (the caller holds the lock)."""
+        if not self._slow_start:
+            return False
+        if self._first_sent_at is None:
+            self._first_sent_at = now
+        if now - self._first_sent_at >= SLOW_START_SECONDS or self._window >= SLOW_START_END:
+            self._slow_start = False
+            return False
+        if not self._round_open and self._unanswered == 0:
+            self._round_open, self._round_sent = True, 0
+        if not self._round_open or (self._round_sent and self._round_sent + cost > self._window):
+            return True
+        self._round_sent += cost
+        self._unanswered += cost
+        return False
 
     def answered(self, sent_at, accepted=0, throttled=0, retry_after=None, status=THROTTLING_STATUS):
         """Account for the answers to requests sent at ``sent_at``: ``accepted`` taken, ``throttled`` refused with
@@ -136,6 +177,14 @@ class Throttle(object):
                     self._accepted.popleft()
             if self.rate is not None:
                 self.rate += accepted * INCREASE
+            if self._slow_start:
+                self._unanswered = max(0, self._unanswered - accepted - throttled)
+                self._round_accepted += accepted
+                self._round_open = False
+                if self._unanswered == 0:
+                    self._window = max(self._window, 2 * self._round_accepted)
+                    self._round_accepted = 0
+                self._slow_start = not throttled
             if throttled:
                 notice = self._throttled(now, sent_at, throttled, retry_after, status)
         observer = self.observer or _OBSERVERS.get('process')
@@ -169,14 +218,17 @@ class Throttle(object):
         if self._decreased_at is None or sent_at > self._decreased_at:
             # An answer to a request sent at the current pace: the pace was too fast.
             self._decrease(now, wait)
-        # The tenant's budget is spent: nothing is left to send until it refills. Slots reserved already (up to
-        # _refilled_at, maybe after the pause) stay spent: the refill counts from the last of them, not from now.
+        # The tenant's budget is spent: nothing is left to send until it refills.
         self._tokens = min(self._tokens, 0.0)
-        self._refilled_at = max(self._refilled_at, now)
         new_pause = now >= self._paused_until
         # A wait no retry makes (RetryPolicy gives up) would only hold up the requests that can still be answered.
         if wait > MAX_RETRY_AFTER or now + wait <= self._paused_until:
+            # The pause stands, and so do the slots reserved for after it: the refill counts from the last of them.
+            self._refilled_at = max(self._refilled_at, now)
             return None
+        # A new or longer pause voids every reservation (each sender asks again): the refill counts from now.
+        self._tokens = 0.0
+        self._refilled_at = now
         self._paused_until = now + wait
         self._generation += 1
         if not new_pause:

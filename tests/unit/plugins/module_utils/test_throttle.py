@@ -13,6 +13,8 @@ import responses
 from ansible_collections.entra.provisioning.plugins.module_utils._errors import RetriesExhaustedError
 from ansible_collections.entra.provisioning.plugins.module_utils._graph.retry import RetryPolicy
 from ansible_collections.entra.provisioning.plugins.module_utils._graph.throttle import (
+    SLOW_START_POLL,
+    SLOW_START_SECONDS,
     Throttle,
     is_throttling,
     observe_throttles,
@@ -65,6 +67,40 @@ def test_requests_go_unpaced_until_the_tenant_first_throttles(throttle, sleep):
         throttle.acquire(20, sleep)
         throttle.answered(sleep.clock(), accepted=20)
     assert sleep.delays == [] and throttle.rate is None
+
+
+def test_before_graph_says_anything_one_envelope_goes_then_twice_as_many_each_round_trip(throttle, sleep, clock):
+    first = throttle.acquire(20, sleep)
+    # a second sender is held back until the first envelope's answer comes (during its first look away)
+    sleep.during = lambda: throttle.answered(first, accepted=20)
+    second = throttle.acquire(20, sleep)
+    assert sleep.delays == [SLOW_START_POLL]
+    third = throttle.acquire(20, sleep)
+    assert sleep.delays == [SLOW_START_POLL] and second == third
+    throttle.answered(second, accepted=20)
+    throttle.answered(third, accepted=20)
+    # 80 requests may now be unanswered at once
+    for _sender in range(4):
+        throttle.acquire(20, sleep)
+    assert sleep.delays == [SLOW_START_POLL]
+
+
+def test_the_slow_start_ends_at_the_first_429(throttle, sleep, clock):
+    throttle.answered(throttle.acquire(20, sleep), accepted=10, throttled=10, retry_after='1')
+    sleep.delays[:] = []
+    for _sender in range(4):
+        throttle.acquire(5, sleep)
+    # the pause, then the pace alone (9 a second, a burst of 9), never the slow start's short looks
+    assert sleep.delays == pytest.approx([1.0, 1 / 9.0, 5 / 9.0, 5 / 9.0])
+
+
+def test_an_envelope_never_answered_holds_the_others_back_a_second_at_most(throttle, sleep, clock):
+    started = clock()
+    throttle.acquire(20, sleep)
+    throttle.acquire(20, sleep)
+    assert clock() - started == pytest.approx(SLOW_START_SECONDS, abs=SLOW_START_POLL)
+    throttle.acquire(20, sleep)
+    assert clock() - started == pytest.approx(SLOW_START_SECONDS, abs=SLOW_START_POLL)
 
 
 def test_a_429_makes_every_sender_wait_until_the_time_it_names(throttle, sleep, clock):
@@ -199,7 +235,12 @@ def test_a_slot_reserved_after_the_pause_stays_spent_when_another_429_of_the_sam
     """Four senders went at once before anything was known; two were refused. The first refused one reserves its
     retry after the pause; the second refusal, heard now, must not hand the budget that retry took out again."""
     planned = []
+    # the slow start's rounds: one envelope, then two, all accepted; then four may go at once
+    throttle.answered(throttle.acquire(20, planned.append), accepted=20)
+    for sent in [throttle.acquire(20, planned.append) for _sender in range(2)]:
+        throttle.answered(sent, accepted=20)
     first_wave = [throttle.acquire(20, planned.append) for _sender in range(4)]
+    assert planned == []
     clock.advance(0.03)
     throttle.answered(first_wave[0], accepted=20)
     throttle.answered(first_wave[1], accepted=20)
