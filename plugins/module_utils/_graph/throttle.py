@@ -12,11 +12,11 @@ envelope of 20 items costs 20.
 
 The pace is a rate (requests per second), not a number of envelopes in flight: one envelope of 20 items every 25 ms
 is 800 requests a second, so only a rate can come down to what a tenant capped at 20 or 40 a second accepts. It is
-additive increase, multiplicative decrease: unpaced until the first throttled answer, then set to what the tenant
-accepted over the last throttle period (the requests accepted over at least the wait it asked for, and the first
-time over the wait too), a little less; each accepted request raises it slightly, each later throttled answer (to a
-request sent at the current pace) lowers it by a factor. A second's worth of requests may go at once (a tenant's
-limit refills while it waits).
+additive increase, multiplicative decrease: unpaced until the first throttled answer (after a slow start in rounds
+while nothing is known, see SLOW_START_REQUESTS), then set to what the tenant accepted over the last throttle period
+(the requests accepted over at least the wait it asked for, and the first time over the wait too), a little less;
+each accepted request raises it slightly, each later throttled answer (to a request sent at the current pace) lowers
+it by a factor. A second's worth of requests may go at once (a tenant's limit refills while it waits).
 Retry decisions stay with RetryPolicy; the throttle only says when a request may leave.
 """
 
